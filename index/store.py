@@ -1,0 +1,117 @@
+"""The store contract every backend implements (embedded SQLite, Elasticsearch).
+
+Backends are picked by URI scheme through :func:`index.open_store`; callers depend on
+:class:`Store` only. One contract test suite (``tests/test_store_contract.py``) runs
+against each backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from index.documents import Document
+
+__all__ = [
+    "Bucket",
+    "Hit",
+    "SearchRequest",
+    "SearchResponse",
+    "Store",
+    "UpsertResult",
+]
+
+SortOrder = Literal["relevance", "newest", "oldest", "score"]
+
+
+@dataclass(slots=True, kw_only=True)
+class SearchRequest:
+    """A search: query-language text plus structured filters.
+
+    ``filters`` maps a facet field (see ``FACET_FIELDS``) to accepted values (OR within a
+    field, AND across fields). ``date_from``/``date_to`` bound ``published_at`` (ISO dates,
+    inclusive). ``histogram`` asks for a date histogram of ``published_at`` with that
+    interval ("day", "week", "month").
+    """
+
+    query: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: SortOrder = "relevance"
+    offset: int = 0
+    limit: int = 20
+    facets: bool = False
+    histogram: str | None = None
+    highlight: bool = True
+
+
+@dataclass(slots=True)
+class Hit:
+    document: Document
+    score: float = 0.0
+    #: Highlighted snippet: a list of (text, is_match) pieces, never raw HTML.
+    snippet: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(text for text, _ in self.snippet)
+
+
+@dataclass(slots=True)
+class Bucket:
+    key: str
+    count: int
+
+
+@dataclass(slots=True)
+class SearchResponse:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[Bucket]] = field(default_factory=dict)
+    histogram: list[Bucket] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the crawler, CLI and web UI need from a document store."""
+
+    def upsert(self, documents: Iterable[Document]) -> UpsertResult:
+        """Insert or replace documents by id, in bulk."""
+        ...
+
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """Map each known id to its stored ``content_hash`` (unknown ids are absent)."""
+        ...
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Run a query-language search; raises ``QuerySyntaxError`` on a bad query."""
+        ...
+
+    def scan(self, request: SearchRequest) -> Iterator[Document]:
+        """Yield every matching document (no limit), in bounded memory."""
+        ...
+
+    def count(self) -> int: ...
+
+    def counts_by(self, field_name: str) -> dict[str, int]:
+        """Document counts per value of a facet field (e.g. documents per source)."""
+        ...
+
+    # -- site profiles -------------------------------------------------------------------
+    def upsert_site(self, profile: dict[str, Any]) -> None: ...
+
+    def get_site(self, site: str) -> dict[str, Any] | None: ...
+
+    def list_sites(self) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
