@@ -1,0 +1,93 @@
+"""The application context the CLI builds once and hands to every command.
+
+It resolves configuration files (a user's config directory overrides the bundled
+``config/`` file by file), owns the data directory and opens the configured store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config import BUNDLED_DIR
+
+__all__ = ["App", "ConfigError", "default_data_dir"]
+
+
+class ConfigError(Exception):
+    """A configuration file is missing or invalid; the message names file and field."""
+
+
+def default_data_dir() -> Path:
+    """``$MISINFO_DATA_DIR``, else ``$XDG_DATA_HOME/misinfo-monitor`` (~/.local/share/...)."""
+    if env := os.environ.get("MISINFO_DATA_DIR"):
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "misinfo-monitor"
+
+
+@dataclass
+class App:
+    """Where configuration comes from and where data goes."""
+
+    config_dir: Path | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+
+    def config_path(self, name: str) -> Path:
+        """The user's ``name`` if their config directory has it, else the bundled one."""
+        if self.config_dir is not None:
+            candidate = self.config_dir / name
+            if candidate.exists():
+                return candidate
+        return BUNDLED_DIR / name
+
+    def load_yaml(self, name: str) -> Any:
+        path = self.config_path(name)
+        try:
+            with path.open(encoding="utf-8") as handle:
+                return yaml.safe_load(handle)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: file not found") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """``settings.yaml`` (bundled defaults, overridden key by key by the user's file)."""
+        with (BUNDLED_DIR / "settings.yaml").open(encoding="utf-8") as handle:
+            merged: dict[str, Any] = yaml.safe_load(handle) or {}
+        user_path = self.config_path("settings.yaml")
+        if user_path != BUNDLED_DIR / "settings.yaml":
+            user = self.load_yaml("settings.yaml") or {}
+            if not isinstance(user, dict):
+                raise ConfigError(f"{user_path}: expected a mapping at the top level")
+            merged = _deep_merge(merged, user)
+        return merged
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.db"
+
+    @property
+    def state_path(self) -> Path:
+        """SQLite file for run history, users and scheduler jobs (whatever the store)."""
+        return self.data_dir / "state.db"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
