@@ -78,6 +78,45 @@ class App:
         return self.data_dir / "index.db"
 
     @property
+    def index_uri(self) -> str:
+        """The configured store as a URI (``sqlite:///...`` or ``elasticsearch+http://...``)."""
+        store = self.settings.get("store", "sqlite")
+        if store == "sqlite":
+            return f"sqlite:///{self.index_path.resolve()}"
+        if store == "elasticsearch":
+            es = self.settings.get("elasticsearch", {})
+            env_name = es.get("url_env", "MISINFO_ES_URL")
+            url = os.environ.get(env_name)
+            if not url:
+                raise ConfigError(
+                    f"{self.config_path('settings.yaml')}: store is 'elasticsearch' but "
+                    f"${env_name} is not set (e.g. export {env_name}=http://127.0.0.1:9200)"
+                )
+            return f"elasticsearch+{url}"
+        raise ConfigError(
+            f"{self.config_path('settings.yaml')}: field 'store': {store!r} is not 'sqlite' or 'elasticsearch'"
+        )
+
+    def store_options(self) -> dict[str, Any]:
+        """Backend options from settings and the environment (credentials never in files)."""
+        if self.settings.get("store", "sqlite") != "elasticsearch":
+            return {}
+        es = self.settings.get("elasticsearch", {})
+        options: dict[str, Any] = {"index_prefix": es.get("index_prefix", "misinfo")}
+        if api_key := os.environ.get("MISINFO_ES_API_KEY"):
+            options["api_key"] = api_key
+        elif user := os.environ.get("MISINFO_ES_USER"):
+            options["basic_auth"] = (user, os.environ.get("MISINFO_ES_PASSWORD", ""))
+        return options
+
+    def open_store(self):  # -> index.Store (imported lazily: the CLI starts fast)
+        from index import open_store
+
+        if self.settings.get("store", "sqlite") == "sqlite":
+            self.ensure_data_dir()
+        return open_store(self.index_uri, **self.store_options())
+
+    @property
     def state_path(self) -> Path:
         """SQLite file for run history, users and scheduler jobs (whatever the store)."""
         return self.data_dir / "state.db"

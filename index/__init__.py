@@ -14,6 +14,8 @@ from index.errors import (
 from index.store import Bucket, Hit, SearchRequest, SearchResponse, Store, UpsertResult
 
 __all__ = [
+    "STORE_SCHEMES",
+    "open_store",
     "FACET_FIELDS",
     "Bucket",
     "BulkIndexError",
@@ -32,3 +34,31 @@ __all__ = [
     "UpsertResult",
     "document_id",
 ]
+
+
+#: URI scheme -> "module:Class" of the backend that serves it.
+STORE_SCHEMES = {
+    "sqlite": "index.sqlite:SqliteStore",
+    "elasticsearch": "index.elastic:ElasticsearchStore",
+}
+
+
+def open_store(uri: str, **options: object) -> Store:
+    """Open the store a URI names: ``sqlite:///path/index.db`` or ``elasticsearch+http://host:9200``.
+
+    The scheme picks the backend (see ``STORE_SCHEMES``), so adding one never touches callers.
+    """
+    import importlib
+
+    scheme, _, rest = uri.partition(":")
+    backend, _, transport = scheme.partition("+")
+    target = STORE_SCHEMES.get(backend)
+    if target is None:
+        raise StoreUnavailable(
+            f"unknown store scheme {backend!r} in {uri!r} (known: {', '.join(STORE_SCHEMES)})"
+        )
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if backend == "sqlite":
+        return cls(rest.removeprefix("//") or ":memory:", **options)
+    return cls(f"{transport or 'http'}:{rest}", **options)

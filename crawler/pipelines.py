@@ -1,0 +1,230 @@
+"""Item pipelines: normalise -> skip unchanged -> analyse -> store.
+
+Each stage is a Scrapy component built ``from_crawler``; outcomes are counted as
+``mm/<stage>/<outcome>`` stats, which the run summary and run history read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+
+from analysis.text import normalize_text
+from crawler.items import PostItem
+from index import Document, Store, document_id, open_store
+
+__all__ = [
+    "AnalysePipeline",
+    "NormalizePipeline",
+    "SkipUnchangedPipeline",
+    "StorePipeline",
+    "crawler_store",
+]
+
+
+def crawler_store(crawler: Crawler) -> Store:
+    """The one store a crawl writes to, opened on first use and closed when the engine stops."""
+    store = getattr(crawler, "_mm_store", None)
+    if store is None:
+        uri = crawler.settings.get("MM_INDEX_URI")
+        if not uri:
+            raise NotConfigured("MM_INDEX_URI is not set")
+        store = open_store(uri, **crawler.settings.getdict("MM_INDEX_OPTIONS"))
+        crawler._mm_store = store  # type: ignore[attr-defined]
+        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped)
+    return store
+
+
+@lru_cache(maxsize=4)
+def _analysis_resources(config_dir: str | None) -> Any:
+    """Lexicons, known claims and models, loaded once per process and config directory."""
+    from crawler.app import App
+    from crawler.resources import load_analysis_resources
+
+    return load_analysis_resources(App(config_dir=Path(config_dir) if config_dir else None))
+
+
+def content_hash(item: PostItem) -> str:
+    """Hash of what an analyst reads: a change here means the page changed."""
+    digest = hashlib.sha256()
+    for part in (item.title, item.author, item.published_at or "", item.text):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+class NormalizePipeline:
+    """NFC + one tone-mark convention for every text field; drops pages with no text."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PostItem) -> PostItem:
+        item.title = normalize_text(item.title)
+        item.text = normalize_text(item.text)
+        item.author = normalize_text(item.author)
+        item.section = normalize_text(item.section)
+        if not item.text:
+            self.crawler.stats.inc_value("mm/normalize/empty")
+            raise DropItem(f"no text extracted from {item.url}", log_level="INFO")
+        return item
+
+
+class SkipUnchangedPipeline:
+    """Drop pages whose content hash matches the stored document: nothing to re-analyse."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.known: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SkipUnchangedPipeline:
+        if not crawler.settings.getbool("MM_SKIP_UNCHANGED_ENABLED"):
+            raise NotConfigured("MM_SKIP_UNCHANGED_ENABLED is off")
+        return cls(crawler)
+
+    def process_item(self, item: PostItem) -> PostItem:
+        doc_id = document_id(item.canonical_url)
+        new_hash = content_hash(item)
+        stored = crawler_store(self.crawler).content_hashes([doc_id]).get(doc_id)
+        if stored == new_hash or self.known.get(doc_id) == new_hash:
+            self.crawler.stats.inc_value("mm/docs/unchanged")
+            raise DropItem(f"unchanged: {item.canonical_url}", log_level="DEBUG")
+        # Two URLs of one canonical page in one run: the second is the same document.
+        self.known[doc_id] = new_hash
+        return item
+
+
+class AnalysePipeline:
+    """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts."""
+
+    def __init__(self, crawler: Crawler, resources: Any):
+        self.crawler = crawler
+        self.resources = resources
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
+        if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
+            raise NotConfigured("MM_ANALYSIS_ENABLED is off")
+        return cls(crawler, _analysis_resources(crawler.settings.get("MM_CONFIG_DIR")))
+
+    def process_item(self, item: PostItem) -> PostItem:
+        from analysis.analyse import PostInput, analyse
+
+        item.analysis = result = analyse(
+            PostInput(
+                text=item.text,
+                title=item.title,
+                url=item.url,
+                published_at=item.published_at,
+                engagement=item.engagement or None,
+            ),
+            self.resources,
+        ).to_dict()
+        for flag in ("covid", "claim"):
+            if result.get(flag, {}).get("flag"):
+                self.crawler.stats.inc_value(f"mm/flags/{flag}")
+        return item
+
+
+class StorePipeline:
+    """Write documents in batches; count new and updated; refresh touched site profiles."""
+
+    def __init__(self, crawler: Crawler, batch_size: int):
+        self.crawler = crawler
+        self.batch_size = batch_size
+        self.pending: list[Document] = []
+        self.sites: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler, crawler.settings.getint("MM_STORE_BATCH_SIZE"))
+
+    def process_item(self, post: PostItem) -> PostItem:
+        store = crawler_store(self.crawler)
+        doc_id = document_id(post.canonical_url)
+        previous = store.get(doc_id)
+        self.pending.append(_to_document(post, doc_id, previous))
+        self.sites.add(post.site)
+        if len(self.pending) >= self.batch_size:
+            self._flush()
+        return post
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        result = crawler_store(self.crawler).upsert(batch)
+        self.crawler.stats.inc_value("mm/docs/new", result.created)
+        self.crawler.stats.inc_value("mm/docs/updated", result.updated)
+
+    def close_spider(self) -> None:
+        self._flush()
+        if self.sites:
+            refresh_site_profiles(crawler_store(self.crawler), sorted(self.sites))
+
+
+def refresh_site_profiles(store: Store, sites: list[str]) -> None:
+    """Recompute the newspaper-style profile of each site from all its stored pages."""
+    from analysis.site_style import site_profile_from_pages
+
+    from index import SearchRequest
+
+    pages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for site in sites:
+        for doc in store.scan(SearchRequest(filters={"site": [site]})):
+            signals_ = doc.analysis.get("page_signals")
+            if signals_:
+                pages[site].append(signals_)
+    for site, site_pages in pages.items():
+        store.upsert_site(site_profile_from_pages(site, site_pages))
+
+
+def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Document:
+    analysis = post.analysis
+    covid = analysis.get("covid", {})
+    claim = analysis.get("claim", {})
+    flags = [name for name, part in (("covid", covid), ("claim", claim)) if part.get("flag")]
+    scores = {
+        name: float(part["score"])
+        for name, part in (("covid", covid), ("claim", claim))
+        if "score" in part
+    }
+    stored_analysis = {key: value for key, value in analysis.items() if key != "segmented"}
+    stored_analysis["page_signals"] = post.page_signals
+    return Document(
+        id=doc_id,
+        url=post.url,
+        canonical_url=post.canonical_url,
+        source=post.source,
+        site=post.site,
+        kind=post.kind,
+        title=post.title,
+        text=post.text,
+        author=post.author,
+        section=post.section,
+        published_at=post.published_at,
+        fetched_at=post.fetched_at,
+        first_seen=previous.first_seen if previous else post.fetched_at,
+        lang=analysis.get("lang", "vi"),
+        content_hash=content_hash(post),
+        segmented=analysis.get("segmented", ""),
+        outlinks=post.outlinks,
+        engagement=post.engagement,
+        flags=flags,
+        scores=scores,
+        analysis=stored_analysis,
+        review_status=previous.review_status if previous else "none",
+        cluster_id=previous.cluster_id if previous else None,
+    )

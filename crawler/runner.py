@@ -1,0 +1,170 @@
+"""Run crawls of one or more sources in this process and report what they did.
+
+``misinfo crawl`` and ``misinfo demo`` call :func:`run_crawls`; the scheduler runs each crawl
+in a subprocess of its own through the same function (Twisted's reactor cannot restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.app import App
+from crawler.runs import RunHistory, RunRecord
+from crawler.settings import BASE_SETTINGS, crawl_settings
+from crawler.sources import Source
+from crawler.spiders.news import NewsSpider
+
+__all__ = ["CrawlProgress", "run_crawls", "summary_from_stats"]
+
+_MAX_ERRORS = 10
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def summary_from_stats(stats: dict[str, Any]) -> dict[str, int]:
+    """Pages fetched, new, updated, unchanged and errors from a crawler's stats."""
+    errors = stats.get("log_count/ERROR", 0) + stats.get("httperror/response_ignored_count", 0)
+    return {
+        "fetched": int(stats.get("response_received_count", 0)),
+        "new": int(stats.get("mm/docs/new", 0)),
+        "updated": int(stats.get("mm/docs/updated", 0)),
+        "unchanged": int(stats.get("mm/docs/unchanged", 0)),
+        "failed": int(errors),
+    }
+
+
+class _ErrorCollector(logging.Handler):
+    """Keeps the first error messages of each spider for the run history."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.by_source: dict[str, list[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        name = getattr(spider, "name", None) or "?"
+        messages = self.by_source.setdefault(name, [])
+        if len(messages) < _MAX_ERRORS:
+            try:
+                messages.append(record.getMessage().splitlines()[0][:300])
+            except Exception:  # a broken log record must not break the crawl
+                messages.append(str(record.msg)[:300])
+
+
+class CrawlProgress:
+    """A live one-line progress display on a terminal, periodic lines otherwise."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, interval: float = 0.5):
+        self.stream = stream
+        self.interval = interval
+        self.tty = stream.isatty()
+        self._ticks = 0
+
+    def update(self, crawlers: dict[str, Crawler]) -> None:
+        self._ticks += 1
+        parts = []
+        for name, crawler in crawlers.items():
+            counts = summary_from_stats(crawler.stats.get_stats() if crawler.stats else {})
+            parts.append(
+                f"{name}: {counts['fetched']} pages, {counts['new']} new, {counts['updated']} updated,"
+                f" {counts['unchanged']} unchanged, {counts['failed']} errors"
+            )
+        line = " | ".join(parts)
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+            self.stream.flush()
+        elif self._ticks % 20 == 0:  # every ~10 s in logs and CI
+            self.stream.write(line + "\n")
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_crawls(
+    app: App,
+    sources: list[Source],
+    *,
+    trigger: str = "manual",
+    progress: CrawlProgress | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_finish: Callable[[RunRecord], None] | None = None,
+) -> list[RunRecord]:
+    """Crawl ``sources`` concurrently until done; record and return one run per source."""
+    from twisted.internet import task
+
+    app.ensure_data_dir()
+    history = RunHistory(app.state_path)
+    index_uri = app.index_uri
+    base = Settings()
+    base.setdict(BASE_SETTINGS, priority="default")
+    if overrides:
+        base.setdict(overrides, priority="cmdline")
+    process = CrawlerProcess(base, install_root_handler=False)
+    collector = _ErrorCollector()
+    scrapy_logger = logging.getLogger()
+    scrapy_logger.addHandler(collector)
+
+    crawlers: dict[str, Crawler] = {}
+    runs: dict[str, tuple[int, RunRecord]] = {}
+    for source in sources:
+        settings = crawl_settings(app, source, index_uri=index_uri, overrides=overrides)
+        crawler = Crawler(NewsSpider, settings)
+        crawlers[source.name] = crawler
+        record = RunRecord(source=source.name, trigger=trigger, started_at=_now())
+        runs[source.name] = (history.start(source.name, trigger, record.started_at), record)
+        process.crawl(crawler, source=source)
+
+    ticker = None
+    if progress is not None:
+        ticker = task.LoopingCall(progress.update, crawlers)
+        ticker.start(progress.interval, now=False)
+    try:
+        process.start(stop_after_crawl=True, install_signal_handlers=True)
+    finally:
+        if ticker is not None and ticker.running:
+            ticker.stop()
+        if progress is not None:
+            progress.update(crawlers)
+            progress.finish()
+        scrapy_logger.removeHandler(collector)
+
+    records: list[RunRecord] = []
+    for name, crawler in crawlers.items():
+        run_id, record = runs[name]
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        counts = summary_from_stats(stats)
+        record.finished_at = _now()
+        record.fetched = counts["fetched"]
+        record.new = counts["new"]
+        record.updated = counts["updated"]
+        record.unchanged = counts["unchanged"]
+        record.failed = counts["failed"]
+        record.errors = collector.by_source.get(name, [])
+        reason = stats.get("finish_reason", "unknown")
+        if reason not in ("finished", "closespider_pagecount") or (
+            record.fetched == 0 and record.failed
+        ):
+            record.status = "failed"
+            if reason not in ("finished", "closespider_pagecount"):
+                record.errors.insert(0, f"finish reason: {reason}")
+        elif record.new + record.updated + record.unchanged == 0:
+            record.status = "empty"
+        else:
+            record.status = "ok"
+        history.finish(run_id, record)
+        record.id = run_id
+        if on_finish is not None:
+            on_finish(record)
+        records.append(record)
+    return records
