@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
@@ -70,3 +71,463 @@ def split_sentences(text: str) -> list[str]:
     from underthesea import sent_tokenize
 
     return sent_tokenize(text)
+
+
+# ---------------------------------------------------------------------------
+# Matching form: folded, teencode-resolved tokens with their spans in the text
+# ---------------------------------------------------------------------------
+
+_MATCH_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+#: Single tokens (already folded) that stand for another word in social-media writing.
+DEFAULT_TEENCODE: dict[str, str] = {
+    # Covid spellings and obfuscations
+    "c0vid": "covid",
+    "cov1d": "covid",
+    "c0v1d": "covid",
+    "covit": "covid",
+    "covy": "covid",
+    "covi": "covid",
+    "coovid": "covid",
+    "corana": "corona",
+    "c0rona": "corona",
+    "f0": "f0",
+    # vaccine spellings
+    "vaccine": "vacxin",
+    "vaccines": "vacxin",
+    "vacxin": "vacxin",
+    "vacxine": "vacxin",
+    "vaccin": "vacxin",
+    "vacin": "vacxin",
+    "vaxin": "vacxin",
+    "vacine": "vacxin",
+    # everyday teencode
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "kg": "khong",
+    "khg": "khong",
+    "dc": "duoc",
+    "dk": "duoc",
+    "duoc": "duoc",
+    "vs": "voi",
+    "ng": "nguoi",
+    "j": "gi",
+    "z": "vay",
+    "bit": "biet",
+    "bik": "biet",
+    "mik": "minh",
+    "mk": "minh",
+    "r": "roi",
+    "trc": "truoc",
+    "cx": "cung",
+    "tks": "cam on",
+}
+
+#: Token sequences (folded) merged into one canonical token; longest first wins.
+DEFAULT_PHRASES: dict[tuple[str, ...], str] = {
+    ("co", "vit"): "covid",
+    ("co", "vid"): "covid",
+    ("co", "vi"): "covid",
+    ("covid", "19"): "covid19",
+    ("covid19",): "covid19",
+    ("c0vid", "19"): "covid19",
+    ("sars", "cov", "2"): "sarscov2",
+    ("sars", "cov2"): "sarscov2",
+    ("sarscov", "2"): "sarscov2",
+    ("sarscov2",): "sarscov2",
+    ("vac", "xin"): "vacxin",
+    ("vac", "xanh"): "vacxin",
+    ("vac", "cin"): "vacxin",
+    ("n", "cov"): "ncov",
+    ("2019", "ncov"): "ncov",
+    ("corona", "virus"): "virus corona",
+    ("coronavirus",): "virus corona",
+}
+
+
+@dataclass(frozen=True)
+class CanonToken:
+    """One token of the matching form and the ``[start, end)`` span it came from."""
+
+    form: str
+    start: int
+    end: int
+
+
+def _hyphen_joined(text: str, end: int, start: int) -> bool:
+    """Whether two adjacent word tokens are separated by a single hyphen ("cô-vi")."""
+    return text[end:start] in ("-", "‐", "–")
+
+
+def canonical_tokens(
+    text: str,
+    *,
+    teencode: dict[str, str] | None = None,
+    phrases: dict[tuple[str, ...], str] | None = None,
+) -> list[CanonToken]:
+    """Fold, lower-case and resolve teencode/obfuscated spellings, keeping source spans.
+
+    This is a *matching* form ("cô vít" -> "covid", "vắc-xin" -> "vacxin", "ko" -> "khong"),
+    never stored or shown; spans let a detector quote the words as they were written.
+    Phrase merges across a space only apply to the obfuscations listed in ``phrases``.
+    """
+    teencode = DEFAULT_TEENCODE if teencode is None else teencode
+    phrases = DEFAULT_PHRASES if phrases is None else phrases
+    raw = [(fold_diacritics(m.group()), m.start(), m.end()) for m in _MATCH_WORD.finditer(text)]
+    out: list[CanonToken] = []
+    i = 0
+    max_n = max((len(key) for key in phrases), default=1)
+    while i < len(raw):
+        merged = False
+        for n in range(min(max_n, len(raw) - i), 0, -1):
+            key = tuple(form for form, _, _ in raw[i : i + n])
+            replacement = phrases.get(key)
+            if replacement is None:
+                continue
+            # "co vi"/"co vit" are ordinary words ("có vị") unless hyphenated or
+            # written with the Covid-mimicking diacritics ("cô vít", "cô vi").
+            if key[0] == "co" and n == 2 and not _looks_like_co_vi(text, raw[i], raw[i + 1]):
+                continue
+            out.append(CanonToken(replacement, raw[i][1], raw[i + n - 1][2]))
+            i += n
+            merged = True
+            break
+        if merged:
+            continue
+        form, start, end = raw[i]
+        out.append(CanonToken(teencode.get(form, form), start, end))
+        i += 1
+    return out
+
+
+def _looks_like_co_vi(text: str, first: tuple[str, int, int], second: tuple[str, int, int]) -> bool:
+    if _hyphen_joined(text, first[2], second[1]):
+        return True
+    word1 = text[first[1] : first[2]].lower()
+    word2 = text[second[1] : second[2]].lower()
+    if word1 == "cô" and word2 in ("vít", "vi", "vid", "vy", "víd"):
+        return True
+    # typed without diacritics: "co vit"/"co vid" (but not "co vi", which is "có vị")
+    return word1 == "co" and word2 in ("vit", "vid")
+
+
+def canonical_terms(text: str) -> str:
+    """The matching form of ``text`` as one space-separated string (see :func:`canonical_tokens`)."""
+    return " ".join(token.form for token in canonical_tokens(text))
+
+
+# ---------------------------------------------------------------------------
+# Diacritics and language
+# ---------------------------------------------------------------------------
+
+
+def diacritics_ratio(text: str) -> float:
+    """Share of alphabetic words that carry a Vietnamese diacritic (0.0 when there are none).
+
+    Vietnamese prose written normally scores about 0.5-0.8; text typed without
+    diacritics ("dich covid o ha noi") scores near 0 and is matched in folded form.
+    """
+    words = [w for w in _MATCH_WORD.findall(text) if not w.isdigit()]
+    if not words:
+        return 0.0
+    marked = sum(1 for w in words if fold_diacritics(w) != w.lower())
+    return marked / len(words)
+
+
+_VI_STOPWORDS = frozenset(
+    [
+        "cua",
+        "la",
+        "va",
+        "cac",
+        "nhung",
+        "duoc",
+        "khong",
+        "trong",
+        "nguoi",
+        "mot",
+        "cho",
+        "voi",
+        "nay",
+        "da",
+        "se",
+        "tai",
+        "thi",
+        "ma",
+        "ve",
+        "nhu",
+        "khi",
+        "den",
+        "tu",
+        "cung",
+        "rat",
+        "nhieu",
+        "chung",
+        "toi",
+        "ban",
+        "minh",
+        "lam",
+        "ra",
+        "vao",
+        "theo",
+        "sau",
+        "nhat",
+        "dang",
+        "hon",
+        "neu",
+        "vi",
+        "bi",
+        "nam",
+        "ngay",
+        "cung",
+        "nhu",
+        "viec",
+        "cai",
+        "nay",
+        "nao",
+        "gi",
+        "roi",
+        "dau",
+        "con",
+        "lai",
+        "nen",
+        "phai",
+        "chi",
+        "moi",
+    ]
+)
+_EN_STOPWORDS = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "is",
+        "are",
+        "was",
+        "were",
+        "this",
+        "that",
+        "with",
+        "for",
+        "have",
+        "has",
+        "from",
+        "which",
+        "would",
+        "will",
+        "be",
+        "it",
+        "not",
+        "you",
+        "they",
+        "their",
+        "there",
+        "by",
+        "at",
+        "or",
+        "as",
+        "what",
+        "who",
+        "been",
+        "its",
+        "our",
+        "your",
+        "can",
+        "more",
+        "about",
+        "than",
+        "into",
+        "after",
+        "also",
+        "these",
+        "those",
+    ]
+)
+#: Fewer alphabetic words than this and the language is "unknown".
+DEFAULT_MIN_LANGUAGE_WORDS = 3
+
+
+def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -> str:
+    """Return "vi", "en", "other" or "unknown" (too short) from letters and stop words.
+
+    Offline and cheap: Vietnamese diacritics settle most texts; stop-word shares
+    tell Vietnamese typed without diacritics from English; non-Latin script is "other".
+    """
+    words = [w for w in _MATCH_WORD.findall(text) if not w.isdigit()]
+    letters = [ch for w in words for ch in w if ch.isalpha()]
+    non_latin = sum(1 for ch in letters if not fold_diacritics(ch).isascii())
+    if len(letters) >= 4 * min_words and non_latin / len(letters) > 0.5:
+        return "other"  # scripts written without spaces (Chinese, Thai) have few "words"
+    if len(words) < min_words:
+        return "unknown"
+    latin = sum(1 for w in words if fold_diacritics(w).isascii())
+    if latin / len(words) < 0.5:
+        return "other"
+    folded = [fold_diacritics(w) for w in words]
+    vi_hits = sum(1 for w in folded if w in _VI_STOPWORDS)
+    # a word written with diacritics is not an English stop word ("thế" is not "the")
+    en_hits = sum(
+        1 for w, f in zip(words, folded, strict=True) if f in _EN_STOPWORDS and w.isascii()
+    )
+    ratio = diacritics_ratio(text)
+    if ratio >= 0.2 and ratio * len(words) >= 2:
+        return "vi"
+    if en_hits > vi_hits and en_hits / len(words) >= 0.08:
+        return "en"
+    if vi_hits / len(words) >= 0.08 or ratio >= 0.2:
+        return "vi"
+    return "other"
+
+
+# ---------------------------------------------------------------------------
+# Named entities on already-segmented tokens
+# ---------------------------------------------------------------------------
+
+_POS_TEMPLATE = [
+    "T[-2].lower", "T[-1].lower", "T[0].lower", "T[1].lower", "T[2].lower",
+    "T[0].istitle", "T[-1].istitle", "T[1].istitle",
+    "T[-2]", "T[-1]", "T[0]", "T[1]", "T[2]",
+    "T[-2,-1]", "T[-1,0]", "T[0,1]", "T[1,2]",
+    "T[-3][1]", "T[-2][1]", "T[-1][1]",
+    "T[-3,-2][1]", "T[-2,-1][1]",
+]  # fmt: skip
+_CHUNK_TEMPLATE = [
+    "T[-2].lower", "T[-1].lower", "T[0].lower", "T[1].lower", "T[2].lower",
+    "T[0].istitle", "T[-1].istitle", "T[1].istitle",
+    "T[-2]", "T[-1]", "T[0]", "T[1]", "T[2]",
+    "T[-2,-1]", "T[-1,0]", "T[0,1]", "T[1,2]",
+    "T[-2][1]", "T[-1][1]", "T[0][1]", "T[1][1]", "T[2][1]",
+    "T[-2,-1][1]", "T[-1,0][1]", "T[0,1][1]", "T[1,2][1]",
+    "T[-3][2]", "T[-2][2]", "T[-1][2]",
+]  # fmt: skip
+_NER_TEMPLATE = [
+    "T[-2].lower", "T[-1].lower", "T[0].lower", "T[1].lower", "T[2].lower",
+    "T[0].istitle", "T[-1].istitle", "T[1].istitle", "T[-2].istitle", "T[2].istitle",
+    "T[-2]", "T[-1]", "T[0]", "T[1]", "T[2]",
+    "T[-2,-1]", "T[-1,0]", "T[0,1]", "T[1,2]",
+    "T[-2][1]", "T[-1][1]", "T[0][1]", "T[1][1]", "T[2][1]",
+    "T[-2,-1][1]", "T[-1,0][1]", "T[0,1][1]", "T[1,2][1]",
+    "T[-3][3]", "T[-2][3]", "T[-1][3]",
+]  # fmt: skip
+
+#: Sentence-final tokens: NER runs sentence by sentence, as underthesea's models were trained.
+_SENTENCE_END = frozenset({".", "!", "?", "…", "...", "!!!", "?!"})
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity: surface text and type (PER, LOC, ORG, MISC)."""
+
+    text: str
+    type: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"text": self.text, "type": self.type}
+
+
+class _CrfStage:
+    """One of underthesea's CRF taggers (POS, chunk, NER) fed by the Rust featurizer.
+
+    underthesea's own ``ner()`` re-tokenises its input and builds features in Python in
+    time quadratic in sentence length; the same model files with the same feature
+    templates run here on tokens we already have, giving the same tags.
+    """
+
+    def __init__(self, model_file: str, template: list[str]) -> None:
+        from underthesea_core import CRFFeaturizer, CRFTagger
+
+        self._tagger = CRFTagger()
+        self._tagger.load(model_file)
+        self._featurizer = CRFFeaturizer(template, set())
+        # The Rust featurizer calls "3/4" or "<" title case; the models were trained with
+        # Python's rule (first letter of each syllable is upper case), so those few
+        # features are recomputed: (feature index, token offset, template name).
+        self._istitle = [
+            (index, int(name[2:].split("]")[0]), name)
+            for index, name in enumerate(template)
+            if name.endswith(".istitle")
+        ]
+
+    def tag(self, rows: list[list[str]]) -> list[str]:
+        features = self._featurizer.process([rows])[0]
+        titles = [_is_title(row[0]) for row in rows]
+        size = len(rows)
+        for i, token_features in enumerate(features):
+            for index, offset, name in self._istitle:
+                if 0 <= i + offset < size:
+                    token_features[index] = f"{name}={titles[i + offset]}"
+        return list(self._tagger.tag(features))
+
+
+def _is_title(word: str) -> bool:
+    """underthesea's training-time ``istitle``: every syllable starts with a capital."""
+    return bool(word) and all(part[:1].istitle() for part in word.split(" "))
+
+
+@lru_cache(maxsize=1)
+def _ner_stages() -> tuple[_CrfStage, _CrfStage, _CrfStage]:
+    from pathlib import Path
+
+    import underthesea.pipeline as pipeline
+
+    base = Path(pipeline.__file__).resolve().parent
+    return (
+        _CrfStage(str(base / "pos_tag" / "pos_crf_2017_10_11.bin"), _POS_TEMPLATE),
+        _CrfStage(str(base / "chunking" / "chunk_crf_2017_10_12.bin"), _CHUNK_TEMPLATE),
+        _CrfStage(str(base / "ner" / "ner_crf_2017_10_12.bin"), _NER_TEMPLATE),
+    )
+
+
+def tag_entities(tokens: list[str]) -> list[tuple[str, str, str, str]]:
+    """(word, POS, chunk, NER) rows for one sentence of tokens, like ``underthesea.ner``.
+
+    ``tokens`` are words as ``word_tokenize`` returns them (syllables joined by spaces).
+    """
+    if not tokens:
+        return []
+    pos_stage, chunk_stage, ner_stage = _ner_stages()
+    pos = pos_stage.tag([[t, "X"] for t in tokens])
+    chunks = chunk_stage.tag([[t, p, "X"] for t, p in zip(tokens, pos, strict=True)])
+    rows = [[t, p, c, "X"] for t, p, c in zip(tokens, pos, chunks, strict=True)]
+    tags = ner_stage.tag(rows)
+    return [(t, p, c, n) for (t, p, c, _), n in zip(rows, tags, strict=True)]
+
+
+def sentences_of_tokens(tokens: list[str]) -> list[list[str]]:
+    """Cut a token list at sentence-final punctuation."""
+    sentences: list[list[str]] = []
+    current: list[str] = []
+    for token in tokens:
+        current.append(token)
+        if token in _SENTENCE_END:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def extract_entities(tokens: list[str]) -> list[Entity]:
+    """Named entities in ``tokens`` (underthesea CRF NER), in order of first appearance.
+
+    Callers choose how much text to pass: NER costs a few times tokenisation per token,
+    so the analysis entry point feeds it the title and lead sentences only.
+    """
+    found: dict[tuple[str, str], Entity] = {}
+    for sentence in sentences_of_tokens([t.replace("_", " ") for t in tokens]):
+        span: list[str] = []
+        span_type = ""
+        for word, _pos, _chunk, tag in [*tag_entities(sentence), ("", "", "", "O")]:
+            if tag.startswith("I-") and span and tag[2:] == span_type:
+                span.append(word)
+                continue
+            if span:
+                entity = Entity(" ".join(span), span_type)
+                found.setdefault((entity.text, entity.type), entity)
+                span = []
+            if tag.startswith(("B-", "I-")):
+                span, span_type = [word], tag[2:]
+    return list(found.values())
