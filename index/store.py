@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from index.documents import Document
+from index.review import AuditEntry, ReviewItem
 
 __all__ = [
     "Bucket",
@@ -113,5 +115,63 @@ class Store(Protocol):
     def get_site(self, site: str) -> dict[str, Any] | None: ...
 
     def list_sites(self) -> list[dict[str, Any]]: ...
+
+    # -- review queues (rules and item life cycle: see index.review) -----------------------
+    # Flagged documents and site profiles enter their queues automatically on upsert.
+
+    def review_list(
+        self, queue: str, *, status: str = "open", limit: int = 50, offset: int = 0
+    ) -> list[ReviewItem]:
+        """Items of ``queue`` ("covid", "claim", "site") with ``status`` ("open", "decided",
+        "all"); open items highest priority first, decided ones latest first."""
+        ...
+
+    def review_counts(self) -> dict[str, dict[str, int]]:
+        """``{queue: {"open": n, "decided": m}}``."""
+        ...
+
+    def review_get(self, item_id: str) -> ReviewItem:
+        """The item; raises ``NotFound``."""
+        ...
+
+    def review_claim(
+        self, item_id: str, user: str, *, lease_seconds: int = 900, now: datetime | None = None
+    ) -> ReviewItem:
+        """Lease the item to ``user``; ``LeaseError`` if someone else holds a live lease."""
+        ...
+
+    def review_decide(
+        self,
+        item_id: str,
+        user: str,
+        verdict: str,
+        note: str = "",
+        *,
+        expected_version: str | int,
+        now: datetime | None = None,
+    ) -> ReviewItem:
+        """Record a verdict; ``ConflictError`` if the item changed since ``expected_version``,
+        ``ReviewError`` for a verdict the queue does not take."""
+        ...
+
+    def review_reopen(
+        self,
+        item_id: str,
+        user: str,
+        note: str = "",
+        *,
+        expected_version: str | int,
+        now: datetime | None = None,
+    ) -> ReviewItem:
+        """Put a decided item back in its queue (the audit log keeps the old verdict)."""
+        ...
+
+    def review_history(self, item_id: str) -> list[AuditEntry]:
+        """Every change to the item, oldest first (append-only)."""
+        ...
+
+    def drop(self) -> None:
+        """Delete everything this store holds and close it (tests)."""
+        ...
 
     def close(self) -> None: ...

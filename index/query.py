@@ -1,0 +1,573 @@
+"""The query language: Lucene/Kibana-style text parsed into a small typed AST.
+
+Both backends translate the same AST (``index.sqlite`` to FTS5 + SQL, ``index.elastic`` to
+the Elasticsearch query DSL), so a query means the same thing everywhere.
+
+Syntax (parsed by luqum)::
+
+    words                 hà nội           every word must match (default operator AND, like KQL)
+    phrases               "tiêm vắc xin"   the words next to each other, in that order
+    fields                source:vnexpress   title:"ca nhiễm"   flags:covid
+    boolean               a AND b, a OR b, NOT a, -a (= NOT a), +a (= a), ( ... )
+    ranges                published_at:[2026-11-01 TO 2026-11-30]   claim_score:>0.7
+                          covid_score:{0.2 TO *]   published_at:>=2026-11
+    prefix wildcard       tiêm*   source:vn*   flags:*  (field has any value)
+    boost                 a^2 is accepted and ignored
+
+Fuzzy (``a~1``), proximity (``"a b"~3``), regular expressions and wildcards anywhere but
+the end of a word are rejected with :class:`~index.errors.QuerySyntaxError`.
+
+Diacritics. Every word is normalised (NFC, one tone-mark convention, lower case) and then:
+
+* written **without** diacritics ("ha noi", "da nang"), it matches the *folded* text, so it
+  finds "Hà Nội", "hà nói", "Đà Nẵng" ("d" matches "đ");
+* written **with** diacritics ("Hà Nội"), it matches that exact spelling only (any case):
+  "Hà Nội" finds "hà nội" but not "hà nôi" or "Ha Noi".
+
+The decision is per word; a phrase that mixes both kinds ("Hà noi") becomes the folded
+phrase AND the words that carry diacritics, matched exactly.
+
+Dates. Date values may be ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or full ISO datetimes; a
+value without an offset is read in Vietnam time (:data:`DEFAULT_TZ`, UTC+07:00) and a date
+stands for the whole period (``published_at:2026-11-01`` is that whole day). The AST carries
+UTC instants (``2026-10-31T17:00:00Z``), so backends only compare strings/instants.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from luqum import tree
+from luqum.exceptions import InconsistentQueryException, ParseError
+from luqum.thread import parse as luqum_parse
+
+from analysis.text import fold_diacritics, normalize_text
+from index.errors import QuerySyntaxError
+
+__all__ = [
+    "DATE_FIELDS",
+    "DEFAULT_TEXT_FIELDS",
+    "DEFAULT_TZ",
+    "FACET_SIZE",
+    "FIELDS",
+    "HISTOGRAM_INTERVALS",
+    "KEYWORD_FIELDS",
+    "NUMERIC_FIELDS",
+    "SEARCH_FACETS",
+    "TEXT_FIELDS",
+    "And",
+    "FieldTerm",
+    "MatchAll",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Prefix",
+    "Range",
+    "Term",
+    "date_bounds",
+    "fill_histogram",
+    "has_diacritics",
+    "highlight_terms",
+    "make_snippet",
+    "parse_query",
+    "to_utc_iso",
+    "tokenize",
+]
+
+#: Full-text fields (analysed, searchable with and without diacritics).
+TEXT_FIELDS = ("title", "text", "author")
+#: Where a word without a field is looked for.
+DEFAULT_TEXT_FIELDS = TEXT_FIELDS
+#: Exact-value fields (``flags`` is a list: a document matches if any flag equals the value).
+KEYWORD_FIELDS = (
+    "source",
+    "site",
+    "kind",
+    "section",
+    "lang",
+    "flags",
+    "review_status",
+    "url",
+    "id",
+)
+#: Numeric fields, taken from ``Document.scores["covid"]`` / ``["claim"]``.
+NUMERIC_FIELDS = ("covid_score", "claim_score")
+#: Date fields (``Document.published_at`` / ``fetched_at``).
+DATE_FIELDS = ("published_at", "fetched_at")
+FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + NUMERIC_FIELDS + DATE_FIELDS
+#: Facets a search returns when ``SearchRequest.facets`` is set, top :data:`FACET_SIZE` each.
+SEARCH_FACETS = ("source", "site", "kind", "flags", "review_status")
+FACET_SIZE = 20
+#: ``SearchRequest.histogram`` intervals; bucket keys are the first day of the period
+#: (weeks start on Monday) as ``YYYY-MM-DD`` in :data:`DEFAULT_TZ`, empty periods included.
+HISTOGRAM_INTERVALS = ("day", "week", "month")
+
+#: Time zone for date values written without an offset (analysts work in Vietnam time).
+DEFAULT_TZ = timezone(timedelta(hours=7))
+
+# unicode61 (FTS5) and the Elasticsearch standard tokenizer both split on anything that is
+# not a letter or digit; "_" is a separator too.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+# -- AST -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatchAll:
+    """Every document (the empty query, ``*``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word in full-text ``fields``; ``folded`` means match the diacritics-free form."""
+
+    text: str
+    fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+    folded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Words next to each other, in order, within one of ``fields``."""
+
+    words: tuple[str, ...]
+    fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+    folded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """A word starting with ``text`` in full-text ``fields`` (``tiêm*``)."""
+
+    text: str
+    fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+    folded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTerm:
+    """An exact keyword value (``source:vnexpress``); ``prefix`` matches values starting
+    with ``value`` (an empty prefix means "has any value")."""
+
+    field: str
+    value: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Bounds on a numeric (float) or date (UTC ISO string) field; ``None`` = unbounded.
+
+    Both bounds ``None`` means "the field has a value".
+    """
+
+    field: str
+    low: float | str | None = None
+    high: float | str | None = None
+    include_low: bool = True
+    include_high: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Node
+
+
+Node = MatchAll | Term | Phrase | Prefix | FieldTerm | Range | And | Or | Not
+
+
+# -- text helpers ----------------------------------------------------------------------------
+
+
+def tokenize(text: str) -> list[str]:
+    """Split normalised text into lower-case word tokens the way the indexes do."""
+    return [token.lower() for token in _TOKEN.findall(text)]
+
+
+def has_diacritics(word: str) -> bool:
+    """True when ``word`` carries any Vietnamese diacritic (including "đ")."""
+    return fold_diacritics(word) != word.lower()
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_utc_iso(value: str | None) -> str | None:
+    """A stored ISO datetime as a sortable UTC string (naive values are Vietnam time).
+
+    Returns ``None`` for empty or unparseable values so one bad date never fails a write.
+    """
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=DEFAULT_TZ)
+    return _utc(moment)
+
+
+def _period(value: str) -> tuple[datetime, datetime | None]:
+    """Start of the period ``value`` names and the start of the next one (None: an instant)."""
+    match = _PARTIAL_DATE.match(value)
+    if match:
+        year, month, day = match.groups()
+        try:
+            if day:
+                start = datetime(int(year), int(month), int(day), tzinfo=DEFAULT_TZ)
+                return start, start + timedelta(days=1)
+            if month:
+                start = datetime(int(year), int(month), 1, tzinfo=DEFAULT_TZ)
+                nxt = datetime(
+                    int(year) + (month == "12"), int(month) % 12 + 1, 1, tzinfo=DEFAULT_TZ
+                )
+                return start, nxt
+            start = datetime(int(year), 1, 1, tzinfo=DEFAULT_TZ)
+            return start, datetime(int(year) + 1, 1, 1, tzinfo=DEFAULT_TZ)
+        except ValueError as exc:
+            raise QuerySyntaxError(f"invalid date {value!r}: {exc}") from exc
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise QuerySyntaxError(
+            f"invalid date {value!r} (use YYYY-MM-DD or an ISO 8601 datetime)"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=DEFAULT_TZ)
+    return moment, None
+
+
+def _date_low(value: str, inclusive: bool) -> tuple[str, bool]:
+    start, end = _period(value)
+    if end is None:
+        return _utc(start), inclusive
+    return _utc(start if inclusive else end), True
+
+
+def _date_high(value: str, inclusive: bool) -> tuple[str, bool]:
+    start, end = _period(value)
+    if end is None:
+        return _utc(start), inclusive
+    return _utc(end if inclusive else start), False
+
+
+def date_bounds(date_from: str | None, date_to: str | None, field: str = "published_at") -> Range:
+    """``SearchRequest.date_from``/``date_to`` (inclusive dates) as a :class:`Range`."""
+    low, include_low = _date_low(date_from, True) if date_from else (None, True)
+    high, include_high = _date_high(date_to, True) if date_to else (None, True)
+    return Range(field, low, high, include_low, include_high)
+
+
+def fill_histogram(counts: dict[str, int], interval: str) -> list[tuple[str, int]]:
+    """Histogram buckets from first to last key with empty periods as zero counts."""
+    if interval not in HISTOGRAM_INTERVALS:
+        raise QuerySyntaxError(
+            f"unknown histogram interval {interval!r} (known: {', '.join(HISTOGRAM_INTERVALS)})"
+        )
+    if not counts:
+        return []
+    keys = sorted(counts)
+    day = datetime.strptime(keys[0], "%Y-%m-%d").date()
+    last = datetime.strptime(keys[-1], "%Y-%m-%d").date()
+    buckets = []
+    while day <= last:
+        key = day.isoformat()
+        buckets.append((key, counts.get(key, 0)))
+        if interval == "day":
+            day += timedelta(days=1)
+        elif interval == "week":
+            day += timedelta(days=7)
+        else:
+            day = day.replace(year=day.year + (day.month == 12), month=day.month % 12 + 1)
+    return buckets
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def parse_query(text: str) -> Node:
+    """Parse query-language ``text`` into the AST; the empty query is :class:`MatchAll`.
+
+    Raises :class:`QuerySyntaxError` with a readable message (and the position, when the
+    parser knows it).
+    """
+    text = normalize_text(text or "")
+    if not text:
+        return MatchAll()
+    try:
+        parsed = luqum_parse(text)
+    except ParseError as exc:
+        message = str(exc).replace("Syntax error in input : ", "").rstrip("!")
+        raise QuerySyntaxError(f"cannot parse query {text!r}: {message}") from exc
+    except InconsistentQueryException as exc:
+        raise QuerySyntaxError(f"inconsistent query {text!r}: {exc}") from exc
+    return _simplify(_convert(parsed, None))
+
+
+def _field_kind(name: str) -> str:
+    if name in TEXT_FIELDS:
+        return "text"
+    if name in KEYWORD_FIELDS:
+        return "keyword"
+    if name in NUMERIC_FIELDS:
+        return "numeric"
+    if name in DATE_FIELDS:
+        return "date"
+    raise QuerySyntaxError(f"unknown field {name!r} (known: {', '.join(FIELDS)})")
+
+
+def _convert(node: tree.Item, field: str | None) -> Node:
+    if isinstance(node, tree.SearchField):
+        if field is not None:
+            raise QuerySyntaxError(f"field {node.name!r} inside field {field!r} is not allowed")
+        _field_kind(node.name)
+        return _convert(node.expr, node.name)
+    if isinstance(node, tree.Group | tree.FieldGroup):
+        return _convert(node.expr, field)
+    if isinstance(node, tree.AndOperation | tree.UnknownOperation):
+        return And(tuple(_convert(child, field) for child in node.children))
+    if isinstance(node, tree.OrOperation):
+        return Or(tuple(_convert(child, field) for child in node.children))
+    if isinstance(node, tree.Not | tree.Prohibit):
+        return Not(_convert(node.a, field))
+    if isinstance(node, tree.Plus):
+        return _convert(node.a, field)
+    if isinstance(node, tree.Boost):
+        return _convert(node.expr, field)
+    if isinstance(node, tree.Word):
+        return _word(node.value, field)
+    if isinstance(node, tree.Phrase):
+        return _phrase(node.value[1:-1], field)
+    if isinstance(node, tree.Range):
+        return _range(field, node.low.value, node.high.value, node.include_low, node.include_high)
+    if isinstance(node, tree.From):
+        return _range(field, node.a.value, "*", node.include, True)
+    if isinstance(node, tree.To):
+        return _range(field, "*", node.a.value, True, node.include)
+    if isinstance(node, tree.Fuzzy):
+        raise QuerySyntaxError(f"fuzzy search ({node}) is not supported")
+    if isinstance(node, tree.Proximity):
+        raise QuerySyntaxError(f"proximity search ({node}) is not supported")
+    if isinstance(node, tree.Regex):
+        raise QuerySyntaxError(f"regular expressions ({node}) are not supported")
+    raise QuerySyntaxError(f"unsupported query syntax: {node}")
+
+
+def _text_fields(field: str | None) -> tuple[str, ...]:
+    return DEFAULT_TEXT_FIELDS if field is None else (field,)
+
+
+def _word(value: str, field: str | None) -> Node:
+    kind = _field_kind(field) if field else "text"
+    if value in ("&&", "||", "!"):
+        raise QuerySyntaxError(f"{value!r} is not an operator here: write AND, OR or NOT")
+    if kind == "keyword":
+        if "?" in value or "*" in value.rstrip("*"):
+            raise QuerySyntaxError(f"only a trailing * is supported ({field}:{value})")
+        if value.endswith("*"):
+            return FieldTerm(field, value.rstrip("*"), prefix=True)
+        return FieldTerm(field, value)
+    if kind in ("numeric", "date"):
+        if value == "*":
+            return Range(field)
+        return _range(field, value, value, True, True)
+    # full text
+    if value == "*":
+        return MatchAll()
+    if "?" in value or "*" in value.rstrip("*"):
+        raise QuerySyntaxError(f"only a trailing * is supported ({value!r})")
+    fields = _text_fields(field)
+    if value.endswith("*"):
+        tokens = tokenize(value.rstrip("*"))
+        if len(tokens) != 1 or not value.rstrip("*")[-1:].isalnum():
+            raise QuerySyntaxError(f"a wildcard must end a single word ({value!r})")
+        folded = not has_diacritics(tokens[0])
+        return Prefix(fold_diacritics(tokens[0]) if folded else tokens[0], fields, folded)
+    tokens = tokenize(value)
+    if not tokens:
+        raise QuerySyntaxError(f"{value!r} contains nothing searchable")
+    if len(tokens) > 1:  # "covid-19" is the phrase "covid 19", as the index sees it
+        return _phrase_tokens(tokens, fields)
+    folded = not has_diacritics(tokens[0])
+    return Term(fold_diacritics(tokens[0]) if folded else tokens[0], fields, folded)
+
+
+def _phrase(value: str, field: str | None) -> Node:
+    kind = _field_kind(field) if field else "text"
+    if kind == "keyword":
+        return FieldTerm(field, value)
+    if kind in ("numeric", "date"):
+        return _range(field, value, value, True, True)
+    tokens = tokenize(value)
+    if not tokens:
+        raise QuerySyntaxError(f"phrase {value!r} contains nothing searchable")
+    return _phrase_tokens(tokens, _text_fields(field))
+
+
+def _phrase_tokens(tokens: list[str], fields: tuple[str, ...]) -> Node:
+    marked = [token for token in tokens if has_diacritics(token)]
+    folded_words = tuple(fold_diacritics(token) for token in tokens)
+    if len(tokens) == 1:
+        return Term(tokens[0], fields, False) if marked else Term(folded_words[0], fields, True)
+    if len(marked) == len(tokens):
+        return Phrase(tuple(tokens), fields, False)
+    phrase = Phrase(folded_words, fields, True)
+    if not marked:
+        return phrase
+    return And((phrase, *(Term(token, fields, False) for token in marked)))
+
+
+def _range(field: str | None, low: str, high: str, include_low: bool, include_high: bool) -> Node:
+    if field is None:
+        raise QuerySyntaxError(
+            f"a range needs a field, e.g. published_at:[{low} TO {high}] or claim_score:>0.5"
+        )
+    kind = _field_kind(field)
+    low = None if low == "*" else low
+    high = None if high == "*" else high
+    if kind == "numeric":
+        try:
+            lo = None if low is None else float(low)
+            hi = None if high is None else float(high)
+        except ValueError as exc:
+            raise QuerySyntaxError(f"{field} takes numbers, not {low!r}/{high!r}") from exc
+        return Range(field, lo, hi, include_low, include_high)
+    if kind == "date":
+        lo, include_low = _date_low(low, include_low) if low else (None, True)
+        hi, include_high = _date_high(high, include_high) if high else (None, True)
+        return Range(field, lo, hi, include_low, include_high)
+    raise QuerySyntaxError(f"ranges work on number and date fields, not on {field!r}")
+
+
+def _simplify(node: Node) -> Node:
+    """Flatten nested And/Or, drop MatchAll inside And, unwrap one-child groups."""
+    if isinstance(node, And | Or):
+        kind = type(node)
+        children: list[Node] = []
+        for child in map(_simplify, node.children):
+            if isinstance(child, kind):
+                children.extend(child.children)
+            elif isinstance(child, MatchAll) and kind is And:
+                continue
+            else:
+                children.append(child)
+        if kind is Or and any(isinstance(child, MatchAll) for child in children):
+            return MatchAll()
+        if not children:
+            return MatchAll()
+        return children[0] if len(children) == 1 else kind(tuple(children))
+    if isinstance(node, Not):
+        child = _simplify(node.child)
+        return child.child if isinstance(child, Not) else Not(child)
+    return node
+
+
+# -- highlighting ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Want:
+    text: str
+    folded: bool
+    prefix: bool
+
+
+def highlight_terms(node: Node) -> list[tuple[str, bool, bool]]:
+    """Positive full-text words of a query as ``(text, folded, prefix)`` triples.
+
+    Words under a NOT are left out: they never explain why a document matched.
+    """
+    found: list[tuple[str, bool, bool]] = []
+
+    def walk(item: Node, negated: bool) -> None:
+        if isinstance(item, And | Or):
+            for child in item.children:
+                walk(child, negated)
+        elif isinstance(item, Not):
+            walk(item.child, not negated)
+        elif negated:
+            return
+        elif isinstance(item, Term):
+            found.append((item.text, item.folded, False))
+        elif isinstance(item, Prefix):
+            found.append((item.text, item.folded, True))
+        elif isinstance(item, Phrase):
+            found.extend((word, item.folded, False) for word in item.words)
+
+    walk(node, False)
+    return list(dict.fromkeys(found))
+
+
+def make_snippet(
+    text: str, terms: list[tuple[str, bool, bool]], *, width: int = 200
+) -> list[tuple[str, bool]]:
+    """``(text, is_match)`` pieces of about ``width`` characters around the first match.
+
+    Matching follows the query rules: folded terms match the folded token, exact terms the
+    lower-cased token. Without a match the snippet is the start of the text.
+    """
+    if not text:
+        return []
+    wants = [_Want(*term) for term in terms]
+    spans: list[tuple[int, int]] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group().lower()
+        folded = fold_diacritics(token)
+        for want in wants:
+            candidate = folded if want.folded else token
+            if candidate == want.text or (want.prefix and candidate.startswith(want.text)):
+                spans.append(match.span())
+                break
+    if not spans:
+        end = _cut_end(text, width)
+        return [(text[:end] + ("…" if end < len(text) else ""), False)]
+    start = max(0, spans[0][0] - width // 4)
+    if start:
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if space >= 0 and start - space < 20 else start
+    end = _cut_end(text, start + width)
+    pieces: list[tuple[str, bool]] = [("…", False)] if start else []
+    cursor = start
+    for lo, hi in spans:
+        if lo < start:
+            continue
+        if hi > end:
+            break
+        if lo > cursor:
+            pieces.append((text[cursor:lo], False))
+        pieces.append((text[lo:hi], True))
+        cursor = hi
+    if cursor < end:
+        pieces.append((text[cursor:end], False))
+    if end < len(text):
+        pieces.append(("…", False))
+    return pieces
+
+
+def _cut_end(text: str, end: int) -> int:
+    """``end`` moved back to a word boundary (never cutting a word in half)."""
+    if end >= len(text):
+        return len(text)
+    space = text.rfind(" ", 0, end)
+    return space if space > end - 30 else end

@@ -1,0 +1,488 @@
+"""The embedded default store: one SQLite file with FTS5 full-text search.
+
+One class owns the connections (as Datasette's ``Database`` does): every write goes
+through a single write connection inside a transaction; searches and reads use a separate
+read-only connection (WAL mode lets them run while a crawl writes) under a time limit,
+so a pathological query cannot hang the web UI. SQL comes from the pure builders in
+:mod:`index.sqlite_sql`; the schema from the named migrations in :mod:`index.sqlite_schema`;
+review queues from :mod:`index.sqlite_review`. ``sqlite3`` errors are mapped to
+:mod:`index.errors` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from index import sqlite_review
+from index.documents import FACET_FIELDS, Document
+from index.errors import (
+    NotFound,
+    QuerySyntaxError,
+    SearchError,
+    StoreUnavailable,
+)
+from index.query import (
+    fill_histogram,
+    highlight_terms,
+    make_snippet,
+    parse_query,
+    to_utc_iso,
+)
+from index.review import AuditEntry, ReviewItem, utcnow
+from index.sqlite_schema import migrate
+from index.sqlite_sql import (
+    DOCUMENT_COLUMNS,
+    SearchSQL,
+    fast_fold,
+    quote_identifier,
+    search_sql,
+)
+from index.store import Bucket, Hit, SearchRequest, SearchResponse, UpsertResult
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_TIME_LIMIT", "SqliteStore"]
+
+#: Seconds a read query may run before it is interrupted.
+DEFAULT_TIME_LIMIT = 5.0
+#: Milliseconds a writer waits for a lock held by another process.
+DEFAULT_BUSY_TIMEOUT = 10_000
+#: Documents per executemany batch (all batches of one upsert share one transaction).
+BATCH_SIZE = 1000
+#: Rows fetched per step while scanning.
+SCAN_PAGE = 500
+_JSON_FIELDS = ("outlinks", "engagement", "flags", "scores", "analysis")
+_FTS_INSERT = (
+    "INSERT INTO documents_fts (rowid, title, text, author, title_f, text_f, author_f) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_FTS_DELETE = (
+    "INSERT INTO documents_fts "
+    "(documents_fts, rowid, title, text, author, title_f, text_f, author_f) "
+    "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)"
+)
+_STORED_COLUMNS = (
+    *DOCUMENT_COLUMNS,
+    "published_utc",
+    "fetched_utc",
+    "covid_score",
+    "claim_score",
+    "max_score",
+)
+# On update: keep first_seen and a review decision; bump version.
+_UPSERT = (
+    f"INSERT INTO documents ({', '.join(map(quote_identifier, _STORED_COLUMNS))}) "
+    f"VALUES ({', '.join('?' * len(_STORED_COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(
+        f"{quote_identifier(name)} = excluded.{quote_identifier(name)}"
+        for name in _STORED_COLUMNS
+        if name not in ("id", "first_seen", "review_status")
+    )
+    + ", first_seen = COALESCE(documents.first_seen, excluded.first_seen)"
+    + ", review_status = CASE WHEN documents.review_status != 'none' "
+    "THEN documents.review_status ELSE excluded.review_status END"
+    + ", version = documents.version + 1"
+)
+
+
+def _row_values(doc: Document) -> tuple[Any, ...]:
+    data = doc.to_dict()
+    if not data["first_seen"]:
+        data["first_seen"] = data["fetched_at"]
+    for name in _JSON_FIELDS:
+        data[name] = json.dumps(data[name], ensure_ascii=False, sort_keys=True)
+    covid = doc.scores.get("covid")
+    claim = doc.scores.get("claim")
+    present = [float(score) for score in (covid, claim) if score is not None]
+    return (
+        *(data[name] for name in DOCUMENT_COLUMNS),
+        to_utc_iso(doc.published_at),
+        to_utc_iso(doc.fetched_at),
+        None if covid is None else float(covid),
+        None if claim is None else float(claim),
+        max(present) if present else None,
+    )
+
+
+def _fts_values(rowid: int, title: str, text: str, author: str) -> tuple[Any, ...]:
+    return (rowid, title, text, author, fast_fold(title), fast_fold(text), fast_fold(author))
+
+
+def _document(row: sqlite3.Row | tuple[Any, ...]) -> Document:
+    data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
+    for name in _JSON_FIELDS:
+        data[name] = json.loads(data[name])
+    return Document(**data)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@contextmanager
+def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
+    """Translate ``sqlite3`` errors into the index error tree, raised from the original."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        if "interrupted" in message:
+            raise SearchError(
+                f"query took longer than {time_limit}s and was stopped; narrow it down"
+            ) from exc
+        if "fts5" in message or "MATCH" in message:
+            raise QuerySyntaxError(f"full-text query rejected: {message}") from exc
+        if "locked" in message or "unable to open" in message or "busy" in message:
+            raise StoreUnavailable(f"SQLite store unavailable: {message}") from exc
+        raise SearchError(f"SQLite error: {message}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
+
+
+class SqliteStore:
+    """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        busy_timeout: int = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self.path = str(path)
+        self.time_limit = time_limit
+        self._memory = self.path == ":memory:"
+        self._write_lock = threading.RLock()
+        self._read_lock = threading.RLock()
+        with _mapped_errors():
+            if not self._memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._write = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._write.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+            if not self._memory:
+                self._write.execute("PRAGMA journal_mode = WAL")
+                self._write.execute("PRAGMA synchronous = NORMAL")
+            migrate(self._write)
+            if self._memory:
+                self._read = self._write
+            else:
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                self._read = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+                self._read.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # -- connections ---------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The write connection inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error)."""
+        with self._write_lock, _mapped_errors():
+            conn = self._write
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The read-only connection, interrupted after ``time_limit`` seconds."""
+        lock = self._write_lock if self._memory else self._read_lock
+        with lock, _mapped_errors(self.time_limit):
+            conn = self._read
+            deadline = time.monotonic() + self.time_limit
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            try:
+                yield conn
+            finally:
+                conn.set_progress_handler(None, 0)
+
+    def close(self) -> None:
+        with self._write_lock, self._read_lock:
+            if not self._memory:
+                self._read.close()
+            self._write.close()
+
+    def drop(self) -> None:
+        """Close and delete the database file (tests); a memory store is just closed."""
+        self.close()
+        if not self._memory:
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.path + suffix).unlink(missing_ok=True)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def upsert(self, documents: Iterable[Document]) -> UpsertResult:
+        """Insert or replace documents by id in one transaction.
+
+        Re-crawls keep ``first_seen`` and a review decision (``review_status`` other than
+        "none"); full-text rows are rewritten only when title, text or author changed.
+        Flagged documents enter their review queues (see :mod:`index.review`).
+        """
+        result = UpsertResult()
+        now = utcnow()
+        with self._transaction() as conn:
+            batch: dict[str, Document] = {}
+            for doc in documents:
+                batch[doc.id] = doc
+                if len(batch) >= BATCH_SIZE:
+                    self._upsert_batch(conn, list(batch.values()), result, now)
+                    batch = {}
+            if batch:
+                self._upsert_batch(conn, list(batch.values()), result, now)
+        return result
+
+    def _upsert_batch(
+        self, conn: sqlite3.Connection, docs: list[Document], result: UpsertResult, now: datetime
+    ) -> None:
+        marks = ", ".join("?" * len(docs))
+        existing = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                f"SELECT id, rowid, title, text, author FROM documents WHERE id IN ({marks})",
+                [doc.id for doc in docs],
+            )
+        }
+        changed_text = [
+            doc
+            for doc in docs
+            if doc.id not in existing or existing[doc.id][1:] != (doc.title, doc.text, doc.author)
+        ]
+        conn.executemany(
+            _FTS_DELETE,
+            [_fts_values(*existing[doc.id]) for doc in changed_text if doc.id in existing],
+        )
+        conn.executemany(
+            "DELETE FROM document_flags WHERE doc_rowid = ?",
+            [(existing[doc.id][0],) for doc in docs if doc.id in existing],
+        )
+        conn.executemany(_UPSERT, [_row_values(doc) for doc in docs])
+        rowids = dict(
+            conn.execute(
+                f"SELECT id, rowid FROM documents WHERE id IN ({marks})", [doc.id for doc in docs]
+            )
+        )
+        conn.executemany(
+            _FTS_INSERT,
+            [_fts_values(rowids[doc.id], doc.title, doc.text, doc.author) for doc in changed_text],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO document_flags (doc_rowid, flag) VALUES (?, ?)",
+            [(rowids[doc.id], flag) for doc in docs for flag in doc.flags],
+        )
+        sqlite_review.enqueue_documents(conn, docs, now)
+        result.created += len(docs) - len(existing)
+        result.updated += len(existing)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> Document | None:
+        columns = ", ".join(map(quote_identifier, DOCUMENT_COLUMNS))
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {columns} FROM documents WHERE id = ?", (doc_id,)
+            ).fetchone()
+        return None if row is None else _document(row)
+
+    def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(doc_ids))
+        found: dict[str, str] = {}
+        with self._reading() as conn:
+            for chunk in _chunks(ids, 900):
+                marks = ", ".join("?" * len(chunk))
+                found.update(
+                    conn.execute(
+                        f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                )
+        return found
+
+    def count(self) -> int:
+        with self._reading() as conn:
+            return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    def counts_by(self, field_name: str) -> dict[str, int]:
+        if field_name not in FACET_FIELDS:
+            raise QuerySyntaxError(
+                f"cannot count by {field_name!r} (fields: {', '.join(FACET_FIELDS)})"
+            )
+        if field_name == "flags":
+            sql = "SELECT flag, count(*) FROM document_flags GROUP BY flag ORDER BY 2 DESC, 1"
+        else:
+            column = quote_identifier(field_name)
+            sql = f"SELECT {column}, count(*) FROM documents GROUP BY {column} ORDER BY 2 DESC, 1"
+        with self._reading() as conn:
+            return dict(conn.execute(sql).fetchall())
+
+    def search_sql(self, request: SearchRequest) -> SearchSQL:
+        """The statements :meth:`search` would run (for ``--sql`` debugging)."""
+        return search_sql(parse_query(request.query), request)
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        node = parse_query(request.query)
+        statements = search_sql(node, request)
+        with self._reading() as conn:
+            rows = conn.execute(*statements.hits).fetchall()
+            total = conn.execute(*statements.count).fetchone()[0]
+            facet_rows = conn.execute(*statements.facets).fetchall() if statements.facets else []
+            histogram_rows = (
+                conn.execute(*statements.histogram).fetchall() if statements.histogram else []
+            )
+        terms = highlight_terms(node) if request.highlight else []
+        hits = []
+        for row in rows:
+            doc = _document(row)
+            snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
+            hits.append(Hit(document=doc, score=-float(row[-1]), snippet=snippet))
+        facets: dict[str, list[Bucket]] = {}
+        if request.facets:
+            facets = {name: [] for name in ("source", "site", "kind", "flags", "review_status")}
+            for name, key, n in facet_rows:
+                facets[name].append(Bucket(str(key), n))
+        histogram = []
+        if request.histogram:
+            filled = fill_histogram(dict(histogram_rows), request.histogram)
+            histogram = [Bucket(key, n) for key, n in filled]
+        return SearchResponse(total=total, hits=hits, facets=facets, histogram=histogram)
+
+    def scan(self, request: SearchRequest) -> Iterator[Document]:
+        """Every match in ``request.sort`` order, fetched a page at a time.
+
+        Pages are keyed by offset over a stable order (rowid breaks ties), each page under
+        its own time limit, so memory stays bounded and writes may interleave.
+        """
+        node = parse_query(request.query)
+        offset = 0
+        while True:
+            page = SearchRequest(
+                query=request.query,
+                filters=request.filters,
+                date_from=request.date_from,
+                date_to=request.date_to,
+                sort=request.sort,
+                offset=offset,
+                limit=SCAN_PAGE,
+                highlight=False,
+            )
+            sql, params = search_sql(node, page).hits
+            with self._reading() as conn:
+                rows = conn.execute(sql, params).fetchall()
+            for row in rows:
+                yield _document(row)
+            if len(rows) < SCAN_PAGE:
+                return
+            offset += SCAN_PAGE
+
+    # -- site profiles ---------------------------------------------------------------------
+
+    def upsert_site(self, profile: dict[str, Any]) -> None:
+        """Store a site profile (replacing the previous one); a flagged site is queued."""
+        if not profile.get("site"):
+            raise SearchError("a site profile needs a 'site' key")
+        now = utcnow()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO sites (site, score, flag, profile, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (site) DO UPDATE SET score = excluded.score, flag = excluded.flag, "
+                "profile = excluded.profile, updated_at = excluded.updated_at",
+                (
+                    profile["site"],
+                    profile.get("score"),
+                    profile.get("flag") or None,
+                    json.dumps(profile, ensure_ascii=False, sort_keys=True),
+                    now.isoformat(timespec="seconds"),
+                ),
+            )
+            sqlite_review.enqueue_site(conn, profile, now)
+
+    def get_site(self, site: str) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT profile FROM sites WHERE site = ?", (site,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def list_sites(self) -> list[dict[str, Any]]:
+        """Every profile, highest newspaper-style score first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT profile FROM sites ORDER BY score DESC NULLS LAST, site"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    # -- review queues ---------------------------------------------------------------------
+
+    def review_list(
+        self, queue: str, *, status: str = "open", limit: int = 50, offset: int = 0
+    ) -> list[ReviewItem]:
+        with self._reading() as conn:
+            return sqlite_review.list_items(conn, queue, status=status, limit=limit, offset=offset)
+
+    def review_counts(self) -> dict[str, dict[str, int]]:
+        with self._reading() as conn:
+            return sqlite_review.counts(conn)
+
+    def review_get(self, item_id: str) -> ReviewItem:
+        with self._reading() as conn:
+            item = sqlite_review.get_item(conn, item_id)
+        if item is None:
+            raise NotFound(f"no review item {item_id!r}")
+        return item
+
+    def review_claim(
+        self,
+        item_id: str,
+        user: str,
+        *,
+        lease_seconds: int = 900,
+        now: datetime | None = None,
+    ) -> ReviewItem:
+        with self._transaction() as conn:
+            return sqlite_review.claim(conn, item_id, user, lease_seconds, now or utcnow())
+
+    def review_decide(
+        self,
+        item_id: str,
+        user: str,
+        verdict: str,
+        note: str = "",
+        *,
+        expected_version: str | int,
+        now: datetime | None = None,
+    ) -> ReviewItem:
+        with self._transaction() as conn:
+            return sqlite_review.decide(
+                conn, item_id, user, verdict, note, expected_version, now or utcnow()
+            )
+
+    def review_reopen(
+        self,
+        item_id: str,
+        user: str,
+        note: str = "",
+        *,
+        expected_version: str | int,
+        now: datetime | None = None,
+    ) -> ReviewItem:
+        with self._transaction() as conn:
+            return sqlite_review.reopen(
+                conn, item_id, user, note, expected_version, now or utcnow()
+            )
+
+    def review_history(self, item_id: str) -> list[AuditEntry]:
+        with self._reading() as conn:
+            if sqlite_review.get_item(conn, item_id) is None:
+                raise NotFound(f"no review item {item_id!r}")
+            return sqlite_review.history(conn, item_id)

@@ -1,0 +1,295 @@
+"""Review queues on SQLite: rows for :class:`~index.review.ReviewItem` and the audit log.
+
+The rules live in :mod:`index.review` (pure); this module reads an item, applies a rule and
+writes it back with ``UPDATE ... WHERE version = ?`` inside the caller's transaction, then
+appends the audit entry and sets the document's ``review_status``. Every function takes
+the connection of an open transaction (writes) or the read connection (reads).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from index.documents import Document
+from index.errors import ConflictError, NotFound, ReviewError
+from index.review import (
+    FLAG_QUEUES,
+    QUEUES,
+    AuditEntry,
+    ReviewItem,
+    claim_item,
+    decide_item,
+    document_item,
+    reopen_item,
+    review_status_of,
+    site_item,
+)
+
+__all__ = [
+    "claim",
+    "counts",
+    "decide",
+    "enqueue_documents",
+    "enqueue_site",
+    "get_item",
+    "history",
+    "list_items",
+    "reopen",
+]
+
+_COLUMNS = tuple(f.name for f in fields(ReviewItem))
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM review_items"
+_INSERT = (
+    f"INSERT INTO review_items ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+# A re-crawl refreshes what an analyst reads on an open item; decisions are never touched.
+_REFRESH = (
+    "UPDATE review_items SET title = ?, excerpt = ?, url = ?, score = ?, evidence = ?, "
+    "priority = ? WHERE id = ? AND status = 'open'"
+)
+
+
+def _item(row: tuple[Any, ...]) -> ReviewItem:
+    data = dict(zip(_COLUMNS, row, strict=True))
+    data["evidence"] = json.loads(data["evidence"])
+    return ReviewItem(**data)
+
+
+def _values(item: ReviewItem) -> tuple[Any, ...]:
+    data = item.to_dict()
+    data["evidence"] = json.dumps(item.evidence, ensure_ascii=False, sort_keys=True)
+    return tuple(data[name] for name in _COLUMNS)
+
+
+def _audit(
+    conn: sqlite3.Connection,
+    item: ReviewItem,
+    user: str,
+    action: str,
+    note: str,
+    before: dict[str, Any] | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO review_audit (item_id, at, user, action, note, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.id,
+            item.updated_at,
+            user,
+            action,
+            note,
+            None if before is None else json.dumps(before, ensure_ascii=False),
+            json.dumps(item.state(), ensure_ascii=False),
+        ),
+    )
+
+
+def _set_review_status(conn: sqlite3.Connection, item: ReviewItem) -> None:
+    status = review_status_of(item)
+    if item.queue == "site":
+        conn.execute(
+            "UPDATE sites SET profile = json_set(profile, '$.review_status', ?) WHERE site = ?",
+            (status, item.target_id),
+        )
+    else:
+        conn.execute(
+            "UPDATE documents SET review_status = ?, version = version + 1 WHERE id = ?",
+            (status, item.target_id),
+        )
+
+
+# -- enqueueing ------------------------------------------------------------------------------
+
+
+def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
+    if not items:
+        return
+    marks = ", ".join("?" * len(items))
+    known = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM review_items WHERE id IN ({marks})", [item.id for item in items]
+        )
+    }
+    fresh = [item for item in items if item.id not in known]
+    for item in fresh:
+        item.version = 1
+    conn.executemany(_INSERT, [_values(item) for item in fresh])
+    conn.executemany(
+        _REFRESH,
+        [
+            (
+                item.title,
+                item.excerpt,
+                item.url,
+                item.score,
+                json.dumps(item.evidence, ensure_ascii=False, sort_keys=True),
+                item.priority,
+                item.id,
+            )
+            for item in items
+            if item.id in known
+        ],
+    )
+    for item in fresh:
+        _audit(conn, item, "system", "enqueue", "", None)
+        if item.queue != "site":
+            conn.execute(
+                "UPDATE documents SET review_status = 'open' "
+                "WHERE id = ? AND review_status = 'none'",
+                (item.target_id,),
+            )
+
+
+def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:
+    """Queue every flagged document (once per queue); refresh open items on re-crawl."""
+    _enqueue(
+        conn,
+        [
+            document_item(doc, FLAG_QUEUES[flag], now)
+            for doc in docs
+            for flag in dict.fromkeys(doc.flags)
+            if flag in FLAG_QUEUES
+        ],
+    )
+
+
+def enqueue_site(conn: sqlite3.Connection, profile: dict[str, Any], now: datetime) -> None:
+    """Queue a flagged site profile (truthy ``flag``) once."""
+    if profile.get("flag"):
+        _enqueue(conn, [site_item(profile, now)])
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def get_item(conn: sqlite3.Connection, item_id: str) -> ReviewItem | None:
+    row = conn.execute(f"{_SELECT} WHERE id = ?", (item_id,)).fetchone()
+    return None if row is None else _item(row)
+
+
+def list_items(
+    conn: sqlite3.Connection, queue: str, *, status: str, limit: int, offset: int
+) -> list[ReviewItem]:
+    """Items of ``queue`` with ``status`` ("open", "decided" or "all").
+
+    Open items come highest priority first; decided ones most recently decided first.
+    """
+    if queue not in QUEUES:
+        raise ReviewError(f"unknown review queue {queue!r} (known: {', '.join(QUEUES)})")
+    if status == "open":
+        where, order = "status = 'open'", "priority DESC, id"
+    elif status == "decided":
+        where, order = "status = 'decided'", "decided_at DESC, id"
+    elif status == "all":
+        where, order = "1", "status = 'decided', priority DESC, id"
+    else:
+        raise ReviewError(f"unknown review status {status!r} (known: open, decided, all)")
+    rows = conn.execute(
+        f"{_SELECT} WHERE queue = ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        (queue, limit, offset),
+    ).fetchall()
+    return [_item(row) for row in rows]
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """``{queue: {"open": n, "decided": m}}`` for every queue."""
+    result = {queue: {"open": 0, "decided": 0} for queue in QUEUES}
+    for queue, status, n in conn.execute(
+        "SELECT queue, status, count(*) FROM review_items GROUP BY queue, status"
+    ):
+        result.setdefault(queue, {})[status] = n
+    return result
+
+
+def history(conn: sqlite3.Connection, item_id: str) -> list[AuditEntry]:
+    rows = conn.execute(
+        "SELECT item_id, at, user, action, note, before, after FROM review_audit "
+        "WHERE item_id = ? ORDER BY seq",
+        (item_id,),
+    ).fetchall()
+    return [
+        AuditEntry(
+            item_id=row[0],
+            at=row[1],
+            user=row[2],
+            action=row[3],
+            note=row[4],
+            before=None if row[5] is None else json.loads(row[5]),
+            after=None if row[6] is None else json.loads(row[6]),
+        )
+        for row in rows
+    ]
+
+
+# -- transitions -----------------------------------------------------------------------------
+
+
+def _load(conn: sqlite3.Connection, item_id: str) -> ReviewItem:
+    item = get_item(conn, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id!r}")
+    return item
+
+
+def _save(
+    conn: sqlite3.Connection, before: ReviewItem, after: ReviewItem, action: str, note: str
+) -> ReviewItem:
+    """Compare-and-swap ``after`` over ``before`` (by version), audit, follow on the target."""
+    after.version = int(before.version) + 1
+    assignments = ", ".join(f"{name} = ?" for name in _COLUMNS if name != "id")
+    values = [value for name, value in zip(_COLUMNS, _values(after), strict=True) if name != "id"]
+    cursor = conn.execute(
+        f"UPDATE review_items SET {assignments} WHERE id = ? AND version = ?",
+        (*values, before.id, before.version),
+    )
+    if cursor.rowcount != 1:  # only possible if another process wrote between read and write
+        current = _load(conn, before.id)
+        raise ConflictError(
+            f"review item {before.id} changed meanwhile: {current.updated_by} "
+            f"at {current.updated_at}"
+        )
+    _audit(conn, after, after.updated_by, action, note, before.state())
+    _set_review_status(conn, after)
+    return after
+
+
+def claim(
+    conn: sqlite3.Connection, item_id: str, user: str, lease_seconds: int, now: datetime
+) -> ReviewItem:
+    item = _load(conn, item_id)
+    claimed = claim_item(item, user, lease_seconds=lease_seconds, now=now)
+    note = f"lease until {claimed.lease_until}"
+    return _save(conn, item, claimed, "claim", note)
+
+
+def decide(
+    conn: sqlite3.Connection,
+    item_id: str,
+    user: str,
+    verdict: str,
+    note: str,
+    expected_version: str | int,
+    now: datetime,
+) -> ReviewItem:
+    item = _load(conn, item_id)
+    decided = decide_item(item, user, verdict, note, expected_version=expected_version, now=now)
+    return _save(conn, item, decided, "decide", note)
+
+
+def reopen(
+    conn: sqlite3.Connection,
+    item_id: str,
+    user: str,
+    note: str,
+    expected_version: str | int,
+    now: datetime,
+) -> ReviewItem:
+    item = _load(conn, item_id)
+    reopened = reopen_item(item, user, note, expected_version=expected_version, now=now)
+    return _save(conn, item, reopened, "reopen", note)

@@ -1,0 +1,183 @@
+"""Schema of the SQLite store as named migrations, applied once each, in order.
+
+Each step is recorded in ``_migrations`` (name, applied_at), the way sqlite-utils'
+migrations do it, so opening an older database file brings it up to date and never
+re-runs a step. Add new steps at the end; never edit an applied one.
+
+Layout:
+
+* ``documents``: one row per :class:`~index.documents.Document`; lists and dicts as JSON
+  text, plus derived columns for sorting and ranges (``published_utc``, ``covid_score``,
+  ``claim_score``, ``max_score``) and ``version`` (bumped on every write).
+* ``document_flags``: (doc rowid, flag) so flag filters and facets use an index.
+* ``documents_fts``: contentless FTS5 over title/text/author as written (``unicode61
+  remove_diacritics 0``: "hà" and "ha" are different words) and folded copies
+  (``*_f`` columns, :func:`~analysis.text.fold_diacritics`), rowid = documents.rowid.
+* ``sites``: newspaper-style profiles, the profile dict as JSON.
+* ``review_items`` / ``review_audit``: review queues and their append-only audit log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+__all__ = ["MIGRATIONS", "migrate"]
+
+_DOCUMENTS = """
+CREATE TABLE documents (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    canonical_url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    section TEXT NOT NULL,
+    published_at TEXT,
+    fetched_at TEXT,
+    first_seen TEXT,
+    lang TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    segmented TEXT NOT NULL,
+    outlinks TEXT NOT NULL,
+    engagement TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    scores TEXT NOT NULL,
+    analysis TEXT NOT NULL,
+    review_status TEXT NOT NULL,
+    cluster_id TEXT,
+    published_utc TEXT,
+    fetched_utc TEXT,
+    covid_score REAL,
+    claim_score REAL,
+    max_score REAL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX documents_published ON documents (published_utc);
+CREATE INDEX documents_fetched ON documents (fetched_utc);
+CREATE INDEX documents_max_score ON documents (max_score);
+CREATE INDEX documents_covid_score ON documents (covid_score);
+CREATE INDEX documents_claim_score ON documents (claim_score);
+CREATE INDEX documents_source ON documents (source);
+CREATE INDEX documents_site ON documents (site);
+CREATE INDEX documents_kind ON documents (kind);
+CREATE INDEX documents_review_status ON documents (review_status);
+CREATE INDEX documents_url ON documents (url);
+CREATE INDEX documents_canonical_url ON documents (canonical_url);
+CREATE TABLE document_flags (
+    doc_rowid INTEGER NOT NULL REFERENCES documents (rowid),
+    flag TEXT NOT NULL,
+    PRIMARY KEY (flag, doc_rowid)
+) WITHOUT ROWID;
+CREATE INDEX document_flags_doc ON document_flags (doc_rowid);
+CREATE VIRTUAL TABLE documents_fts USING fts5 (
+    title, text, author, title_f, text_f, author_f,
+    content = '',
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+"""
+
+_SITES = """
+CREATE TABLE sites (
+    site TEXT PRIMARY KEY,
+    score REAL,
+    flag TEXT,
+    profile TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+_REVIEW = """
+CREATE TABLE review_items (
+    id TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority REAL NOT NULL,
+    title TEXT NOT NULL,
+    excerpt TEXT NOT NULL,
+    url TEXT NOT NULL,
+    site TEXT NOT NULL,
+    score REAL NOT NULL,
+    evidence TEXT NOT NULL,
+    verdict TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    decided_by TEXT,
+    decided_at TEXT,
+    lease_user TEXT,
+    lease_until TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+CREATE INDEX review_items_queue ON review_items (queue, status, priority DESC);
+CREATE INDEX review_items_target ON review_items (target_id);
+CREATE TABLE review_audit (
+    seq INTEGER PRIMARY KEY,
+    item_id TEXT NOT NULL REFERENCES review_items (id),
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX review_audit_item ON review_audit (item_id, seq);
+CREATE TRIGGER review_audit_no_update BEFORE UPDATE ON review_audit
+BEGIN SELECT RAISE(ABORT, 'review_audit is append-only'); END;
+CREATE TRIGGER review_audit_no_delete BEFORE DELETE ON review_audit
+BEGIN SELECT RAISE(ABORT, 'review_audit is append-only'); END;
+"""
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
+
+    def step(conn: sqlite3.Connection) -> None:
+        buffer = ""
+        for line in sql.strip().splitlines(keepends=True):
+            buffer += line
+            if sqlite3.complete_statement(buffer):
+                conn.execute(buffer)
+                buffer = ""
+
+    return step
+
+
+#: (name, step) pairs, applied in this order; names are recorded in ``_migrations``.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("0001_documents", _script(_DOCUMENTS)),
+    ("0002_sites", _script(_SITES)),
+    ("0003_review", _script(_REVIEW)),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(conn)
+            conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(name)
+    return applied
