@@ -1,9 +1,10 @@
 // Feed of the demo social group: fetches /api/posts?page=N and renders posts client-side,
 // like a real social network, so only a crawler that runs JavaScript sees any post.
+// Needs reltime.js loaded first (window.vnRelativeTime).
 (function () {
   "use strict";
 
-  var VN_OFFSET_MS = 7 * 3600 * 1000;
+  var relativeTime = window.vnRelativeTime;
   var feed = document.getElementById("feed");
   var status = document.getElementById("feed-status");
   var button = document.querySelector("button.load-more");
@@ -11,40 +12,6 @@
   var nextPage = 1;
   var loading = false;
   var done = false;
-
-  function pad(n) {
-    return (n < 10 ? "0" : "") + n;
-  }
-
-  // Wall-clock fields in Vietnam time whatever the browser's own time zone is.
-  function vnParts(ms) {
-    var d = new Date(ms + VN_OFFSET_MS);
-    return {
-      year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
-      hh: pad(d.getUTCHours()), mm: pad(d.getUTCMinutes()),
-      dayNumber: Math.floor((ms + VN_OFFSET_MS) / 86400000)
-    };
-  }
-
-  // "Vừa xong", "5 phút trước", "2 giờ trước", "hôm qua lúc 20:15", "3 ngày",
-  // "27 tháng 11 lúc 20:15" (with the year when it is not this year).
-  function relativeTime(iso, nowMs) {
-    var ms = Date.parse(iso);
-    var diff = Math.max(0, nowMs - ms);
-    var minutes = Math.floor(diff / 60000);
-    var hours = Math.floor(diff / 3600000);
-    var then = vnParts(ms);
-    var now = vnParts(nowMs);
-    var days = now.dayNumber - then.dayNumber;
-    if (minutes < 1) return "Vừa xong";
-    if (minutes < 60) return minutes + " phút trước";
-    if (hours < 24) return hours + " giờ trước";
-    if (days <= 1) return "hôm qua lúc " + then.hh + ":" + then.mm;
-    if (days < 7) return days + " ngày";
-    var label = then.day + " tháng " + then.month;
-    if (then.year !== now.year) label += ", " + then.year;
-    return label + " lúc " + then.hh + ":" + then.mm;
-  }
 
   function span(cls, text) {
     var el = document.createElement("span");
