@@ -564,8 +564,10 @@ social:
     assert sites["moi.localhost"].content_file == "moi.jsonl"
     assert sites[MXH].name == "Nhóm Khác" and sites[MXH].kind == "social"
     assert "social.localhost" not in sites
-    (tmp_path / "sites.yaml").write_text("sites:\n  - host: x.localhost\n    nme: X\n")
-    with pytest.raises(SiteConfigError, match=r"x\.localhost.*unknown fields \['nme'\]"):
+    (tmp_path / "sites.yaml").write_text(
+        "sites:\n  - host: x.localhost\n    name: X\n    licens: [a]\n"
+    )
+    with pytest.raises(SiteConfigError, match=r"x\.localhost.*unknown fields \['licens'\]"):
         load_sites(tmp_path)
 
 
