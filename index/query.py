@@ -5,7 +5,7 @@ the Elasticsearch query DSL), so a query means the same thing everywhere.
 
 Syntax (parsed by luqum)::
 
-    words                 hà nội           every word must match (default operator AND, like KQL)
+    words                 hà nội           every word must match (default operator AND)
     phrases               "tiêm vắc xin"   the words next to each other, in that order
     fields                source:vnexpress   title:"ca nhiễm"   flags:covid
     boolean               a AND b, a OR b, NOT a, -a (= NOT a), +a (= a), ( ... )
@@ -13,6 +13,8 @@ Syntax (parsed by luqum)::
                           covid_score:{0.2 TO *]   published_at:>=2026-11
     prefix wildcard       tiêm*   source:vn*   flags:*  (field has any value)
     boost                 a^2 is accepted and ignored
+
+Precedence: NOT, then AND (explicit or a space), then OR; ``a b OR c`` is ``(a b) OR c``.
 
 Fuzzy (``a~1``), proximity (``"a b"~3``), regular expressions and wildcards anywhere but
 the end of a word are rejected with :class:`~index.errors.QuerySyntaxError`.
@@ -345,7 +347,9 @@ def _convert(node: tree.Item, field: str | None) -> Node:
         return _convert(node.expr, node.name)
     if isinstance(node, tree.Group | tree.FieldGroup):
         return _convert(node.expr, field)
-    if isinstance(node, tree.AndOperation | tree.UnknownOperation):
+    if isinstance(node, tree.UnknownOperation):
+        return _implicit_and(node, field)
+    if isinstance(node, tree.AndOperation):
         return And(tuple(_convert(child, field) for child in node.children))
     if isinstance(node, tree.OrOperation):
         return Or(tuple(_convert(child, field) for child in node.children))
@@ -360,11 +364,12 @@ def _convert(node: tree.Item, field: str | None) -> Node:
     if isinstance(node, tree.Phrase):
         return _phrase(node.value[1:-1], field)
     if isinstance(node, tree.Range):
-        return _range(field, node.low.value, node.high.value, node.include_low, node.include_high)
+        low, high = _bound(node.low), _bound(node.high)
+        return _range(field, low, high, node.include_low, node.include_high)
     if isinstance(node, tree.From):
-        return _range(field, node.a.value, "*", node.include, True)
+        return _range(field, _bound(node.a), "*", node.include, True)
     if isinstance(node, tree.To):
-        return _range(field, "*", node.a.value, True, node.include)
+        return _range(field, "*", _bound(node.a), True, node.include)
     if isinstance(node, tree.Fuzzy):
         raise QuerySyntaxError(f"fuzzy search ({node}) is not supported")
     if isinstance(node, tree.Proximity):
@@ -372,6 +377,27 @@ def _convert(node: tree.Item, field: str | None) -> Node:
     if isinstance(node, tree.Regex):
         raise QuerySyntaxError(f"regular expressions ({node}) are not supported")
     raise QuerySyntaxError(f"unsupported query syntax: {node}")
+
+
+def _bound(item: tree.Item) -> str:
+    """A range bound's text (a quoted bound loses its quotes)."""
+    value = str(item.value)
+    return value[1:-1] if isinstance(item, tree.Phrase) else value
+
+
+def _implicit_and(node: tree.UnknownOperation, field: str | None) -> Node:
+    """Words side by side are ANDed, binding tighter than OR: ``a b OR c d`` is
+    ``(a AND b) OR (c AND d)`` (luqum alone would read ``a AND (b OR c) AND d``)."""
+    groups: list[list[Node]] = [[]]
+    for child in node.children:
+        if isinstance(child, tree.OrOperation):
+            first, *others = child.children
+            groups[-1].append(_convert(first, field))
+            groups.extend([_convert(other, field)] for other in others)
+        else:
+            groups[-1].append(_convert(child, field))
+    ands = [group[0] if len(group) == 1 else And(tuple(group)) for group in groups]
+    return ands[0] if len(ands) == 1 else Or(tuple(ands))
 
 
 def _text_fields(field: str | None) -> tuple[str, ...]:
