@@ -486,14 +486,18 @@ _BODY_CSS = (
     "main p",
     "p",
 )
-_AUTHOR_CSS = (
+_AUTHOR_META = (
     "meta[name='author']::attr(content)",
     "meta[property='article:author']::attr(content)",
-    "[itemprop='author'] [itemprop='name']::text",
-    "[itemprop='author']::text",
-    "[rel='author']::text",
-    "[class*='author']::text",
-    "[class*='byline']::text",
+)
+#: Byline elements; their whole text counts ("<p class='author'><strong>Name</strong></p>").
+_AUTHOR_ELEMENTS = (
+    "[itemprop='author'] [itemprop='name']",
+    "[itemprop='author']",
+    "[rel='author']",
+    "[class*='author']",
+    "[class*='byline']",
+    "[class*='reporter']",
 )
 _CREDIT_CSS = "[class*='source']::text, [class*='nguon']::text, [class*='credit']::text"
 
@@ -543,12 +547,15 @@ def page_signals(html: str, url: str, *, kind: str = "news") -> PageSignals:
     press_name, where = _find_press_name(candidates)
     site_name = og_site or app_name or logo or (segments[-1] if len(segments) > 1 else "")
 
-    author = ""
-    for query in _AUTHOR_CSS:
-        value = next((_clean(v) for v in selector.css(query).getall() if _clean(v)), "")
-        if value:
-            author = value
+    author = next(
+        (_clean(v) for v in selector.css(", ".join(_AUTHOR_META)).getall() if _clean(v)), ""
+    )
+    for query in () if author else _AUTHOR_ELEMENTS:
+        author = next((_clean(node.xpath("string()").get()) for node in selector.css(query)), "")
+        if author:
             break
+    if author.lower().startswith("theo "):  # "Theo Hải Yến (tổng hợp)": a byline, not a credit
+        author = author[5:].strip()
     section = _clean(selector.css("meta[property='article:section']::attr(content)").get())
     if not section:
         crumbs = [

@@ -456,3 +456,36 @@ def test_site_profile_dict_shape() -> None:
     assert profile["site"] == "doisongxanh.localhost" and profile["pages"] == 2
     assert profile["flag"] is True and 0.0 <= profile["score"] <= 1.0
     assert all(isinstance(line, str) for line in profile["evidence"])
+
+
+@pytest.mark.parametrize(
+    ("byline", "author", "reporter", "compiled"),
+    [
+        (
+            '<p class="reporter author"><em>Phóng viên: Lê Hoàng</em></p>',
+            "Phóng viên: Lê Hoàng",
+            True,
+            False,
+        ),
+        ('<p class="author"><strong>Minh Châu</strong></p>', "Minh Châu", False, False),
+        (
+            '<span class="byline">Theo <span class="byline-name">Hải Yến (tổng hợp)</span></span>',
+            "Hải Yến (tổng hợp)",
+            False,
+            True,
+        ),
+    ],
+)
+def test_byline_text_inside_nested_elements(
+    byline: str, author: str, reporter: bool, compiled: bool
+) -> None:
+    html = (
+        '<html><head><meta property="og:type" content="article"><title>Tin - Trang X</title></head>'
+        f"<body><article>{byline}<p>Đoạn một.</p><p>Đoạn hai.</p></article></body></html>"
+    )
+    signals = page_signals(html, "http://x.example/thoi-su/tin")
+    assert (signals.author, signals.reporter_byline, signals.compiled_byline) == (
+        author,
+        reporter,
+        compiled,
+    )
