@@ -37,6 +37,7 @@ _LISTING = re.compile(rf"^/(?P<section>{_SLUG})/(?:trang-(?P<page>\d+)\.html)?$"
 _RSS = re.compile(rf"^/rss/(?P<feed>{_SLUG})\.rss$")
 _URLSET = re.compile(rf"^/sitemaps/(?P<section>{_SLUG})\.xml$")
 
+_REPORTER = re.compile(r"^\s*(?:phóng viên|nhóm pv|pv)\b", re.IGNORECASE)
 _XML = "application/xml; charset=utf-8"
 _RSS_TYPE = "application/rss+xml; charset=utf-8"
 
@@ -173,6 +174,7 @@ class NewsSite:
             ),
             updated=updated,
             byline=self.site.byline_styles[variant % len(self.site.byline_styles)],
+            reporter_line=_reporter_line(article.author),
             source_credit=credit,
             related=self._related(article),
             comments=comments_for(article),
@@ -257,6 +259,13 @@ class NewsSite:
             return None
         articles = self.catalog.listing(slug, 0, self.catalog.count(slug))
         return text(urlset(articles, self.base), _XML, last_modified=_newest(articles))
+
+
+def _reporter_line(author: str) -> str:
+    """``Phóng viên: X`` unless the author field already says it (``Phóng viên X``, ``Nhóm PV``)."""
+    if _REPORTER.match(author):
+        return author
+    return f"Phóng viên: {author}"
 
 
 def _newest(articles: list[Article]) -> datetime | None:
