@@ -746,11 +746,12 @@ def score_site(
     if press_domain:
         evidence.append(f"tên miền giống tên cơ quan báo chí ('{first_label}')")
 
+    # A reason that lowers the score decides the verdict, so it goes first.
     factor = 1.0
     if entry is not None and entry.kind in TRUSTED_KINDS:
         factor = DEFAULT_REGISTER_FACTOR
-        evidence.append(
-            f"có trong danh bạ báo chí: {entry.name} ({entry.kind}), điểm nhân {factor:g}"
+        evidence.insert(
+            0, f"có trong danh bạ báo chí: {entry.name} ({entry.kind}), điểm nhân {factor:g}"
         )
     elif entry is not None:
         evidence.append(f"danh bạ ghi là trang thông tin tổng hợp, không phải báo: {entry.name}")
@@ -758,8 +759,9 @@ def score_site(
         evidence.append("không có trong danh bạ báo chí")
         if press_licence and not general and len(press_licence) * 2 >= total:
             factor = DEFAULT_PRESS_LICENCE_FACTOR
-            evidence.append(
-                f"khai giấy phép báo chí nhưng chưa có trong danh bạ: cần đối chiếu, điểm nhân {factor:g}"
+            evidence.insert(
+                0,
+                f"khai giấy phép báo chí nhưng chưa có trong danh bạ: cần đối chiếu, điểm nhân {factor:g}",
             )
     if total == 0:
         evidence.append("chưa có trang nào được phân tích")

@@ -343,9 +343,8 @@ def test_licensed_newspaper_in_register_is_not_flagged() -> None:
     assert not result.flag
     assert result.score < 0.15
     assert result.in_register
-    assert any(
-        line.startswith("có trong danh bạ báo chí: Báo Sông Hồng (newspaper)")
-        for line in result.evidence
+    assert (
+        result.evidence[0] == "có trong danh bạ báo chí: Báo Sông Hồng (newspaper), điểm nhân 0.1"
     )
     # It does look like a newspaper: the register is what keeps it low.
     assert result.signals["press_name"] == 1.0 and result.signals["masthead"] == 1.0
@@ -357,7 +356,7 @@ def test_same_newspaper_unknown_to_register_is_left_for_review() -> None:
     result = score_site(_songhong_pages(), site="baomoinoi.example", register=REGISTER)
     assert not result.flag
     assert 0.3 <= result.score < DEFAULT_THRESHOLD
-    assert any("cần đối chiếu" in line for line in result.evidence)
+    assert "cần đối chiếu" in result.evidence[0]
 
 
 def test_honest_aggregator_is_not_flagged() -> None:
@@ -489,3 +488,79 @@ def test_byline_text_inside_nested_elements(
         reporter,
         compiled,
     )
+
+
+# -- `misinfo sites` -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_with_profiles(tmp_path: Path):
+    from crawler.app import App
+
+    app = App(data_dir=tmp_path)
+    store = app.open_store()
+    try:
+        for site, pages in (
+            ("tonghop24.localhost", _tonghop_pages(3)),
+            ("doisongxanh.localhost", _doisong_pages(3)),
+            ("songhong.localhost", _songhong_pages(3)),
+        ):
+            store.upsert_site(site_profile_from_pages(pages, site=site, register=REGISTER))
+    finally:
+        store.close()
+    return app
+
+
+def _run_sites(app, *args: str):
+    from click.testing import CliRunner
+
+    from crawler.cli_sites import sites_command
+
+    return CliRunner().invoke(sites_command, list(args), obj=app, catch_exceptions=False)
+
+
+def test_sites_json_lists_profiles_highest_score_first(app_with_profiles) -> None:
+    import json
+
+    result = _run_sites(app_with_profiles, "--json")
+    assert result.exit_code == 0
+    profiles = json.loads(result.output)
+    assert [p["site"] for p in profiles] == [
+        "doisongxanh.localhost",
+        "songhong.localhost",
+        "tonghop24.localhost",
+    ]
+    assert profiles[0]["flag"] is True and profiles[0]["pages"] == 3
+    assert "không ghi nguồn (3/3)" in " ".join(profiles[0]["evidence"])
+    flagged = json.loads(_run_sites(app_with_profiles, "--json", "--flagged").output)
+    assert [p["site"] for p in flagged] == ["doisongxanh.localhost"]
+
+
+def test_sites_table_and_evidence(app_with_profiles) -> None:
+    table = _run_sites(app_with_profiles).output.splitlines()
+    assert table[0].split() == ["SITE", "SCORE", "FLAG", "PAGES", "EVIDENCE"]
+    assert table[1].startswith("doisongxanh.localhost") and " yes " in table[1]
+    assert "tự xưng 'Báo Đời Sống Xanh'" in table[1]
+    full = _run_sites(app_with_profiles, "--evidence").output
+    assert "- có trong danh bạ báo chí: Báo Sông Hồng (newspaper)" in full
+
+
+def test_sites_without_an_index_says_how_to_start(tmp_path: Path) -> None:
+    from crawler.app import App
+
+    app = App(data_dir=tmp_path / "empty")
+    assert _run_sites(app, "--json").output.strip() == "[]"
+    assert "misinfo crawl" in _run_sites(app).output
+    assert not (tmp_path / "empty").exists()  # listing must not create a data directory
+
+
+def test_sites_command_is_registered_in_the_cli(app_with_profiles) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(app_with_profiles.data_dir), "sites", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"doisongxanh.localhost"' in result.output
