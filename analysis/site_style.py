@@ -499,6 +499,7 @@ _AUTHOR_ELEMENTS = (
     "[class*='byline']",
     "[class*='reporter']",
 )
+_IN_COMMENTS = "ancestor-or-self::*[contains(@class, 'comment') or contains(@id, 'comment')]"
 _CREDIT_CSS = "[class*='source']::text, [class*='nguon']::text, [class*='credit']::text"
 
 
@@ -551,7 +552,14 @@ def page_signals(html: str, url: str, *, kind: str = "news") -> PageSignals:
         (_clean(v) for v in selector.css(", ".join(_AUTHOR_META)).getall() if _clean(v)), ""
     )
     for query in () if author else _AUTHOR_ELEMENTS:
-        author = next((_clean(node.xpath("string()").get()) for node in selector.css(query)), "")
+        author = next(
+            (
+                _clean(node.xpath("string()").get())
+                for node in selector.css(query)
+                if not node.xpath(_IN_COMMENTS)  # "comment-author" is a reader, not the byline
+            ),
+            "",
+        )
         if author:
             break
     if author.lower().startswith("theo "):  # "Theo Hải Yến (tổng hợp)": a byline, not a credit

@@ -468,6 +468,7 @@ def test_site_profile_dict_shape() -> None:
         ),
         ('<p class="author"><strong>Minh Châu</strong></p>', "Minh Châu", False, False),
         (
+            '<div class="comments"><p class="comment-author"><strong>Đặng Quốc Bảo</strong></p></div>'
             '<span class="byline">Theo <span class="byline-name">Hải Yến (tổng hợp)</span></span>',
             "Hải Yến (tổng hợp)",
             False,
