@@ -588,7 +588,8 @@ def test_bundled_content_is_served_and_fully_reachable():
                 assert get(http, host, article.path).status_code == 200
 
 
-def test_command_line_serves_until_interrupted(content_dir: Path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_command_line_serves_until_stopped(content_dir: Path, signum: int):
     process = subprocess.Popen(
         [
             sys.executable,
@@ -609,5 +610,6 @@ def test_command_line_serves_until_interrupted(content_dir: Path):
         assert any(f"http://songhong.localhost:{port}/  Báo Sông Hồng" in line for line in lines)
         assert httpx.get(f"http://127.0.0.1:{port}/", headers={"Host": SONGHONG}).status_code == 200
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         assert process.wait(timeout=10) == 0
+    assert process.stdout.read().strip().endswith("stopped")

@@ -1,8 +1,9 @@
-"""``python -m crawler.demosite [--port 8765]``: serve the demo sites until Ctrl-C."""
+"""``python -m crawler.demosite [--port 8765]``: serve the demo sites until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 
@@ -27,10 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Demo sites on {args.host}:{server.port} (Ctrl-C to stop):", flush=True)
         for host, site in server.sites.items():
             print(f"  {server.base_url(host)}/  {site.name}", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
         try:
-            threading.Event().wait()
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
-            print("stopped", flush=True)
+            pass
+        print("stopped", flush=True)
     return 0
 
 
