@@ -45,18 +45,22 @@ _DATE_META = (
     "[itemprop='datePublished']::attr(datetime)",
     "article time[datetime]::attr(datetime)",
 )
+#: Visible date lines, outside the footer, sidebars and menus (whose dates are not the page's).
 _DATE_TEXT = (
-    ".date::text",
-    ".publish-date::text",
-    ".time::text",
-    ".article-date::text",
-    ".date-time::text",
-    "time::text",
-    "[class*='date']::text",
-    "[class*='time']::text",
+    "//*[self::time or contains(@class, 'date') or contains(@class, 'time')"
+    " or contains(@class, 'publish')]"
+    "[not(ancestor-or-self::footer or ancestor::aside or ancestor::nav"
+    " or ancestor::*[contains(@class, 'footer') or contains(@class, 'sidebar')"
+    " or contains(@class, 'related') or contains(@class, 'comment')])]"
 )
 _TITLE_SUFFIX = re.compile(r"\s+[|\-–—]\s+[^|\-–—]{2,60}$")
 _MAX_OUTLINKS = 500
+#: Without ``og:type``, an article has at least this much body text...
+DEFAULT_MIN_ARTICLE_CHARS = 400
+#: ...and at most this share of it made of link texts (a listing page is mostly headlines).
+DEFAULT_MAX_HEADLINE_SHARE = 0.3
+#: ...and fewer teasers than this (``<article>`` blocks or linked headings).
+DEFAULT_LISTING_TEASERS = 4
 
 
 @dataclass(slots=True)
@@ -116,7 +120,8 @@ def _author(selector: Selector, fallback: str | None) -> str:
     return _clean_author(fallback or "")
 
 
-def _published(selector: Selector, fetched_at: datetime, fallback: str | None) -> datetime | None:
+def _published(selector: Selector, fetched_at: datetime) -> datetime | None:
+    """The page's own date: metadata first, then a visible date line in the content."""
     candidates = _first(selector, _DATE_META)
     candidates.extend(
         str(ld["datePublished"]) for ld in _json_ld(selector) if ld.get("datePublished")
@@ -125,12 +130,11 @@ def _published(selector: Selector, fetched_at: datetime, fallback: str | None) -
         parsed = parse_iso(value, now=fetched_at) or parse_vietnamese_date(value, now=fetched_at)
         if parsed is not None:
             return parsed
-    for value in _first(selector, _DATE_TEXT):
+    for element in selector.xpath(_DATE_TEXT):
+        value = " ".join(" ".join(element.xpath(".//text()").getall()).split())
         parsed = parse_vietnamese_date(value, now=fetched_at)
         if parsed is not None:
             return parsed
-    if fallback:
-        return parse_iso(fallback, now=fetched_at)
     return None
 
 
@@ -162,6 +166,21 @@ def _section(selector: Selector, url: str) -> str:
     ]
     crumbs = [crumb for crumb in crumbs if crumb.lower() not in ("trang chủ", "home")]
     return crumbs[0] if crumbs else ""
+
+
+def _looks_like_listing(selector: Selector, text: str) -> bool:
+    """A home or section page: many teasers (``<article>``s or linked headlines), or a body
+    that is mostly the text of links."""
+    teasers = len(selector.css("article"))
+    headline_links = len(selector.css("h2 a[href], h3 a[href], h4 a[href]"))
+    if teasers >= DEFAULT_LISTING_TEASERS or headline_links >= DEFAULT_LISTING_TEASERS:
+        return True
+    anchors = {
+        " ".join(" ".join(anchor.css("::text").getall()).split())
+        for anchor in selector.css("a[href]")
+    }
+    covered = sum(len(anchor) for anchor in anchors if len(anchor) >= 20 and anchor in text)
+    return covered / max(len(text), 1) > DEFAULT_MAX_HEADLINE_SHARE
 
 
 def _outlinks(selector: Selector, base: str) -> list[str]:
@@ -209,13 +228,21 @@ def extract_page(
     meta_title = extracted.title if extracted is not None else None
     meta_author = extracted.author if extracted is not None else None
     meta_date = extracted.date if extracted is not None else None
-    published = _published(selector, fetched_at, meta_date)
+    published = _published(selector, fetched_at)
     og_type = (selector.css("meta[property='og:type']::attr(content)").get() or "").lower()
-    is_article = (
-        bool(article_pattern.search(url))
-        if article_pattern is not None
-        else og_type == "article" or (published is not None and len(text) >= 400)
-    )
+    if article_pattern is not None:
+        is_article = bool(article_pattern.search(url))
+    elif og_type:
+        is_article = og_type == "article"
+    else:
+        is_article = (
+            published is not None
+            and len(text) >= DEFAULT_MIN_ARTICLE_CHARS
+            and not _looks_like_listing(selector, text)
+        )
+    if published is None and is_article and meta_date:
+        # trafilatura's guess (htmldate) only dates a page already known to be an article.
+        published = parse_iso(meta_date, now=fetched_at)
     return ExtractedPage(
         url=url,
         canonical_url=canonical,

@@ -7,7 +7,6 @@ Each stage is a Scrapy component built ``from_crawler``; outcomes are counted as
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -172,23 +171,48 @@ class StorePipeline:
     def close_spider(self) -> None:
         self._flush()
         if self.sites:
-            refresh_site_profiles(crawler_store(self.crawler), sorted(self.sites))
+            refresh_site_profiles(
+                crawler_store(self.crawler),
+                sorted(self.sites),
+                config_dir=self.crawler.settings.get("MM_CONFIG_DIR"),
+            )
 
 
-def refresh_site_profiles(store: Store, sites: list[str]) -> None:
+@lru_cache(maxsize=4)
+def _site_style_resources(config_dir: str | None) -> tuple[Any, Any]:
+    """The press register and the flagged-sites list, read once per process."""
+    from analysis.site_style import FlaggedSites, PressRegister
+    from crawler.app import App
+
+    app = App(config_dir=Path(config_dir) if config_dir else None)
+    register = PressRegister.from_csv_text(
+        app.config_path("press_register.csv").read_text(encoding="utf-8")
+    )
+    flagged_path = app.config_path("flagged_sites.csv")
+    flagged = (
+        FlaggedSites.from_csv_text(flagged_path.read_text(encoding="utf-8"))
+        if flagged_path.exists()
+        else None
+    )
+    return register, flagged
+
+
+def refresh_site_profiles(store: Store, sites: list[str], *, config_dir: str | None = None) -> None:
     """Recompute the newspaper-style profile of each site from all its stored pages."""
     from analysis.site_style import site_profile_from_pages
-
     from index import SearchRequest
 
-    pages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    register, flagged = _site_style_resources(config_dir)
     for site in sites:
-        for doc in store.scan(SearchRequest(filters={"site": [site]})):
-            signals_ = doc.analysis.get("page_signals")
-            if signals_:
-                pages[site].append(signals_)
-    for site, site_pages in pages.items():
-        store.upsert_site(site_profile_from_pages(site, site_pages))
+        pages = [
+            doc.analysis["page_signals"]
+            for doc in store.scan(SearchRequest(filters={"site": [site]}))
+            if doc.analysis.get("page_signals")
+        ]
+        if pages:
+            store.upsert_site(
+                site_profile_from_pages(pages, site=site, register=register, flagged=flagged)
+            )
 
 
 def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Document:

@@ -101,6 +101,11 @@ def run_crawls(
     on_finish: Callable[[RunRecord], None] | None = None,
 ) -> list[RunRecord]:
     """Crawl ``sources`` concurrently until done; record and return one run per source."""
+    from scrapy.utils.reactor import install_reactor, is_reactor_installed
+
+    if not is_reactor_installed():
+        # Install before any crawler is built: each crawler below has settings of its own.
+        install_reactor(BASE_SETTINGS["TWISTED_REACTOR"])
     from twisted.internet import task
 
     app.ensure_data_dir()

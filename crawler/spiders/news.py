@@ -12,6 +12,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
+from analysis.site_style import page_signals
 from crawler.extract import extract_page
 from crawler.items import PostItem
 from crawler.sources import Source
@@ -107,7 +108,8 @@ class NewsSpider(scrapy.Spider):
 
     # -- pages -----------------------------------------------------------------------------
     def parse_page(self, response: Response, depth: int) -> Iterator[PostItem | scrapy.Request]:
-        if not isinstance(response, TextResponse):
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if not isinstance(response, TextResponse) or (content_type and "html" not in content_type):
             self.crawler.stats.inc_value("mm/pages/not_html")
             return
         fetched_at = datetime.now(UTC)
@@ -132,7 +134,9 @@ class NewsSpider(scrapy.Spider):
                 fetched_at=fetched_at.isoformat(timespec="seconds"),
                 site_name=page.site_name,
                 outlinks=page.outlinks,
-                page_signals=_page_signals(response.text, response.url),
+                page_signals=page_signals(
+                    response.text, response.url, kind=self.source.kind
+                ).to_dict(),
             )
         if depth >= self.source.follow_depth:
             return
@@ -155,12 +159,6 @@ def _pagination_links(response: TextResponse) -> list[str]:
         if _PAGINATION_TEXT.match(text) and _PAGINATION_URL.search(href):
             links.append(href)
     return [canonical_url(link, base=response.url) for link in links]
-
-
-def _page_signals(html: str, url: str) -> dict[str, Any]:
-    from analysis.site_style import page_signals
-
-    return page_signals(html, url).to_dict()
 
 
 def _as_xml(response: Response) -> TextResponse:
