@@ -190,6 +190,25 @@ def normalize_host(site_or_url: str) -> str:
     return host.removeprefix("www.")
 
 
+_SECOND_LEVEL = frozenset(
+    {"com", "net", "org", "gov", "edu", "info", "biz", "name", "pro", "health", "int", "ac", "co"}
+)
+
+
+def _name_label(site: str, host: str, social: bool) -> str:
+    """The label that names the site: ``tapchilamdep`` for ``www.tapchilamdep.com``,
+    ``otofun`` for ``news.otofun.net``, ``baoabc`` for ``www.baoabc.com.vn``, and the page
+    name for a social page (``facebook.com/tintuc24hnews`` -> ``tintuc24hnews``).
+    """
+    if social:
+        path = site.split("://", 1)[-1].partition("/")[2]
+        return path.split("/")[0].lower()
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
 def _parents(host: str) -> Iterable[str]:
     """``a.b.tuoitre.vn`` -> ``a.b.tuoitre.vn``, ``b.tuoitre.vn``, ``tuoitre.vn``, ``vn``."""
     labels = host.split(".")
@@ -443,7 +462,7 @@ def signals_from_fields(
     site_name = _clean(site_name)
     segments = _title_segments(_clean(title))
     candidates = [("site_name", site_name)]
-    if segments and len(segments) > 1:
+    if len(segments) > 1:
         candidates.append(("title", segments[-1]))
     press_name, where = _find_press_name(candidates)
     paragraphs = [_clean(line) for line in (text or "").splitlines() if line.strip()]
@@ -693,8 +712,8 @@ def score_site(
     compiled = [page for page in articles if page.compiled_byline]
     sections = [page for page in signals if page.press_section]
     general_licence = bool(general) or (entry is not None and entry.kind == "general_info")
-    first_label = host.split(".")[0] if host else ""
-    press_domain = bool(_PRESS_DOMAIN.search(first_label)) and not (
+    name_label = _name_label(site, host, is_social) if host else ""
+    press_domain = bool(_PRESS_DOMAIN.search(name_label)) and not (
         entry is not None and entry.kind in TRUSTED_KINDS
     )
 
@@ -752,7 +771,7 @@ def score_site(
         names = ", ".join(_most_common((page.section for page in sections), limit=4))
         evidence.append(f"chuyên mục kiểu báo: {names} ({len(sections)}/{total} trang)")
     if press_domain:
-        evidence.append(f"tên miền giống tên cơ quan báo chí ('{first_label}')")
+        evidence.append(f"tên miền giống tên cơ quan báo chí ('{name_label}')")
 
     # A reason that lowers the score decides the verdict, so it goes first.
     factor = 1.0

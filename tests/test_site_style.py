@@ -565,3 +565,21 @@ def test_sites_command_is_registered_in_the_cli(app_with_profiles) -> None:
     )
     assert result.exit_code == 0, result.output
     assert '"doisongxanh.localhost"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("site", "press_domain"),
+    [
+        ("www.tapchilamdep.com", True),
+        ("tintuc24hnews.com.vn", True),
+        ("m.baodoisong.net.vn", True),
+        ("facebook.com/baodoisongxanh", True),
+        ("news.otofun.net", False),  # a "news." subdomain of a forum: the name is "otofun"
+        ("baohiemxahoi.vn", False),  # bảo hiểm, not báo
+        ("facebook.com/groups/hoidapsuckhoe", False),
+        ("doisongxanh.localhost", False),
+    ],
+)
+def test_press_like_domain_name(site: str, press_domain: bool) -> None:
+    result = score_site([], site=site, register=REGISTER)
+    assert result.signals["press_domain"] == (1.0 if press_domain else 0.0)
