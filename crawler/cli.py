@@ -385,6 +385,8 @@ def _register_optional_commands() -> None:
         ("crawler.cli_models", "train_command"),
         ("crawler.cli_models", "evaluate_command"),
         ("crawler.cli_sites", "sites_command"),
+        ("crawler.cli_review", "review_group"),
+        ("crawler.cli_review", "export_command"),
     ):
         try:
             module = importlib.import_module(module_name)
