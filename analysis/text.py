@@ -157,6 +157,11 @@ class CanonToken:
     end: int
 
 
+@lru_cache(maxsize=131072)
+def _fold_word(word: str) -> str:
+    return fold_diacritics(word)
+
+
 def _hyphen_joined(text: str, end: int, start: int) -> bool:
     """Whether two adjacent word tokens are separated by a single hyphen ("cô-vi")."""
     return text[end:start] in ("-", "‐", "–")
@@ -176,7 +181,7 @@ def canonical_tokens(
     """
     teencode = DEFAULT_TEENCODE if teencode is None else teencode
     phrases = DEFAULT_PHRASES if phrases is None else phrases
-    raw = [(fold_diacritics(m.group()), m.start(), m.end()) for m in _MATCH_WORD.finditer(text)]
+    raw = [(_fold_word(m.group()), m.start(), m.end()) for m in _MATCH_WORD.finditer(text)]
     out: list[CanonToken] = []
     i = 0
     max_n = max((len(key) for key in phrases), default=1)

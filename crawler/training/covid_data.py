@@ -1,0 +1,239 @@
+"""Covid-19 labelled set: read the shared corpora and join them with the repo's label file.
+
+The repository keeps only ``dataset,doc_id,label,how`` rows (``analysis/data/covid_labels.csv``);
+texts are read from the shared data directory at run time, never copied into the repo.
+Training and scoring stay pure in :mod:`analysis.covid`; this module is the file edge.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_LABELS_PATH",
+    "LabelRow",
+    "LabelledDoc",
+    "covid_name_rule",
+    "iter_dantri",
+    "iter_reintel",
+    "iter_vicov19qa",
+    "load_covid_dataset",
+    "read_labels",
+]
+
+DEFAULT_LABELS_PATH = Path(__file__).resolve().parents[2] / "analysis" / "data" / "covid_labels.csv"
+
+DANTRI_DIR = Path("news") / "dantri_2020_2021"
+REINTEL_FILE = Path("reintel") / "train.csv"
+VICOV19QA_DIR = Path("covid") / "uit_vicov19qa" / "dataset" / "1_ans"
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    dataset: str
+    doc_id: str
+    label: int
+    how: str
+
+
+@dataclass(frozen=True)
+class LabelledDoc:
+    """One labelled document: title may be empty (social posts, FAQ questions)."""
+
+    dataset: str
+    doc_id: str
+    title: str
+    text: str
+    label: int
+
+
+def read_labels(path: Path = DEFAULT_LABELS_PATH) -> list[LabelRow]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            LabelRow(row["dataset"], row["doc_id"], int(row["label"]), row["how"])
+            for row in csv.DictReader(handle)
+        ]
+
+
+def iter_dantri(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(doc_id, title, body) per article; the first text line is the headline."""
+    for path in sorted((data_dir / DANTRI_DIR).glob("news_*.txt")):
+        lines = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("# ")
+        ]
+        if lines:
+            yield path.stem, lines[0], "\n".join(lines[1:])
+
+
+def iter_reintel(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """(id, post text) for the well-formed rows of ReINTEL's train.csv.
+
+    A few rows are malformed (text spilled into other columns): a row whose label
+    is not 0/1 or whose id is not a number is skipped rather than guessed at.
+    """
+    csv.field_size_limit(sys.maxsize)
+    with (data_dir / REINTEL_FILE).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            doc_id = (row.get("id") or "").strip()
+            text = row.get("post_message") or ""
+            if not doc_id.isdigit() or row.get("label") not in ("0", "1") or not text.strip():
+                continue
+            yield doc_id, text
+
+
+def iter_vicov19qa(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(split:id, question, answer) from the pipe-separated UIT-ViCoV19QA files."""
+    csv.field_size_limit(sys.maxsize)
+    for split in ("train", "val", "test"):
+        path = data_dir / VICOV19QA_DIR / f"UIT-ViCoV19QA_{split}.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="|"):
+                if row.get("id") and row.get("Question"):
+                    yield f"{split}:{row['id']}", row["Question"], row.get("Answer_1") or ""
+
+
+def load_covid_dataset(
+    data_dir: Path, labels_path: Path = DEFAULT_LABELS_PATH
+) -> list[LabelledDoc]:
+    """Join the label file with the shared texts; labelled ids missing from the data are an error."""
+    labels = read_labels(labels_path)
+    wanted = {(row.dataset, row.doc_id): row for row in labels}
+    texts: dict[tuple[str, str], tuple[str, str]] = {}
+    for doc_id, title, body in iter_dantri(data_dir):
+        texts[("dantri", doc_id)] = (title, body)
+    for doc_id, post in iter_reintel(data_dir):
+        texts.setdefault(("reintel", doc_id), ("", post))
+    for doc_id, question, answer in iter_vicov19qa(data_dir):
+        texts[("vicov19qa", doc_id)] = ("", f"{question}\n{answer}")
+    missing = [key for key in wanted if key not in texts]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} labelled documents not found under {data_dir}: {missing[:5]}"
+        )
+    return [
+        LabelledDoc(row.dataset, row.doc_id, *texts[(row.dataset, row.doc_id)], row.label)
+        for row in labels
+    ]
+
+
+# -- the transparent labelling rule used to propose labels before manual review --------
+
+_COVID_NAME = re.compile(r"covid|corona|sars-cov|ncov|cô vít|vi-rút vũ hán", re.IGNORECASE)
+_COVID_CONTEXT = re.compile(
+    r"giãn cách|cách ly|phong tỏa|phong toả|khai báo y tế|\bF0\b|\bF1\b|omicron|delta|"
+    r"chỉ thị 16|vùng đỏ|ca mắc mới|bệnh nhân \d+|\bBN\d+",
+    re.IGNORECASE,
+)
+
+
+def covid_name_rule(title: str, body: str) -> tuple[int | None, str]:
+    """Propose a label from explicit disease names, or ``None`` for manual review.
+
+    Deliberately simpler than the detector (names only, no weights): Covid named in
+    the headline with more mentions below, or in at least a third of the paragraphs
+    (3+), is Covid-centred; one or two paragraphs naming it is a passing mention only when
+    they are under 15% of the text; no name and no pandemic vocabulary is "none".
+    """
+    paragraphs = [p for p in body.splitlines() if p.strip()] or [body]
+    in_title = bool(_COVID_NAME.search(title))
+    naming = sum(1 for p in paragraphs if _COVID_NAME.search(p))
+    share = naming / len(paragraphs)
+    context = sum(1 for p in paragraphs if _COVID_CONTEXT.search(p))
+    if in_title and naming >= 1:
+        return 1, "rule:title+body"
+    if naming >= 3 and share >= 1 / 3:
+        return 1, "rule:spread"
+    if not in_title and naming == 0 and context == 0:
+        return 0, "rule:none"
+    if not in_title and 1 <= naming <= 2 and share < 0.15 and context <= 1:
+        return 0, "rule:passing"
+    return None, "review"
+
+
+# -- training and held-out evaluation (file edge around analysis.covid) -----------------
+
+DEFAULT_MODEL_PATH = (
+    Path(__file__).resolve().parents[2] / "analysis" / "models" / "covid_model.json"
+)
+#: Share of the labelled set held out from training and tuning, chosen by a stable hash.
+HELD_OUT_SHARE = 0.3
+
+
+def is_held_out(doc: LabelledDoc) -> bool:
+    """Stable split: the same document is always on the same side, on every machine."""
+    import hashlib
+
+    digest = hashlib.sha1(f"{doc.dataset}:{doc.doc_id}".encode()).digest()
+    return digest[0] / 256 < HELD_OUT_SHARE
+
+
+def covid_texts_and_labels(
+    data_dir: Path, labels_path: Path = DEFAULT_LABELS_PATH, *, part: str = "all"
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """(title, text) pairs and labels for ``part`` = "all", "train" or "test"."""
+    if part not in ("all", "train", "test"):
+        raise ValueError(f"part must be all, train or test, not {part!r}")
+    docs = load_covid_dataset(data_dir, labels_path)
+    if part != "all":
+        docs = [d for d in docs if is_held_out(d) == (part == "test")]
+    return [(d.title, d.text) for d in docs], [d.label for d in docs]
+
+
+def precision_recall(predicted: list[bool], labels: list[int]) -> tuple[float, float]:
+    tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and y)
+    fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and not y)
+    fn = sum(1 for p, y in zip(predicted, labels, strict=True) if not p and y)
+    return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crawler.training.covid_data DATA_DIR [--write]``: train, report, save."""
+    import argparse
+    import json
+
+    import yaml
+
+    from analysis.covid import DEFAULT_COVID_MODEL, CovidLexicon, detect_covid, train_covid_model
+    from config import BUNDLED_DIR
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("data_dir", type=Path, nargs="?", default=Path("../shared/data"))
+    parser.add_argument("--write", action="store_true", help=f"save to {DEFAULT_MODEL_PATH}")
+    args = parser.parse_args(argv)
+    with (BUNDLED_DIR / "lexicons" / "covid.yaml").open(encoding="utf-8") as handle:
+        lexicon = CovidLexicon.from_mapping(yaml.safe_load(handle))
+    train_x, train_y = covid_texts_and_labels(args.data_dir, part="train")
+    test_x, test_y = covid_texts_and_labels(args.data_dir, part="test")
+
+    def report(name: str, model, xs, ys) -> dict[str, float]:
+        flags = [detect_covid(t, ti, lexicon=lexicon, model=model, lang="vi").flag for ti, t in xs]
+        p, r = precision_recall(flags, ys)
+        print(f"{name}: n={len(ys)} positives={sum(ys)} precision={p:.3f} recall={r:.3f}")
+        return {"n": len(ys), "precision": round(p, 3), "recall": round(r, 3)}
+
+    report("hand-set defaults, train part", DEFAULT_COVID_MODEL, train_x, train_y)
+    report("hand-set defaults, held-out part", DEFAULT_COVID_MODEL, test_x, test_y)
+    model = train_covid_model(train_x, train_y, lexicon=lexicon)
+    report("trained, train part", model, train_x, train_y)
+    held_out = report("trained, held-out part", model, test_x, test_y)
+    if args.write:
+        info = {
+            "source": "crawler/training/covid_data.py on analysis/data/covid_labels.csv",
+            "train_size": len(train_y),
+            "held_out": held_out,
+        }
+        mapping = {**model.to_mapping(), "info": info}
+        DEFAULT_MODEL_PATH.write_text(json.dumps(mapping, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {DEFAULT_MODEL_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
