@@ -1,10 +1,63 @@
 """Pure Vietnamese text analysis: no I/O, no settings, no logging side effects."""
 
-from analysis.text import fold_diacritics, normalize_text, segment_words, split_sentences
+from analysis.analyse import (
+    DEFAULT_THRESHOLDS,
+    Analysis,
+    AnalysisResources,
+    PostInput,
+    Thresholds,
+    analyse,
+)
+from analysis.covid import (
+    DEFAULT_COVID_MODEL,
+    DEFAULT_COVID_THRESHOLD,
+    CovidLexicon,
+    CovidModel,
+    CovidResult,
+    covid_features,
+    detect_covid,
+    train_covid_model,
+)
+from analysis.text import (
+    CanonToken,
+    Entity,
+    canonical_terms,
+    canonical_tokens,
+    detect_language,
+    diacritics_ratio,
+    extract_entities,
+    fold_diacritics,
+    normalize_text,
+    segment_words,
+    split_sentences,
+    tag_entities,
+)
 
 __all__ = [
+    "DEFAULT_COVID_MODEL",
+    "DEFAULT_COVID_THRESHOLD",
+    "DEFAULT_THRESHOLDS",
+    "Analysis",
+    "AnalysisResources",
+    "CanonToken",
+    "CovidLexicon",
+    "CovidModel",
+    "CovidResult",
+    "Entity",
+    "PostInput",
+    "Thresholds",
+    "analyse",
+    "canonical_terms",
+    "canonical_tokens",
+    "covid_features",
+    "detect_covid",
+    "detect_language",
+    "diacritics_ratio",
+    "extract_entities",
     "fold_diacritics",
     "normalize_text",
     "segment_words",
     "split_sentences",
+    "tag_entities",
+    "train_covid_model",
 ]

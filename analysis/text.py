@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "DEFAULT_PHRASES",
+    "DEFAULT_TEENCODE",
+    "CanonToken",
+    "Entity",
+    "canonical_terms",
+    "canonical_tokens",
+    "detect_language",
+    "diacritics_ratio",
+    "extract_entities",
     "fold_diacritics",
     "normalize_text",
     "segment_words",
+    "sentences_of_tokens",
     "split_sentences",
+    "tag_entities",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
