@@ -1,0 +1,448 @@
+"""Known false claims: record validation and a matcher that works on meaning-ish overlap.
+
+A record (one line of ``config/known_false_claims.jsonl``)::
+
+    {"id": "salt-water-gargle", "claim": "...", "verdict": "false" | "misleading",
+     "source": "who refuted it", "source_url": "optional", "date": "YYYY-MM-DD",
+     "aliases": ["paraphrases", ...], "keywords": ["nước muối", "covid|cô vít|corona", ...]}
+
+Each keyword is a concept group: alternatives separated by ``|``, compared without diacritics.
+
+Similarity of a text unit (a sentence, a pair of sentences or the title) to a claim, all on
+diacritics-folded text so "nuoc muoi" and "nước muối" agree:
+
+* ``char``: cosine of character 2-4 gram TF-IDF vectors (near-duplicates, spelling variants);
+* ``words``: share of the claim's content words and syllables present in the unit;
+* ``keywords``: share of the claim's keyword groups present in the unit (the "meaning" part:
+  "uống nước muối ấm giúp chữa khỏi cô vít" hits the salt-water, cure and Covid groups).
+
+``similarity = 0.35 char + 0.25 words + 0.40 keywords``, scaled by 0.6 when a keyword group is
+missing, so a sentence that shares only the topic ("Bộ Y tế khuyến cáo rửa tay...") stays low.
+A unit that itself refutes the claim ("... là tin giả") keeps its match, marked
+``refuted_in_text`` and with half the similarity: fact-checks quote the rumours they debunk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date as _date
+
+import numpy as np
+
+from analysis.text import fold_diacritics, normalize_text, segment_words
+
+__all__ = [
+    "DEFAULT_MATCH_MIN_SIMILARITY",
+    "VERDICTS",
+    "ClaimMatch",
+    "KnownClaim",
+    "KnownClaimError",
+    "KnownClaimIndex",
+    "TextUnit",
+    "append_known_claim",
+    "parse_known_claim",
+    "text_units",
+]
+
+VERDICTS = ("false", "misleading")
+DEFAULT_MATCH_MIN_SIMILARITY = 0.45
+DEFAULT_CHAR_WEIGHT = 0.35
+DEFAULT_WORD_WEIGHT = 0.25
+DEFAULT_KEYWORD_WEIGHT = 0.40
+DEFAULT_PARTIAL_KEYWORD_FACTOR = 0.6
+DEFAULT_REFUTED_FACTOR = 0.5
+DEFAULT_PAIR_MAX_SYLLABLES = 40
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
+_SYLLABLE = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_PUNCT = {".", "!", "?", "…", ";", "..."}
+
+#: Folded function words ignored by the word-overlap part.
+STOPWORDS = frozenset(
+    [
+        "la",
+        "va",
+        "cua",
+        "co",
+        "cac",
+        "nhung",
+        "mot",
+        "duoc",
+        "cho",
+        "voi",
+        "trong",
+        "nay",
+        "do",
+        "thi",
+        "ma",
+        "de",
+        "khi",
+        "se",
+        "da",
+        "dang",
+        "bi",
+        "tai",
+        "ve",
+        "tu",
+        "nhu",
+        "cung",
+        "rat",
+        "hay",
+        "hoac",
+        "neu",
+        "vi",
+        "o",
+        "ra",
+        "len",
+        "nhieu",
+        "nen",
+        "theo",
+        "sau",
+        "truoc",
+        "hon",
+        "moi",
+        "ai",
+        "gi",
+        "nao",
+        "the",
+        "con",
+        "chi",
+        "lai",
+        "dieu",
+        "viec",
+        "cai",
+        "nguoi",
+        "ban",
+        "minh",
+        "toi",
+        "chung",
+        "ta",
+        "ho",
+        "no",
+        "ay",
+        "kia",
+        "day",
+    ]
+)
+
+#: Folded phrases showing the unit refutes rather than spreads a claim.
+REFUTING_CUES = tuple(
+    fold_diacritics(cue)
+    for cue in (
+        "tin giả",
+        "sai sự thật",
+        "thông tin sai",
+        "không có cơ sở",
+        "không có căn cứ",
+        "bác bỏ",
+        "không có tác dụng",
+        "không thể chữa",
+        "không chữa được",
+        "không giúp",
+        "chưa có bằng chứng",
+        "không có bằng chứng",
+        "không đúng sự thật",
+        "bịa đặt",
+        "xuyên tạc",
+        "đã bị xử phạt",
+        "tin đồn thất thiệt",
+    )
+)
+
+
+class KnownClaimError(ValueError):
+    """A known-claim record is invalid; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownClaim:
+    id: str
+    claim: str
+    verdict: str
+    source: str
+    date: str
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    source_url: str | None = None
+
+    def to_record(self) -> dict:
+        record: dict = {
+            "id": self.id,
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "source": self.source,
+        }
+        if self.source_url:
+            record["source_url"] = self.source_url
+        record |= {
+            "date": self.date,
+            "aliases": list(self.aliases),
+            "keywords": list(self.keywords),
+        }
+        return record
+
+
+def _text_field(record: dict, name: str, *, required: bool = True) -> str:
+    value = record.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise KnownClaimError(f"'{name}' must be a non-empty string")
+    return normalize_text(value)
+
+
+def _list_field(record: dict, name: str) -> tuple[str, ...]:
+    value = record.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise KnownClaimError(f"'{name}' must be a list of non-empty strings")
+    return tuple(normalize_text(v) for v in value)
+
+
+def parse_known_claim(record: dict) -> KnownClaim:
+    """Validate one record and return it normalised (NFC text, checked id/verdict/date)."""
+    if not isinstance(record, dict):
+        raise KnownClaimError("a known claim must be a JSON object")
+    unknown = set(record) - {
+        "id",
+        "claim",
+        "verdict",
+        "source",
+        "source_url",
+        "date",
+        "aliases",
+        "keywords",
+    }
+    if unknown:
+        raise KnownClaimError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    claim_id = record.get("id")
+    if not isinstance(claim_id, str) or not _ID.match(claim_id):
+        raise KnownClaimError("'id' must be lower-case letters, digits and '-' (2-80 chars)")
+    verdict = record.get("verdict")
+    if verdict not in VERDICTS:
+        raise KnownClaimError(f"'verdict' must be one of {', '.join(VERDICTS)}")
+    day = record.get("date")
+    if not isinstance(day, str) or not _DATE.match(day):
+        raise KnownClaimError("'date' must be YYYY-MM-DD")
+    try:
+        _date.fromisoformat(day)
+    except ValueError as exc:
+        raise KnownClaimError(f"'date' is not a real date: {day}") from exc
+    source_url = _text_field(record, "source_url", required=False) or None
+    if source_url and not source_url.startswith(("http://", "https://")):
+        raise KnownClaimError("'source_url' must be an http(s) URL")
+    return KnownClaim(
+        id=claim_id,
+        claim=_text_field(record, "claim"),
+        verdict=verdict,
+        source=_text_field(record, "source"),
+        date=day,
+        aliases=_list_field(record, "aliases"),
+        keywords=_list_field(record, "keywords"),
+        source_url=source_url,
+    )
+
+
+def append_known_claim(record: dict, existing_ids: Iterable[str] = ()) -> str:
+    """Validate ``record`` and return the JSONL line (with newline) to append to the file.
+
+    The caller (an analyst decision at the edge) writes the line; ids must stay unique.
+    """
+    claim = parse_known_claim(record)
+    if claim.id in set(existing_ids):
+        raise KnownClaimError(f"'id' {claim.id} is already in the known-claims file")
+    return json.dumps(claim.to_record(), ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class TextUnit:
+    """A sentence (or two, or the title) of a post, with its folded forms."""
+
+    text: str
+    folded: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMatch:
+    claim: KnownClaim
+    similarity: float
+    evidence: str
+    refuted_in_text: bool = False
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        result = {
+            "id": self.claim.id,
+            "claim": self.claim.claim,
+            "similarity": round(self.similarity, 4),
+            "verdict": self.claim.verdict,
+            "source": self.claim.source,
+            "date": self.claim.date,
+            "evidence": self.evidence,
+            "refuted_in_text": self.refuted_in_text,
+            "parts": {name: round(value, 4) for name, value in self.parts.items()},
+        }
+        if self.claim.source_url:
+            result["source_url"] = self.claim.source_url
+        return result
+
+
+def _terms(text: str, words: Sequence[str] | None) -> frozenset[str]:
+    """Content syllables plus multi-syllable words (folded, "_"-joined) of a piece of text."""
+    syllables = [s for s in _SYLLABLE.findall(fold_diacritics(text)) if s not in STOPWORDS]
+    terms = set(syllables)
+    for word in words or ():
+        folded = fold_diacritics(word)
+        if "_" in folded and _SYLLABLE.search(folded):
+            terms.add(folded)
+    return frozenset(terms)
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def _sentence_words(sentences: list[str], tokens: Sequence[str]) -> list[list[str]] | None:
+    """Give each sentence its word tokens, aligning by syllable counts; ``None`` if they differ."""
+    counts = [len(_SYLLABLE.findall(sentence)) for sentence in sentences]
+    token_counts = [len(_SYLLABLE.findall(token.replace("_", " "))) for token in tokens]
+    if sum(counts) != sum(token_counts):
+        return None
+    result: list[list[str]] = []
+    position = 0
+    for needed in counts:
+        words: list[str] = []
+        taken = 0
+        while taken < needed and position < len(tokens):
+            words.append(tokens[position])
+            taken += token_counts[position]
+            position += 1
+        result.append(words)
+    return result
+
+
+def text_units(text: str, title: str = "", tokens: Sequence[str] | None = None) -> list[TextUnit]:
+    """Sentences of ``text``, adjacent short sentence pairs, and the title, as match units.
+
+    ``tokens`` are the text's word tokens (underthesea, "_"-joined); without them, units use
+    syllables only. Text is expected normalised (:func:`analysis.text.normalize_text`).
+    """
+    sentences = _split_sentences(text)
+    words = _sentence_words(sentences, tokens) if tokens else None
+    units: list[TextUnit] = []
+    if title.strip():
+        units.append(TextUnit(title, fold_diacritics(title), _terms(title, None)))
+    for index, sentence in enumerate(sentences):
+        sentence_words = words[index] if words else None
+        units.append(
+            TextUnit(sentence, fold_diacritics(sentence), _terms(sentence, sentence_words))
+        )
+    for index in range(len(sentences) - 1):
+        pair = f"{sentences[index]} {sentences[index + 1]}"
+        if len(_SYLLABLE.findall(pair)) <= DEFAULT_PAIR_MAX_SYLLABLES:
+            pair_words = (words[index] + words[index + 1]) if words else None
+            units.append(TextUnit(pair, fold_diacritics(pair), _terms(pair, pair_words)))
+    return units
+
+
+def _keyword_pattern(group: str) -> re.Pattern[str]:
+    alternatives = [fold_diacritics(alt).strip() for alt in group.split("|") if alt.strip()]
+    body = "|".join(re.escape(alt).replace(r"\ ", r"\W+") for alt in alternatives)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+@dataclass
+class _Reference:
+    claim_index: int
+    text: str
+    terms: frozenset[str]
+
+
+class KnownClaimIndex:
+    """Known claims ready for matching; rebuild it whenever the claims file changes."""
+
+    def __init__(self, claims: Sequence[KnownClaim]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.claims = list(claims)
+        self._references: list[_Reference] = []
+        for index, claim in enumerate(self.claims):
+            for text in (claim.claim, *claim.aliases):
+                self._references.append(_Reference(index, text, _terms(text, segment_words(text))))
+        self._keywords = [[_keyword_pattern(group) for group in c.keywords] for c in self.claims]
+        self._vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32
+        )
+        if self._references:
+            self._matrix = self._vectorizer.fit_transform(
+                [fold_diacritics(reference.text) for reference in self._references]
+            )
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict | KnownClaim]) -> KnownClaimIndex:
+        """Build from raw records (validated here) or parsed claims; ids must be unique."""
+        claims = [r if isinstance(r, KnownClaim) else parse_known_claim(r) for r in records]
+        seen: set[str] = set()
+        for claim in claims:
+            if claim.id in seen:
+                raise KnownClaimError(f"duplicate id: {claim.id}")
+            seen.add(claim.id)
+        return cls(claims)
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    @property
+    def ids(self) -> list[str]:
+        return [claim.id for claim in self.claims]
+
+    def match(
+        self,
+        units: Sequence[TextUnit],
+        *,
+        min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY,
+    ) -> list[ClaimMatch]:
+        """Best unit per claim whose similarity reaches ``min_similarity``, best first."""
+        if not units or not self._references:
+            return []
+        char = (self._vectorizer.transform([u.folded for u in units]) @ self._matrix.T).toarray()
+        best: dict[int, ClaimMatch] = {}
+        for unit_index, unit in enumerate(units):
+            refuting = any(cue in unit.folded for cue in REFUTING_CUES)
+            for ref_index, reference in enumerate(self._references):
+                claim_index = reference.claim_index
+                patterns = self._keywords[claim_index]
+                words = len(reference.terms & unit.terms) / max(1, len(reference.terms))
+                char_sim = float(char[unit_index, ref_index])
+                if patterns:
+                    hits = sum(1 for p in patterns if p.search(unit.folded)) / len(patterns)
+                    similarity = (
+                        DEFAULT_CHAR_WEIGHT * char_sim
+                        + DEFAULT_WORD_WEIGHT * words
+                        + DEFAULT_KEYWORD_WEIGHT * hits
+                    )
+                    if hits < 1:
+                        similarity *= DEFAULT_PARTIAL_KEYWORD_FACTOR
+                else:
+                    hits = 0.0
+                    similarity = (DEFAULT_CHAR_WEIGHT * char_sim + DEFAULT_WORD_WEIGHT * words) / (
+                        DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
+                    )
+                if refuting:
+                    similarity *= DEFAULT_REFUTED_FACTOR
+                current = best.get(claim_index)
+                if similarity >= min_similarity and (
+                    current is None or similarity > current.similarity
+                ):
+                    best[claim_index] = ClaimMatch(
+                        self.claims[claim_index],
+                        min(1.0, similarity),
+                        unit.text,
+                        refuting,
+                        {"char": char_sim, "words": words, "keywords": hits},
+                    )
+        return sorted(best.values(), key=lambda match: -match.similarity)

@@ -1,0 +1,95 @@
+"""Load what :func:`analysis.claims.score_claim` needs: known false claims and the classifier.
+
+The file edge for the claim layer. Known claims come from ``known_false_claims.jsonl``
+(the user's config directory overrides the bundled file); the classifier from
+``analysis/models/claim_classifier.joblib`` or the ``analysis.claim_model`` setting. A missing
+model is not an error: scoring then runs on known claims and signals alone.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+from analysis.claim_model import ClaimClassifier
+from analysis.claims import ClaimResources
+from analysis.known_claims import KnownClaimError, KnownClaimIndex, parse_known_claim
+from crawler.app import App, ConfigError
+
+__all__ = [
+    "DEFAULT_CLAIM_MODEL_PATH",
+    "KNOWN_CLAIMS_FILE",
+    "ResourceError",
+    "load_claim_classifier",
+    "load_claim_resources",
+    "load_known_claims",
+]
+
+KNOWN_CLAIMS_FILE = "known_false_claims.jsonl"
+DEFAULT_CLAIM_MODEL_PATH = (
+    Path(__file__).resolve().parents[1] / "analysis" / "models" / "claim_classifier.joblib"
+)
+
+
+class ResourceError(Exception):
+    """A model file is missing or cannot be loaded; the message names the file."""
+
+
+def load_known_claims(path: Path) -> list[dict]:
+    """Read and validate every line of a known-claims JSONL file (errors name file and line)."""
+    records: list[dict] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(parse_known_claim(json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
+        except KnownClaimError as exc:
+            raise ConfigError(f"{path}:{number}: {exc}") from exc
+    return records
+
+
+def load_claim_classifier(path: Path) -> ClaimClassifier:
+    """Load a classifier written by ``misinfo train``."""
+    import joblib
+    import sklearn
+
+    if not path.is_file():
+        raise ResourceError(f"{path}: claim model not found")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = joblib.load(path)
+    except Exception as exc:  # joblib/pickle raise many kinds; all mean "unusable file"
+        raise ResourceError(f"{path}: cannot load claim model: {exc}") from exc
+    if not isinstance(model, ClaimClassifier):
+        raise ResourceError(f"{path}: not a claim classifier ({type(model).__name__})")
+    trained_with = model.metadata.get("sklearn_version")
+    if caught and trained_with and trained_with != sklearn.__version__:
+        warnings.warn(
+            f"{path}: trained with scikit-learn {trained_with}, running {sklearn.__version__}; "
+            "retrain with `misinfo train` if scores look off",
+            stacklevel=2,
+        )
+    return model
+
+
+def load_claim_resources(app: App) -> ClaimResources:
+    """Known-claim index plus the classifier (``None`` when no model file exists)."""
+    records = load_known_claims(app.config_path(KNOWN_CLAIMS_FILE))
+    settings = app.settings.get("analysis") or {}
+    configured = settings.get("claim_model")
+    model_path = Path(configured).expanduser() if configured else DEFAULT_CLAIM_MODEL_PATH
+    try:
+        classifier = load_claim_classifier(model_path)
+    except ResourceError:
+        if configured:  # the user asked for this file: say so rather than run without it
+            raise
+        classifier = None
+    return ClaimResources(known_claims=KnownClaimIndex.from_records(records), classifier=classifier)

@@ -1,0 +1,219 @@
+"""Likely-false-claim scoring: known-claim matching, signals, the combined score."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.claim_model import ClaimExample, train_claim_classifier
+from analysis.claims import (
+    DEFAULT_CLAIM_THRESHOLD,
+    ClaimResources,
+    combine,
+    score_claim,
+)
+from analysis.known_claims import KnownClaimIndex, text_units
+from analysis.signals import detect_signals, signal_strength
+from config import BUNDLED_DIR
+
+
+@pytest.fixture(scope="module")
+def index() -> KnownClaimIndex:
+    lines = (BUNDLED_DIR / "known_false_claims.jsonl").read_text(encoding="utf-8").splitlines()
+    return KnownClaimIndex.from_records(json.loads(line) for line in lines if line.strip())
+
+
+@pytest.fixture(scope="module")
+def resources(index: KnownClaimIndex) -> ClaimResources:
+    return ClaimResources(known_claims=index)
+
+
+@pytest.mark.parametrize(
+    ("text", "claim_id"),
+    [
+        ("Mọi người ơi, uống nước muối ấm giúp chữa khỏi cô vít đấy!", "salt-water-gargle"),
+        ("uong nuoc muoi am giup chua khoi co vit", "salt-water-gargle"),
+        ("Ăn vài tép tỏi sống mỗi sáng là không bao giờ nhiễm corona.", "garlic-prevents"),
+        (
+            "Đêm nay trực thăng sẽ rải thuốc khử trùng, nhà nào cũng phải đóng cửa.",
+            "helicopter-spraying",
+        ),
+        ("Tiêm vaccine covid xong là bị vô sinh đó mấy chị ơi", "vaccine-infertility"),
+        ("Sóng 5G chính là thủ phạm phát tán virus corona!", "5g-spreads-virus"),
+        ("Bệnh viện đang giấu hàng trăm ca F0 mà không công bố.", "hidden-f0"),
+        ("Hãy hít sâu rồi nín thở 10 giây, nếu không ho là không nhiễm virus.", "breath-hold-test"),
+    ],
+)
+def test_paraphrased_known_claims_match_with_evidence(resources, text, claim_id):
+    result = score_claim(text=text, resources=resources)
+    assert result.matches, text
+    best = result.matches[0]
+    assert best.claim.id == claim_id
+    assert best.similarity >= 0.5
+    assert best.evidence and best.evidence in text
+    assert result.flag  # a strong match flags on its own
+    as_dict = result.to_dict()["matches"][0]
+    assert {"claim", "similarity", "verdict", "source", "date"} <= set(as_dict)
+    assert as_dict["verdict"] in {"false", "misleading"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bộ Y tế khuyến cáo rửa tay bằng xà phòng thường xuyên để phòng dịch.",
+        "Bộ Y tế khuyến cáo người dân đeo khẩu trang khi ra đường.",
+        "Ăn tỏi mỗi ngày tốt cho tim mạch, theo các chuyên gia dinh dưỡng.",
+        "Hôm nay trời nắng nóng, nhiệt độ lên tới 38 độ C ở Hà Nội.",
+        "Công ty ra mắt điện thoại hỗ trợ mạng 5G tại Việt Nam.",
+        "Hơn 1 triệu liều vắc xin Covid-19 đã được tiêm tại TP.HCM trong tuần qua.",
+        "Giá vàng hôm nay tăng mạnh.",
+    ],
+)
+def test_unrelated_or_sound_health_advice_does_not_match(resources, text):
+    result = score_claim(text=text, resources=resources)
+    assert result.matches == []
+    assert not result.flag
+
+
+def test_refuting_sentence_is_not_matched_as_spreading(resources):
+    text = "Tin giả: súc miệng bằng nước muối không chữa được Covid-19, Bộ Y tế khẳng định."
+    assert score_claim(text=text, resources=resources).matches == []
+
+
+def test_title_is_matched_too(resources):
+    result = score_claim(
+        title="Uống nước chanh ấm diệt virus corona",
+        text="Bài viết chia sẻ kinh nghiệm.",
+        resources=resources,
+    )
+    assert result.matches[0].claim.id == "lemon-alkaline"
+    assert result.matches[0].evidence == "Uống nước chanh ấm diệt virus corona"
+
+
+def test_tokens_are_used_when_given(resources):
+    text = "Uống nước muối ấm giúp chữa khỏi cô vít."
+    tokens = ["Uống", "nước_muối", "ấm", "giúp", "chữa", "khỏi", "cô", "vít", "."]
+    units = text_units(text, "", tokens)
+    assert "nuoc_muoi" in units[0].terms
+    with_tokens = score_claim(text=text, resources=resources, tokens=tokens)
+    assert with_tokens.matches[0].claim.id == "salt-water-gargle"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "evidence"),
+    [
+        ("KHẨN CẤP: virus mới xuất hiện", "sensational", "KHẨN CẤP"),
+        ("khan cap: virus moi xuat hien", "sensational", "khan cap"),
+        ("Sốc với clip này", "sensational", "Sốc"),
+        ("Đọc xong nhớ chia sẻ ngay cho mọi người", "share_call", "chia sẻ ngay"),
+        ("doc xong nho share gap nhe", "share_call", "share gap"),
+        ("Hãy lan tỏa thông tin này", "share_call", "Hãy lan tỏa"),
+        ("Một bác sĩ giấu tên cho biết", "unnamed_source", "bác sĩ giấu tên"),
+        ("theo nguon tin mat thi", "unnamed_source", "nguon tin mat"),
+        ("Người trong ngành cho biết sự việc", "unnamed_source", "Người trong ngành cho biết"),
+        ("Bài thuốc này chữa khỏi 100% bệnh", "miracle_cure", "chữa khỏi 100%"),
+        ("day la than duoc, khong can di vien", "miracle_cure", "than duoc"),
+        ("Thật không thể tin được!!!", "excessive_punctuation", "!!!"),
+        ("Có thật không???", "excessive_punctuation", "???"),
+    ],
+)
+def test_signals_with_and_without_diacritics(text, name, evidence):
+    signals = detect_signals(text)
+    assert any(s.name == name and s.evidence == evidence for s in signals), signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tắm nước nóng giúp thư giãn sau giờ làm.",  # "nóng" as temperature
+        "Bệnh nhân bị sốc phản vệ đã được cấp cứu kịp thời.",  # medical term
+        "Ngành nông nghiệp tăng trưởng 3% trong quý.",  # folded "nong" is not "nóng"
+        "Bộ Y tế khuyến cáo rửa tay bằng xà phòng.",
+    ],
+)
+def test_no_signal_in_plain_text(text):
+    assert detect_signals(text) == []
+
+
+def test_excessive_caps_needs_enough_letters():
+    assert detect_signals("CHÚ Ý") == []
+    shouting = "CẢNH BÁO CHO NHỮNG AI ĐANG SỬ DỤNG ĐIỆN THOẠI VÀO BAN ĐÊM NHÉ MỌI NGƯỜI"
+    caps = [s for s in detect_signals(shouting) if s.name == "excessive_caps"]
+    assert caps and "capitals" in caps[0].evidence
+
+
+def test_signal_strength_is_bounded_and_counts_kinds_once():
+    many = detect_signals("khẩn cấp khẩn cấp!!! chia sẻ ngay, thần dược, bác sĩ giấu tên")
+    assert 0.8 < signal_strength(many) < 1.0
+    assert signal_strength([]) == 0.0
+
+
+def test_signals_alone_never_flag(resources):
+    text = "KHẨN CẤP!!! Hãy chia sẻ ngay. Một bác sĩ giấu tên nói đây là thần dược chữa khỏi 100%"
+    result = score_claim(text=text, resources=resources)
+    assert result.signals
+    assert 0.0 < result.score < DEFAULT_CLAIM_THRESHOLD
+    assert not result.flag
+
+
+@pytest.mark.parametrize(
+    ("match", "classifier", "signals"),
+    [(0, None, 0), (1, 1, 1), (0.3, 0.2, 0.5), (0, 1, 1), (1, None, 0), (0.0, 0.0, 1.0)],
+)
+def test_combined_score_is_bounded_and_monotone(match, classifier, signals):
+    score = combine(match, classifier, signals)
+    assert 0.0 <= score <= 1.0
+    assert combine(min(1.0, match + 0.1), classifier, signals) >= score
+
+
+def test_empty_text_and_no_resources():
+    result = score_claim(text="", resources=None)
+    assert result.to_dict() == {
+        "score": 0.0,
+        "flag": False,
+        "matches": [],
+        "signals": [],
+        "classifier": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier():
+    unreliable = [
+        f"KHẨN CẤP chia sẻ ngay: uống {herb} chữa khỏi virus {n}!!!"
+        for n, herb in enumerate(["tỏi", "gừng", "chanh", "nước muối", "sả", "rượu"] * 4)
+    ]
+    reliable = [
+        f"Sở Y tế thông báo lịch tiêm chủng tại phường {n}, người dân mang theo căn cước."
+        for n in range(24)
+    ]
+    examples = [
+        ClaimExample(text, {"likes": 5 + i, "shares": 40}) for i, text in enumerate(unreliable)
+    ]
+    examples += [
+        ClaimExample(text, {"likes": 50 + i, "shares": 1}) for i, text in enumerate(reliable)
+    ]
+    return train_claim_classifier(examples, [1] * 24 + [0] * 24)
+
+
+def test_classifier_probability_is_in_the_result(index, tiny_classifier):
+    resources = ClaimResources(known_claims=index, classifier=tiny_classifier)
+    bad = score_claim(
+        text="KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!", resources=resources
+    )
+    good = score_claim(text="Sở Y tế thông báo lịch tiêm chủng tại phường 3.", resources=resources)
+    assert bad.classifier is not None and good.classifier is not None
+    assert 0.0 <= good.classifier < bad.classifier <= 1.0
+    assert bad.score > good.score
+
+
+def test_missing_engagement_is_neutral(tiny_classifier):
+    resources = ClaimResources(classifier=tiny_classifier)
+    text = "Sở Y tế thông báo lịch tiêm chủng tại phường 3."
+    without = score_claim(text=text, resources=resources, engagement=None)
+    empty = score_claim(text=text, resources=resources, engagement={})
+    partial = score_claim(text=text, resources=resources, engagement={"likes": 10})
+    assert without.classifier == empty.classifier
+    for result in (without, empty, partial):
+        assert 0.0 <= result.score <= 1.0
