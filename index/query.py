@@ -69,12 +69,14 @@ __all__ = [
     "Prefix",
     "Range",
     "Term",
+    "bucket_start",
     "date_bounds",
     "fill_histogram",
     "has_diacritics",
     "highlight_terms",
     "make_snippet",
     "parse_query",
+    "to_local_day",
     "to_utc_iso",
     "tokenize",
 ]
@@ -211,7 +213,7 @@ _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def to_utc_iso(value: str | None) -> str | None:
@@ -228,6 +230,29 @@ def to_utc_iso(value: str | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=DEFAULT_TZ)
     return _utc(moment)
+
+
+def to_local_day(value: str | None) -> str | None:
+    """The calendar day (``YYYY-MM-DD``, :data:`DEFAULT_TZ`) of a stored ISO datetime."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.date().isoformat()
+    return moment.astimezone(DEFAULT_TZ).date().isoformat()
+
+
+def bucket_start(day: str, interval: str) -> str:
+    """First day of the ``interval`` ("day", "week" from Monday, "month") holding ``day``."""
+    if interval == "day":
+        return day
+    date = datetime.strptime(day, "%Y-%m-%d").date()
+    if interval == "week":
+        return (date - timedelta(days=date.weekday())).isoformat()
+    return date.replace(day=1).isoformat()
 
 
 def _period(value: str) -> tuple[datetime, datetime | None]:

@@ -66,26 +66,23 @@ def _values(item: ReviewItem) -> tuple[Any, ...]:
     return tuple(data[name] for name in _COLUMNS)
 
 
-def _audit(
-    conn: sqlite3.Connection,
-    item: ReviewItem,
-    user: str,
-    action: str,
-    note: str,
-    before: dict[str, Any] | None,
-) -> None:
-    conn.execute(
-        "INSERT INTO review_audit (item_id, at, user, action, note, before, after) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            item.id,
-            item.updated_at,
-            user,
-            action,
-            note,
-            None if before is None else json.dumps(before, ensure_ascii=False),
-            json.dumps(item.state(), ensure_ascii=False),
-        ),
+_AUDIT = (
+    "INSERT INTO review_audit (item_id, at, user, action, note, before, after) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _audit_values(
+    item: ReviewItem, user: str, action: str, note: str, before: dict[str, Any] | None
+) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.updated_at,
+        user,
+        action,
+        note,
+        None if before is None else json.dumps(before, ensure_ascii=False),
+        json.dumps(item.state(), ensure_ascii=False),
     )
 
 
@@ -136,14 +133,11 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
             if item.id in known
         ],
     )
-    for item in fresh:
-        _audit(conn, item, "system", "enqueue", "", None)
-        if item.queue != "site":
-            conn.execute(
-                "UPDATE documents SET review_status = 'open' "
-                "WHERE id = ? AND review_status = 'none'",
-                (item.target_id,),
-            )
+    conn.executemany(_AUDIT, [_audit_values(item, "system", "enqueue", "", None) for item in fresh])
+    conn.executemany(
+        "UPDATE documents SET review_status = 'open' WHERE id = ? AND review_status = 'none'",
+        [(item.target_id,) for item in fresh if item.queue != "site"],
+    )
 
 
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:
@@ -254,7 +248,7 @@ def _save(
             f"review item {before.id} changed meanwhile: {current.updated_by} "
             f"at {current.updated_at}"
         )
-    _audit(conn, after, after.updated_by, action, note, before.state())
+    conn.execute(_AUDIT, _audit_values(after, after.updated_by, action, note, before.state()))
     _set_review_status(conn, after)
     return after
 

@@ -9,7 +9,7 @@ go through :func:`quote_identifier`.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from analysis.text import fold_diacritics
@@ -54,7 +54,8 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 #: FTS5 columns: as written, then folded.
 FTS_COLUMNS = ("title", "text", "author", "title_f", "text_f", "author_f")
-#: bm25 weights per FTS column: a title match counts four times a body match.
+#: bm25 weights per FTS column: a title match counts four times a body match (the FTS5
+#: ``rank`` setting of migration 0004 uses the same weights).
 BM25_WEIGHTS = (4.0, 1.0, 1.0, 4.0, 1.0, 1.0)
 
 _RANGE_COLUMNS = {
@@ -64,11 +65,6 @@ _RANGE_COLUMNS = {
     "claim_score": "claim_score",
 }
 _MAX_CHAR = "\U0010ffff"
-_HISTOGRAM_BUCKET = {
-    "day": "strftime('%Y-%m-%d', d.published_utc, '+7 hours')",
-    "week": "date(d.published_utc, '+7 hours', '-6 days', 'weekday 1')",
-    "month": "strftime('%Y-%m-01', d.published_utc, '+7 hours')",
-}
 
 
 def quote_identifier(name: str) -> str:
@@ -80,27 +76,35 @@ def quote_fts(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-# A precomputed table is ~20x faster than NFD + filtering character by character; it gives
-# the same result as fold_diacritics for every character it covers (checked in tests).
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0x80, 0x2000):
+# A precomputed table is ~10x faster than NFD + filtering character by character, and a list
+# indexed by code point ~3x faster than a dict (code points past the end raise IndexError,
+# which str.translate reads as "keep"). It gives the same result as fold_diacritics for every
+# character it covers (checked in tests).
+_FOLD_LIMIT = 0x2000
+
+
+def _fold_table() -> list[str]:
+    table: list[str] = []
+    for code in range(_FOLD_LIMIT):
         char = chr(code)
-        if unicodedata.combining(char):
-            table[code] = ""
+        if code >= 0x80 and unicodedata.combining(char):
+            table.append("")
             continue
-        folded = fold_diacritics(char)
-        if folded != char.lower():
-            table[code] = folded
+        folded = fold_diacritics(char) if code >= 0x80 else char
+        table.append(folded if folded != char.lower() else char)
     return table
 
 
 _FOLD = _fold_table()
 
 
-def fast_fold(text: str) -> str:
-    """:func:`analysis.text.fold_diacritics` for indexing: lower case, no diacritics."""
-    return text.translate(_FOLD).lower()
+def fast_fold(text: str, *, lower: bool = True) -> str:
+    """:func:`analysis.text.fold_diacritics` for indexing: lower case, no diacritics.
+
+    ``lower=False`` skips lower-casing plain letters (the FTS5 tokenizer folds case anyway).
+    """
+    folded = text.translate(_FOLD)
+    return folded.lower() if lower else folded
 
 
 # -- FTS5 expressions ------------------------------------------------------------------------
@@ -248,14 +252,38 @@ class SearchSQL:
     facets: tuple[str, list[Any]] | None = None
     histogram: tuple[str, list[Any]] | None = None
     uses_fts: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def statements(self) -> list[tuple[str, list[Any]]]:
         return [s for s in (self.hits, self.count, self.facets, self.histogram) if s]
 
 
-def _from_where(node: Node, request: SearchRequest) -> tuple[str, str, list[Any], bool]:
-    """FROM and WHERE for the matching documents, their params, and whether FTS drives."""
+@dataclass(slots=True)
+class _Matched:
+    """How the matching documents are selected: an FTS5 MATCH and/or SQL predicates."""
+
+    match: str | None
+    predicates: list[str]
+    params: list[Any]  # for the predicates only
+
+    @property
+    def source(self) -> str:
+        # CROSS JOIN keeps FTS5 in the outer loop: otherwise SQLite may walk an index of
+        # documents and run one MATCH per row, which is orders of magnitude slower.
+        if self.match is None:
+            return "documents AS d"
+        return "documents_fts CROSS JOIN documents AS d ON d.rowid = documents_fts.rowid"
+
+    @property
+    def where(self) -> str:
+        parts = (["documents_fts MATCH ?"] if self.match is not None else []) + self.predicates
+        return " AND ".join(parts) or "1"
+
+    @property
+    def all_params(self) -> list[Any]:
+        return ([self.match] if self.match is not None else []) + self.params
+
+
+def _matched(node: Node, request: SearchRequest) -> _Matched:
     conjuncts = node.children if isinstance(node, And) else (node,)
     positive, negative = _split_and(conjuncts)
     rest: list[Node] = []
@@ -267,97 +295,141 @@ def _from_where(node: Node, request: SearchRequest) -> tuple[str, str, list[Any]
         )
         if not compiles or (isinstance(child, Not) and not positive):
             rest.append(child)
-    where: list[str] = []
-    params: list[Any] = []
+    match = None
     if positive:
-        source = "documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid"
         match = " AND ".join(f"({part})" for part in positive)
         if negative:
             match = f"({match})" + "".join(f" NOT ({part})" for part in negative)
-        where.append("documents_fts MATCH ?")
-        params.append(match)
-    else:
-        source = "documents AS d"
+    predicates: list[str] = []
+    params: list[Any] = []
     for child in rest:
         sql, child_params = where_clause(child)
         if sql != "1":
-            where.append(f"({sql})")
+            predicates.append(f"({sql})")
             params += child_params
     sql, filter_params = filters_clause(request.filters)
     if sql:
-        where.append(sql)
+        predicates.append(sql)
         params += filter_params
     if request.date_from or request.date_to:
         sql, date_params = _range(date_bounds(request.date_from, request.date_to))
-        where.append(sql)
+        predicates.append(sql)
         params += date_params
-    return source, " AND ".join(where) or "1", params, bool(positive)
+    return _Matched(match, predicates, params)
+
+
+_HISTOGRAM_INTERVALS = ("day", "week", "month")
+#: Relevance sorting ranks this many of the most recently indexed matches (see search_sql).
+RELEVANCE_WINDOW = 2000
+_ORDER = {
+    "newest": "d.published_utc DESC NULLS LAST, d.rowid DESC",
+    "oldest": "d.published_utc ASC NULLS LAST, d.rowid ASC",
+    "score": "d.max_score DESC NULLS LAST, d.published_utc DESC NULLS LAST, d.rowid DESC",
+}
 
 
 def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
-    """The statements for ``request`` whose query parsed to ``node``."""
-    if request.histogram is not None and request.histogram not in _HISTOGRAM_BUCKET:
+    """The statements for ``request`` whose query parsed to ``node``.
+
+    Relevance is FTS5's ``rank`` (bm25 with title weighted 4x, configured by migration
+    0004) over the :data:`RELEVANCE_WINDOW` most recently indexed matches, then the older
+    matches newest-indexed first; without a positive full-text part it is newest first. Histograms
+    count per ``published_day``; the caller folds days into weeks or months.
+    """
+    if request.histogram is not None and request.histogram not in _HISTOGRAM_INTERVALS:
         raise QuerySyntaxError(
             f"unknown histogram interval {request.histogram!r} (known: day, week, month)"
         )
     if request.limit < 0 or request.offset < 0:
         raise QuerySyntaxError("offset and limit must not be negative")
-    source, where, params, uses_fts = _from_where(node, request)
-    columns = ", ".join(f"d.{quote_identifier(name)}" for name in DOCUMENT_COLUMNS)
-    sort = request.sort
-    if sort == "relevance" and not uses_fts:
-        sort = "newest"
-    if sort == "relevance":
-        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-        rank = f"bm25(documents_fts, {weights})"
-        order = "rank, d.published_utc DESC"
-    else:
-        rank = "0.0"
-        order = {
-            "newest": "d.published_utc DESC NULLS LAST, d.rowid DESC",
-            "oldest": "d.published_utc ASC NULLS LAST, d.rowid ASC",
-            "score": "d.max_score DESC NULLS LAST, d.published_utc DESC NULLS LAST, d.rowid DESC",
-        }.get(sort)
-        if order is None:
-            raise QuerySyntaxError(
-                f"unknown sort {request.sort!r} (known: relevance, newest, oldest, score)"
-            )
-    hits = (
-        f"SELECT {columns}, {rank} AS rank FROM {source} WHERE {where} "
-        f"ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, request.limit, request.offset],
-    )
-    count = (f"SELECT count(*) FROM {source} WHERE {where}", list(params))
-    facets = None
-    if request.facets:
-        selects = []
-        for name in SEARCH_FACETS:
-            if name == "flags":
-                inner = (
-                    "SELECT f.flag AS key, count(*) AS n FROM matched "
-                    "JOIN document_flags AS f ON f.doc_rowid = matched.rid GROUP BY f.flag"
-                )
-            else:
-                column = f"d.{quote_identifier(name)}"
-                inner = (
-                    f"SELECT {column} AS key, count(*) AS n FROM matched "
-                    f"JOIN documents AS d ON d.rowid = matched.rid GROUP BY {column}"
-                )
-            selects.append(
-                f"SELECT '{name}' AS facet, key, n FROM ({inner} ORDER BY n DESC, key "
-                f"LIMIT {FACET_SIZE})"
-            )
-        facets = (
-            f"WITH matched(rid) AS MATERIALIZED (SELECT d.rowid FROM {source} WHERE {where}) "
-            + " UNION ALL ".join(selects),
-            list(params),
+    if request.sort not in ("relevance", *_ORDER):
+        raise QuerySyntaxError(
+            f"unknown sort {request.sort!r} (known: relevance, newest, oldest, score)"
         )
+    m = _matched(node, request)
+    columns = ", ".join(f"d.{quote_identifier(name)}" for name in DOCUMENT_COLUMNS)
+    page = [request.limit, request.offset]
+    sort = request.sort if request.sort != "relevance" or m.match is not None else "newest"
+    if sort == "relevance":
+        # bm25 costs ~2 us per match, so only the RELEVANCE_WINDOW most recently indexed
+        # matches are ranked; older matches follow them, newest first. CASE evaluates
+        # "rank" only inside the window.
+        cutoff = (
+            "COALESCE((SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? "
+            f"ORDER BY rowid DESC LIMIT 1 OFFSET {RELEVANCE_WINDOW - 1}), 0)"
+        )
+        rank = f"CASE WHEN documents_fts.rowid >= {cutoff} THEN documents_fts.rank END"
+        source = m.source if m.predicates else "documents_fts"  # no join when FTS suffices
+        inner = (
+            f"SELECT documents_fts.rowid AS rid, {rank} AS score FROM {source} WHERE {m.where} "
+            "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
+        )
+        outer = "ORDER BY page.score IS NULL, page.score, page.rid DESC"
+        inner_params = [m.match, *m.all_params, *page]
+    else:
+        inner = (
+            f"SELECT d.rowid AS rid, 0.0 AS score FROM {m.source} WHERE {m.where} "
+            f"ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?"
+        )
+        outer = "ORDER BY " + _ORDER[sort]
+        inner_params = [*m.all_params, *page]
+    # Sort only (rowid, score) pairs, then fetch the page's documents: sorting whole rows
+    # (with their text) cost more than ranking.
+    hits = (
+        f"SELECT {columns}, page.score FROM ({inner}) AS page "
+        f"CROSS JOIN documents AS d ON d.rowid = page.rid {outer}",
+        inner_params,
+    )
+    if m.match is not None and not m.predicates:
+        count = ("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?", [m.match])
+    else:
+        count = (f"SELECT count(*) FROM {m.source} WHERE {m.where}", m.all_params)
+    facets = _facets_sql(m) if request.facets else None
     histogram = None
     if request.histogram:
-        bucket = _HISTOGRAM_BUCKET[request.histogram]
         histogram = (
-            f"SELECT {bucket} AS key, count(*) FROM {source} WHERE {where} "
-            "AND d.published_utc IS NOT NULL GROUP BY key ORDER BY key",
-            list(params),
+            f"SELECT d.published_day, count(*) FROM {m.source} WHERE {m.where} "
+            "AND d.published_day IS NOT NULL GROUP BY d.published_day",
+            m.all_params,
         )
-    return SearchSQL(hits=hits, count=count, facets=facets, histogram=histogram, uses_fts=uses_fts)
+    return SearchSQL(
+        hits=hits, count=count, facets=facets, histogram=histogram, uses_fts=m.match is not None
+    )
+
+
+def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
+    """Top values of every search facet in one statement.
+
+    Matching everything, each facet is a GROUP BY over its index; otherwise the matching
+    rowids are materialised once and joined.
+    """
+    everything = m.match is None and not m.predicates
+    selects = []
+    for name in SEARCH_FACETS:
+        if name == "flags":
+            inner = (
+                "SELECT f.flag AS key, count(*) AS n FROM document_flags AS f GROUP BY f.flag"
+                if everything
+                else "SELECT f.flag AS key, count(*) AS n FROM matched "
+                "JOIN document_flags AS f ON f.doc_rowid = matched.rid GROUP BY f.flag"
+            )
+        else:
+            column = f"d.{quote_identifier(name)}"
+            inner = (
+                f"SELECT {column} AS key, count(*) AS n FROM documents AS d GROUP BY {column}"
+                if everything
+                else f"SELECT {column} AS key, count(*) AS n FROM matched "
+                f"JOIN documents AS d ON d.rowid = matched.rid GROUP BY {column}"
+            )
+        selects.append(
+            f"SELECT '{name}' AS facet, key, n FROM ({inner} ORDER BY n DESC, key "
+            f"LIMIT {FACET_SIZE})"
+        )
+    union = " UNION ALL ".join(selects)
+    if everything:
+        return union, []
+    return (
+        f"WITH matched(rid) AS MATERIALIZED (SELECT d.rowid FROM {m.source} WHERE {m.where}) "
+        + union,
+        m.all_params,
+    )

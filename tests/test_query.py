@@ -239,7 +239,7 @@ def test_search_sql_never_inlines_user_text():
 
 def test_search_sql_drives_from_fts_only_with_positive_words():
     with_words = search_sql(parse_query("covid source:x"), SearchRequest())
-    assert with_words.uses_fts and "bm25" in with_words.hits[0]
+    assert with_words.uses_fts and "THEN documents_fts.rank" in with_words.hits[0]
     without = search_sql(parse_query("-covid"), SearchRequest(sort="relevance"))
     assert not without.uses_fts and "published_utc DESC" in without.hits[0]
 
