@@ -1,0 +1,338 @@
+"""``misinfo serve`` and ``misinfo users``: the web UI wired to the data directory.
+
+:func:`build_web_app` is the one place that turns an :class:`~crawler.app.App` into the
+Starlette app of :mod:`index.web` (store, accounts, signing key, run history, known-claims
+file); ``misinfo demo`` and the scheduler service call :func:`serve_web` or
+:func:`start_web`. The lead's CLI group registers :data:`serve_command` and
+:data:`users_group`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.app import App, ConfigError
+
+__all__ = [
+    "SECRET_KEY_FILE",
+    "WebServer",
+    "build_web_app",
+    "ensure_user",
+    "known_claims_appender",
+    "load_secret_key",
+    "runs_provider",
+    "serve_command",
+    "serve_web",
+    "start_web",
+    "users_group",
+]
+
+SECRET_KEY_FILE = "web_secret_key"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_append_lock = threading.Lock()
+
+
+def load_secret_key(data_dir: Path) -> str:
+    """The session-signing key, generated once into ``data_dir`` (mode 0600).
+
+    Kept across restarts so analysts stay logged in; delete the file to log everyone out.
+    """
+    path = data_dir / SECRET_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise ConfigError(
+                f"{path}: secret key too short; delete the file to regenerate it"
+            ) from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def runs_provider(app: App):
+    """``() -> recent runs as dicts``, read fresh on every status page view."""
+
+    def provide() -> list[dict[str, Any]]:
+        from crawler.runs import RunHistory
+
+        if not app.state_path.exists():
+            return []
+        return [record.to_dict() for record in RunHistory(app.state_path).list(limit=500)]
+
+    return provide
+
+
+def _claim_id(text: str) -> str:
+    from analysis.text import fold_diacritics
+
+    slug = re.sub(r"[^a-z0-9]+", "-", fold_diacritics(text)).strip("-")[:60].strip("-")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return f"{slug or 'claim'}-{digest}"
+
+
+def known_claims_appender(app: App):
+    """``(claim text, source note) -> new id``, appending to the user's known-claims file.
+
+    The file is ``<config dir>/known_false_claims.jsonl``. A user file replaces the bundled
+    one, so a new user file starts as a copy of the bundled claims. ``None`` without a
+    config directory (the bundled file is package data and is never written).
+    """
+    if app.config_dir is None:
+        return None
+    from analysis.known_claims import append_known_claim
+    from crawler.claim_resources import KNOWN_CLAIMS_FILE, load_known_claims
+
+    target = app.config_dir / KNOWN_CLAIMS_FILE
+
+    def append(text: str, source: str) -> str:
+        with _append_lock:
+            if not target.exists():
+                bundled = app.config_path(KNOWN_CLAIMS_FILE)
+                seed = bundled.read_text(encoding="utf-8") if bundled.exists() else ""
+                target.write_text(
+                    seed if not seed or seed.endswith("\n") else seed + "\n", encoding="utf-8"
+                )
+            try:
+                existing = [claim.id for claim in load_known_claims(target)]
+            except ConfigError as exc:
+                raise ValueError(f"the known-claims file is broken, fix it first: {exc}") from exc
+            record = {
+                "id": _claim_id(text),
+                "claim": text,
+                "verdict": "false",
+                "source": source,
+                "date": datetime.now(UTC).date().isoformat(),
+                "aliases": [],
+                "keywords": [],
+            }
+            line = append_known_claim(record, existing)  # KnownClaimError is a ValueError
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+            return record["id"]
+
+    return append
+
+
+def build_web_app(app: App, **options: Any):
+    """The web UI over ``app``'s store, accounts (``state.db``) and run history.
+
+    ``options`` go to :func:`index.web.create_app` (e.g. ``https_only=True``).
+    """
+    from index.web import UserStore, create_app
+
+    app.ensure_data_dir()
+    return create_app(
+        store_factory=app.open_store,
+        users=UserStore(app.state_path),
+        secret_key=load_secret_key(app.data_dir),
+        runs_provider=runs_provider(app),
+        known_claims_appender=known_claims_appender(app),
+        **options,
+    )
+
+
+def ensure_user(app: App, username: str, password: str, role: str = "analyst") -> None:
+    """Create ``username`` or reset its password (the demo account)."""
+    from index.web import UserExists, UserStore
+
+    users = UserStore(app.state_path)
+    try:
+        users.add(username, password, role)
+    except UserExists:
+        users.set_password(username, password)
+
+
+@dataclass
+class WebServer:
+    """A running UI server (uvicorn in a background thread)."""
+
+    server: Any
+    thread: threading.Thread
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+    def wait(self) -> None:
+        """Block until the server stops; Ctrl+C stops it."""
+        try:
+            while self.thread.is_alive():
+                self.thread.join(0.5)
+        except KeyboardInterrupt:
+            self.stop()
+
+
+def start_web(
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    demo_user: tuple[str, str] | None = None,
+    startup_timeout: float = 30.0,
+    **options: Any,
+) -> WebServer:
+    """Start the UI in a background thread and return once it accepts connections.
+
+    ``port=0`` picks a free port (see ``WebServer.port``). ``demo_user=(name, password)``
+    creates or resets that analyst account first.
+    """
+    import uvicorn
+
+    if demo_user is not None:
+        ensure_user(app, *demo_user)
+    web_app = build_web_app(app, **options)
+    config = uvicorn.Config(
+        web_app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="misinfo-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive():
+            raise click.ClickException(f"cannot serve the web UI on {host}:{port} (port in use?)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise click.ClickException(f"the web UI did not start within {startup_timeout:.0f}s")
+        time.sleep(0.05)
+    bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+    return WebServer(server=server, thread=thread, host=host, port=bound)
+
+
+def serve_web(
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    ready_message: str | None = None,
+    demo_user: tuple[str, str] | None = None,
+    **options: Any,
+) -> None:
+    """Serve the UI until Ctrl+C (``misinfo serve``, ``misinfo demo``)."""
+    from index.web import UserStore
+
+    running = start_web(app, host, port, demo_user=demo_user, **options)
+    click.echo(ready_message or f"Web UI on {running.url} (Ctrl+C to stop)")
+    if host not in _LOOPBACK and not options.get("https_only"):
+        click.echo(
+            "warning: serving beyond this machine without TLS; put it behind an HTTPS proxy "
+            "and use --secure-cookies",
+            err=True,
+        )
+    if not UserStore(app.state_path).list():
+        click.echo(
+            "No accounts yet: create one with `misinfo users add NAME --role admin`.", err=True
+        )
+    running.wait()
+
+
+def _app() -> App:
+    app = click.get_current_context().find_object(App)
+    if app is None:
+        raise click.UsageError("no application context: run this as `misinfo ...`")
+    return app
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Mark the session cookie Secure (when an HTTPS proxy is in front).",
+)
+def serve_command(host: str, port: int, secure_cookies: bool) -> None:
+    """Serve the analyst web UI: search, posts with evidence, review queues, sites, status.
+
+    Log in with an account made by `misinfo users add`.
+    """
+    from index.errors import SearchError
+
+    try:
+        serve_web(_app(), host, port, https_only=secure_cookies)
+    except (ConfigError, SearchError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group("users")
+def users_group() -> None:
+    """Web UI accounts (kept in the data directory's state.db)."""
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["analyst", "admin"]),
+    default="analyst",
+    show_default=True,
+    help="admin may also reopen other analysts' decisions.",
+)
+def users_add_command(name: str, role: str) -> None:
+    """Create account NAME. The password is read from stdin when it is not a terminal
+    (`echo "$PW" | misinfo users add lan`), else prompted twice."""
+    from index.web import UserError, UserStore
+
+    app = _app()
+    store = UserStore(app.state_path)
+    try:
+        user = store.add(name, _read_password(), role)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {user.role} {user.username}")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def users_list_command(as_json: bool) -> None:
+    """List accounts and their roles."""
+    from index.web import UserStore
+
+    app = _app()
+    users = UserStore(app.state_path).list() if app.state_path.exists() else []
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"username": u.username, "role": u.role, "created_at": u.created_at}
+                    for u in users
+                ]
+            )
+        )
+        return
+    for user in users:
+        click.echo(f"{user.username}\t{user.role}\t{user.created_at}")
+    if not users:
+        click.echo("No accounts yet: misinfo users add NAME --role admin", err=True)

@@ -1,0 +1,123 @@
+"""The analyst web UI as a Starlette application, built from injected dependencies.
+
+``index`` never imports ``crawler``: the caller (``crawler/cli_web.py``) passes a store
+factory, the user store, the signing key and optional providers for crawl runs and for
+appending known claims. Tests pass an in-memory store and a temporary user database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from index.store import Store
+from index.web import views_auth, views_posts, views_queues, views_search, views_sites
+from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebContext
+from index.web.render import STATIC_DIR, make_environment
+from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
+from index.web.users import UserStore
+
+__all__ = ["SESSION_COOKIE", "SESSION_MAX_AGE", "create_app"]
+
+SESSION_COOKIE = "misinfo_session"
+#: A working day and a half: analysts log in once a day.
+SESSION_MAX_AGE = 36 * 3600
+
+
+def _routes() -> list[Route | Mount]:
+    item = "/queues/{queue}/items/{item_id}"
+    return [
+        Route("/", views_search.search_page, name="search"),
+        Route("/export", views_search.export, name="export"),
+        Route("/posts/{doc_id}", views_posts.post_page, name="post"),
+        Route("/queues", views_queues.queues_page, name="queues"),
+        Route("/queues/{queue}", views_queues.queue_page, name="queue"),
+        Route(item, views_queues.item_page, name="queue_item"),
+        Route(item + "/claim", views_queues.claim_item, methods=["POST"], name="claim"),
+        Route(item + "/decide", views_queues.decide_item, methods=["POST"], name="decide"),
+        Route(item + "/reopen", views_queues.reopen_item, methods=["POST"], name="reopen"),
+        Route(item + "/skip", views_queues.skip_item, methods=["POST"], name="skip"),
+        Route(
+            item + "/known-claim",
+            views_queues.add_known_claim,
+            methods=["POST"],
+            name="known_claim",
+        ),
+        Route("/sites", views_sites.sites_page, name="sites"),
+        Route("/sites/{site}", views_sites.site_page, name="site"),
+        Route("/status", views_sites.status_page, name="status"),
+        Route("/login", views_auth.login_form, methods=["GET"], name="login"),
+        Route("/login", views_auth.login_submit, methods=["POST"], name="login_submit"),
+        Route("/logout", views_auth.logout, methods=["POST"], name="logout"),
+        Route("/api/search", views_search.api_search, name="api_search"),
+        Route("/api/posts/{doc_id}", views_posts.api_post, name="api_post"),
+        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
+    ]
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Never echo the exception: it may quote crawled text or paths.
+    return PlainTextResponse("internal error: see the server log", status_code=500)
+
+
+def create_app(
+    *,
+    store_factory: Callable[[], Store],
+    users: UserStore,
+    secret_key: str,
+    runs_provider: RunsProvider | None = None,
+    known_claims_appender: KnownClaimsAppender | None = None,
+    store_pool_size: int = 4,
+    https_only: bool = False,
+    login_limiter: LoginRateLimiter | None = None,
+    debug: bool = False,
+) -> Starlette:
+    """The web UI. ``store_factory`` is called lazily, up to ``store_pool_size`` times.
+
+    ``https_only`` marks the session cookie Secure (set it behind a TLS proxy).
+    """
+    if len(secret_key) < 32:
+        raise ValueError("secret_key must be at least 32 characters (use secrets.token_urlsafe)")
+    context = WebContext(
+        stores=StorePool(store_factory, store_pool_size),
+        users=users,
+        templates=make_environment(),
+        runs_provider=runs_provider,
+        known_claims_appender=known_claims_appender,
+        limiter=login_limiter or LoginRateLimiter(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        context.stores.close()
+
+    app = Starlette(
+        debug=debug,
+        routes=_routes(),
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_MAX_AGE,
+                same_site="lax",
+                https_only=https_only,
+            ),
+            Middleware(LoginRequired, user_exists=lambda name: users.get(name) is not None),
+            Middleware(CSRFProtect),
+        ],
+        exception_handlers={500: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.web = context
+    return app

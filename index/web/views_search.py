@@ -1,0 +1,201 @@
+"""The search page, its JSON twin and the export of a whole result set."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+
+from index.errors import QuerySyntaxError, SearchError
+from index.query import parse_query
+from index.store import Hit, SearchResponse
+from index.web.context import web
+from index.web.params import FILTER_FIELDS, PAGE_SIZE, SORTS, ParamError, SearchParams, roll_up
+from index.web.render import histogram_svg
+
+__all__ = ["EXPORT_COLUMNS", "api_search", "export", "hit_json", "search_page"]
+
+EXPORT_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "author",
+    "source",
+    "site",
+    "kind",
+    "section",
+    "published_at",
+    "first_seen",
+    "flags",
+    "covid_score",
+    "claim_score",
+    "review_status",
+)
+FACET_LABELS = {
+    "source": "Source",
+    "site": "Site",
+    "kind": "Kind",
+    "flags": "Flags",
+    "review_status": "Review status",
+}
+# A cell starting with one of these is a formula to a spreadsheet: crawled text must not be.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    doc = hit.document
+    return {
+        "id": doc.id,
+        "url": doc.url,
+        "title": doc.title,
+        "author": doc.author,
+        "source": doc.source,
+        "site": doc.site,
+        "kind": doc.kind,
+        "section": doc.section,
+        "published_at": doc.published_at,
+        "first_seen": doc.first_seen,
+        "flags": doc.flags,
+        "scores": doc.scores,
+        "review_status": doc.review_status,
+        "score": hit.score,
+        "snippet": [[text, match] for text, match in hit.snippet],
+    }
+
+
+def _run_search(request: Request) -> tuple[SearchParams, SearchResponse]:
+    params = SearchParams.from_query(request.query_params.multi_items())
+    with web(request).stores.store() as store:
+        response = store.search(params.request(facets=True, histogram="day"))
+    return params, response
+
+
+def _params_or_bare(request: Request) -> SearchParams:
+    """The page's parameters, or just its query text when another parameter is bad."""
+    try:
+        return SearchParams.from_query(request.query_params.multi_items())
+    except ParamError:
+        return SearchParams(q=request.query_params.get("q", ""))
+
+
+def search_page(request: Request) -> Response:
+    context = web(request)
+    try:
+        params, response = _run_search(request)
+    except (ParamError, QuerySyntaxError, SearchError) as exc:
+        # A bad query or parameter is the analyst's to fix (400); anything else the store's.
+        status = 400 if isinstance(exc, ParamError | QuerySyntaxError) else 503
+        return context.render(
+            request,
+            "search.html",
+            {"params": _params_or_bare(request), "error": str(exc), "response": None, **_choices()},
+            status_code=status,
+        )
+    interval, bars = roll_up(response.histogram)
+    links = [params.with_dates(first, last).url("/") for first, last, _ in bars]
+    pages = max(1, -(-response.total // PAGE_SIZE))
+    return context.render(
+        request,
+        "search.html",
+        {
+            "params": params,
+            "error": None,
+            "response": response,
+            "interval": interval,
+            "histogram": histogram_svg(bars, links),
+            "bars": bars,
+            "pages": pages,
+            "first_index": (params.page - 1) * PAGE_SIZE + 1,
+            "facet_labels": FACET_LABELS,
+            **_choices(),
+        },
+    )
+
+
+def _choices() -> dict[str, Any]:
+    return {"sorts": SORTS, "filter_fields": FILTER_FIELDS}
+
+
+def api_search(request: Request) -> Response:
+    try:
+        params, response = _run_search(request)
+    except (ParamError, QuerySyntaxError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except SearchError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=503)
+    return JSONResponse(
+        {
+            "total": response.total,
+            "page": params.page,
+            "hits": [hit_json(hit) for hit in response.hits],
+            "facets": {
+                name: [{"key": b.key, "count": b.count} for b in buckets]
+                for name, buckets in response.facets.items()
+            },
+            "histogram": [{"key": b.key, "count": b.count} for b in response.histogram],
+        }
+    )
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = ";".join(map(str, value))
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _export_row(doc: Any) -> list[str]:
+    values = doc.to_dict()
+    values["covid_score"] = doc.scores.get("covid")
+    values["claim_score"] = doc.scores.get("claim")
+    return [_csv_cell(values.get(name)) for name in EXPORT_COLUMNS]
+
+
+def export(request: Request) -> Response:
+    """Every document matching the page's query and filters, as CSV or JSON lines.
+
+    Streamed from ``Store.scan`` page by page: memory stays flat for any result size. The
+    query is parsed first so a bad one is a 400, not a truncated download.
+    """
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "jsonl"):
+        return PlainTextResponse("format must be csv or jsonl", status_code=400)
+    try:
+        params = SearchParams.from_query(request.query_params.multi_items())
+        parse_query(params.q)
+    except (ParamError, QuerySyntaxError) as exc:
+        return PlainTextResponse(f"cannot export: {exc}", status_code=400)
+    search = params.request()
+    pool = web(request).stores
+
+    def rows() -> Iterator[str]:
+        with pool.store() as store:
+            if fmt == "csv":
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                writer.writerow(EXPORT_COLUMNS)
+                for doc in store.scan(search):
+                    writer.writerow(_export_row(doc))
+                    if buffer.tell() > 64_000:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
+                yield buffer.getvalue()
+            else:
+                for doc in store.scan(search):
+                    data = doc.to_dict()
+                    data.pop("segmented", None)
+                    yield json.dumps(data, ensure_ascii=False) + "\n"
+
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
+    filename = f"misinfo-export.{fmt}"
+    return StreamingResponse(
+        rows(),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
