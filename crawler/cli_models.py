@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from crawler.app import App
 from crawler.training.claims_data import (
     LabelledPost,
     default_reintel_path,
@@ -150,17 +151,33 @@ def _claim_scores(posts: list[LabelledPost], model_path: Path | None) -> list[fl
 
 
 def _covid_scores(data: Path | None) -> tuple[list[int], list[float]]:
+    """Covid detector scores on the held-out part of the Covid labelled set."""
     try:
         from analysis.covid import detect_covid
-        from crawler.training.covid_data import load_covid_dataset
+        from crawler.resources import DEFAULT_COVID_MODEL_PATH, load_covid_lexicon, load_covid_model
+        from crawler.training.covid_data import covid_texts_and_labels
     except ImportError as exc:
         raise click.ClickException(f"the Covid detector is not available: {exc}") from exc
-    docs = load_covid_dataset(data) if data is not None else load_covid_dataset()
-    labels, scores = [], []
-    for doc in docs:
-        result = detect_covid(text=doc.text, title=doc.title)
-        labels.append(int(doc.label))
-        scores.append(float(result.score))
+    app = click.get_current_context().find_object(App) or App()
+    data_dir = data or default_reintel_path().parents[1]
+    if not data_dir.is_dir():
+        raise click.ClickException(
+            f"Covid data directory not found: {data_dir} (pass --data DIR, the shared data "
+            "directory, or set $MISINFO_SHARED_DATA)"
+        )
+    configured = (app.settings.get("analysis") or {}).get("covid_model")
+    model = load_covid_model(
+        Path(configured).expanduser() if configured else DEFAULT_COVID_MODEL_PATH
+    )
+    lexicon = load_covid_lexicon(app)
+    try:
+        pairs, labels = covid_texts_and_labels(data_dir, part="test")
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read the Covid labelled set: {exc}") from exc
+    scores = [
+        detect_covid(text, title, lexicon=lexicon, model=model, lang="vi").score
+        for title, text in pairs
+    ]
     return labels, scores
 
 
@@ -168,9 +185,10 @@ def _covid_scores(data: Path | None) -> tuple[list[int], list[float]]:
 @click.option("--task", type=click.Choice(["claim", "covid"]), default="claim", show_default=True)
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Labelled CSV (ReINTEL columns or text,label) or JSONL (text, label). "
-    "[default: the ReINTEL training file]",
+    type=click.Path(path_type=Path),
+    help="claim: labelled CSV (ReINTEL columns or text,label) or JSONL (text, label) "
+    "[default: the ReINTEL training file]; covid: the shared data directory, scored on the "
+    "held-out part of the Covid label set.",
 )
 @click.option(
     "--model",
@@ -203,7 +221,7 @@ def evaluate_command(
             raise click.BadParameter("--cv is only for --task claim", param_hint="--cv")
         labels, scores = _covid_scores(data)
         metrics = binary_metrics(labels, scores, threshold)
-        title = "covid detector"
+        title = "covid detector on the held-out Covid labels"
     else:
         path = _resolve_data(data)
         posts, report = read_labelled_posts(path)
