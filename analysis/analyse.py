@@ -19,8 +19,8 @@ from analysis.text import (
     detect_language,
     extract_entities,
     normalize_text,
-    segment_words,
     sentences_of_tokens,
+    tokenize_words,
 )
 
 __all__ = [
@@ -35,9 +35,9 @@ __all__ = [
 ]
 
 #: Body sentences (after the title) that named-entity recognition reads.
-DEFAULT_NER_SENTENCES = 3
+DEFAULT_NER_SENTENCES = 1
 #: Upper bound on the tokens NER reads per post: it costs ~3x tokenisation per token.
-DEFAULT_NER_MAX_TOKENS = 120
+DEFAULT_NER_MAX_TOKENS = 40
 DEFAULT_CLAIM_THRESHOLD = 0.5
 
 
@@ -171,14 +171,15 @@ def analyse(
     title = normalize_text(post.title)
     text = normalize_text(post.text)
     lang = detect_language(f"{title}\n{text}")
-    title_tokens = segment_words(title)
-    body_tokens = segment_words(text)
-    tokens = title_tokens + body_tokens
+    title_words = tokenize_words(title)
+    body_words = tokenize_words(text)
+    body_tokens = [word.replace(" ", "_") for word in body_words]
+    tokens = [word.replace(" ", "_") for word in title_words] + body_tokens
     if lang != "vi":
         reason = f"language:{lang}"
         covid = {"score": 0.0, "flag": False, "terms": [], "reason": reason}
         return Analysis(lang, [], covid, _empty_claim(reason), tokens)
-    entities = extract_entities(_lead_tokens(title_tokens, body_tokens))
+    entities = extract_entities(_lead_tokens(title_words, body_words))
     covid = detect_covid(
         text,
         title,

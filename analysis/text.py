@@ -27,6 +27,7 @@ __all__ = [
     "sentences_of_tokens",
     "split_sentences",
     "tag_entities",
+    "tokenize_words",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -68,11 +69,19 @@ def fold_diacritics(text: str) -> str:
 
 def segment_words(text: str) -> list[str]:
     """Split Vietnamese text into words; multi-syllable words are joined by "_"."""
+    return [token.replace(" ", "_") for token in tokenize_words(text)]
+
+
+def tokenize_words(text: str) -> list[str]:
+    """underthesea's words as it returns them: syllables of one word joined by spaces.
+
+    The form NER wants; :func:`segment_words` is the same list with "_" joins.
+    """
     if not text.strip():
         return []
     from underthesea import word_tokenize
 
-    return [token.replace(" ", "_") for token in word_tokenize(text)]
+    return word_tokenize(text)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -168,9 +177,32 @@ class CanonToken:
     end: int
 
 
-@lru_cache(maxsize=131072)
-def _fold_word(word: str) -> str:
-    return fold_diacritics(word)
+def _build_fold_table() -> dict[int, str]:
+    table: dict[int, str] = {code: chr(code + 32) for code in range(ord("A"), ord("Z") + 1)}
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
+        folded = fold_diacritics(chr(code))
+        if len(folded) == 1 and folded != chr(code):
+            table[code] = folded
+    return table
+
+
+#: Character-for-character folding, so spans in the folded text are spans in the original.
+_FOLD_CHARS = _build_fold_table()
+
+
+def _fold_same_length(text: str) -> str:
+    """:func:`fold_diacritics` for NFC text, one character for one ("Đà Nẵng" -> "da nang")."""
+    return text.translate(_FOLD_CHARS)
+
+
+def _words_and_folds(text: str) -> list[tuple[str, str]]:
+    """(word as written, folded word) for each non-numeric word of ``text``."""
+    folded = _fold_same_length(text)
+    return [
+        (text[m.start() : m.end()], m.group())
+        for m in _MATCH_WORD.finditer(folded)
+        if not m.group().isdigit()
+    ]
 
 
 def _hyphen_joined(text: str, end: int, start: int) -> bool:
@@ -192,11 +224,18 @@ def canonical_tokens(
     """
     teencode = DEFAULT_TEENCODE if teencode is None else teencode
     phrases = DEFAULT_PHRASES if phrases is None else phrases
-    raw = [(_fold_word(m.group()), m.start(), m.end()) for m in _MATCH_WORD.finditer(text)]
+    folded = _fold_same_length(text)
+    raw = [(m.group(), m.start(), m.end()) for m in _MATCH_WORD.finditer(folded)]
     out: list[CanonToken] = []
     i = 0
     max_n = max((len(key) for key in phrases), default=1)
+    starters = _phrase_starters(phrases)
     while i < len(raw):
+        if raw[i][0] not in starters:
+            form, start, end = raw[i]
+            out.append(CanonToken(teencode.get(form, form), start, end))
+            i += 1
+            continue
         merged = False
         for n in range(min(max_n, len(raw) - i), 0, -1):
             key = tuple(form for form, _, _ in raw[i : i + n])
@@ -217,6 +256,18 @@ def canonical_tokens(
         out.append(CanonToken(teencode.get(form, form), start, end))
         i += 1
     return out
+
+
+def _phrase_starters(phrases: dict[tuple[str, ...], str]) -> frozenset[str]:
+    key = id(phrases)
+    cached = _STARTERS.get(key)
+    if cached is None or cached[0] is not phrases:
+        cached = (phrases, frozenset(k[0] for k in phrases if k))
+        _STARTERS[key] = cached
+    return cached[1]
+
+
+_STARTERS: dict[int, tuple[dict[tuple[str, ...], str], frozenset[str]]] = {}
 
 
 def _looks_like_co_vi(text: str, first: tuple[str, int, int], second: tuple[str, int, int]) -> bool:
@@ -246,11 +297,15 @@ def diacritics_ratio(text: str) -> float:
     Vietnamese prose written normally scores about 0.5-0.8; text typed without
     diacritics ("dich covid o ha noi") scores near 0 and is matched in folded form.
     """
-    words = [w for w in _MATCH_WORD.findall(text) if not w.isdigit()]
-    if not words:
+    return _marked_share(_words_and_folds(text))
+
+
+def _marked_share(pairs: list[tuple[str, str]]) -> float:
+    if not pairs:
         return 0.0
-    marked = sum(1 for w in words if fold_diacritics(w) != w.lower())
-    return marked / len(words)
+    # a word with diacritics is non-ASCII as written and ASCII once folded
+    marked = sum(1 for word, folded in pairs if not word.isascii() and folded.isascii())
+    return marked / len(pairs)
 
 
 _VI_STOPWORDS = frozenset(
@@ -372,23 +427,22 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     Offline and cheap: Vietnamese diacritics settle most texts; stop-word shares
     tell Vietnamese typed without diacritics from English; non-Latin script is "other".
     """
-    words = [w for w in _MATCH_WORD.findall(text) if not w.isdigit()]
-    letters = [ch for w in words for ch in w if ch.isalpha()]
-    non_latin = sum(1 for ch in letters if not fold_diacritics(ch).isascii())
-    if len(letters) >= 4 * min_words and non_latin / len(letters) > 0.5:
+    pairs = _words_and_folds(text)
+    folded = [f for _, f in pairs]
+    letters = sum(len(f) for f in folded)
+    non_latin = sum(1 for f in folded for ch in f if not ch.isascii() and ch.isalpha())
+    if letters >= 4 * min_words and non_latin / letters > 0.5:
         return "other"  # scripts written without spaces (Chinese, Thai) have few "words"
+    words = [w for w, _ in pairs]
     if len(words) < min_words:
         return "unknown"
-    latin = sum(1 for w in words if fold_diacritics(w).isascii())
+    latin = sum(1 for f in folded if f.isascii())
     if latin / len(words) < 0.5:
         return "other"
-    folded = [fold_diacritics(w) for w in words]
-    vi_hits = sum(1 for w in folded if w in _VI_STOPWORDS)
+    vi_hits = sum(1 for f in folded if f in _VI_STOPWORDS)
     # a word written with diacritics is not an English stop word ("thế" is not "the")
-    en_hits = sum(
-        1 for w, f in zip(words, folded, strict=True) if f in _EN_STOPWORDS and w.isascii()
-    )
-    ratio = diacritics_ratio(text)
+    en_hits = sum(1 for w, f in pairs if f in _EN_STOPWORDS and w.isascii())
+    ratio = _marked_share(pairs)
     if ratio >= 0.2 and ratio * len(words) >= 2:
         return "vi"
     if en_hits > vi_hits and en_hits / len(words) >= 0.08:
@@ -467,15 +521,24 @@ class _CrfStage:
             if name.endswith(".istitle")
         ]
 
-    def tag(self, rows: list[list[str]]) -> list[str]:
-        features = self._featurizer.process([rows])[0]
-        titles = [_is_title(row[0]) for row in rows]
-        size = len(rows)
-        for i, token_features in enumerate(features):
-            for index, offset, name in self._istitle:
-                if 0 <= i + offset < size:
-                    token_features[index] = f"{name}={titles[i + offset]}"
-        return list(self._tagger.tag(features))
+    def tag(self, sentences: list[list[list[str]]]) -> list[list[str]]:
+        """Tags for each sentence (rows of columns); one featurizer call for all of them."""
+        # the Rust featurizer panics on empty syllables ("  ", a token made of spaces)
+        sentences = [[[_safe_word(row[0]), *row[1:]] for row in rows] for rows in sentences]
+        out: list[list[str]] = []
+        for rows, features in zip(sentences, self._featurizer.process(sentences), strict=True):
+            titles = [_is_title(row[0]) for row in rows]
+            size = len(rows)
+            for i, token_features in enumerate(features):
+                for index, offset, name in self._istitle:
+                    if 0 <= i + offset < size:
+                        token_features[index] = f"{name}={titles[i + offset]}"
+            out.append(list(self._tagger.tag(features)))
+        return out
+
+
+def _safe_word(word: str) -> str:
+    return " ".join(word.split()) or "_"
 
 
 def _is_title(word: str) -> bool:
@@ -502,14 +565,30 @@ def tag_entities(tokens: list[str]) -> list[tuple[str, str, str, str]]:
 
     ``tokens`` are words as ``word_tokenize`` returns them (syllables joined by spaces).
     """
-    if not tokens:
+    return _tag_sentences([tokens])[0] if tokens else []
+
+
+def _tag_sentences(sentences: list[list[str]]) -> list[list[tuple[str, str, str, str]]]:
+    sentences = [s for s in sentences if s]
+    if not sentences:
         return []
     pos_stage, chunk_stage, ner_stage = _ner_stages()
-    pos = pos_stage.tag([[t, "X"] for t in tokens])
-    chunks = chunk_stage.tag([[t, p, "X"] for t, p in zip(tokens, pos, strict=True)])
-    rows = [[t, p, c, "X"] for t, p, c in zip(tokens, pos, chunks, strict=True)]
+    pos = pos_stage.tag([[[t, "X"] for t in s] for s in sentences])
+    chunks = chunk_stage.tag(
+        [
+            [[t, p, "X"] for t, p in zip(s, ps, strict=True)]
+            for s, ps in zip(sentences, pos, strict=True)
+        ]
+    )
+    rows = [
+        [[t, p, c, "X"] for t, p, c in zip(s, ps, cs, strict=True)]
+        for s, ps, cs in zip(sentences, pos, chunks, strict=True)
+    ]
     tags = ner_stage.tag(rows)
-    return [(t, p, c, n) for (t, p, c, _), n in zip(rows, tags, strict=True)]
+    return [
+        [(t, p, c, n) for (t, p, c, _), n in zip(r, ts, strict=True)]
+        for r, ts in zip(rows, tags, strict=True)
+    ]
 
 
 def sentences_of_tokens(tokens: list[str]) -> list[list[str]]:
@@ -529,14 +608,15 @@ def sentences_of_tokens(tokens: list[str]) -> list[list[str]]:
 def extract_entities(tokens: list[str]) -> list[Entity]:
     """Named entities in ``tokens`` (underthesea CRF NER), in order of first appearance.
 
+    ``tokens`` are words as :func:`tokenize_words` returns them (syllables joined by spaces).
     Callers choose how much text to pass: NER costs a few times tokenisation per token,
     so the analysis entry point feeds it the title and lead sentences only.
     """
     found: dict[tuple[str, str], Entity] = {}
-    for sentence in sentences_of_tokens([t.replace("_", " ") for t in tokens]):
+    for tagged in _tag_sentences(sentences_of_tokens(tokens)):
         span: list[str] = []
         span_type = ""
-        for word, _pos, _chunk, tag in [*tag_entities(sentence), ("", "", "", "O")]:
+        for word, _pos, _chunk, tag in [*tagged, ("", "", "", "O")]:
             if tag.startswith("I-") and span and tag[2:] == span_type:
                 span.append(word)
                 continue

@@ -1,0 +1,100 @@
+"""Posts per second of the full ``misinfo analyze`` path against tokenisation alone.
+
+Both are measured in the same run on the same texts, so the ratio holds across machines:
+``python bench/analysis.py [DATA] [--posts N]`` (DATA: ReINTEL's train.csv by default).
+Target: the full analysis costs at most 1.5x underthesea ``word_tokenize`` alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis.text import normalize_text  # noqa: E402
+from crawler.app import App  # noqa: E402
+from crawler.cli_analyze import analyze_lines  # noqa: E402
+from crawler.resources import load_analysis_resources  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "reintel" / "train.csv"
+
+
+def read_posts(path: Path, limit: int) -> list[dict[str, object]]:
+    csv.field_size_limit(sys.maxsize)
+    posts: list[dict[str, object]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row.get("post_message") or ""
+            if not text.strip() or row.get("label") not in ("0", "1"):
+                continue
+            engagement = {}
+            for key, column in (("likes", "num_like_post"), ("comments", "num_comment_post"),
+                                ("shares", "num_share_post")):  # fmt: skip
+                value = (row.get(column) or "").strip()
+                if value.isdigit():
+                    engagement[key] = int(value)
+            posts.append({"id": row["id"], "text": text, "engagement": engagement})
+            if len(posts) >= limit:
+                break
+    return posts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, nargs="?", default=DEFAULT_DATA)
+    parser.add_argument("--posts", type=int, default=500)
+    args = parser.parse_args()
+    if not args.data.exists():
+        parser.error(f"{args.data}: not found (give the path to reintel/train.csv)")
+    posts = read_posts(args.data, args.posts)
+    lines = [json.dumps(p, ensure_ascii=False) for p in posts]
+    resources = load_analysis_resources(App(config_dir=None))
+
+    from underthesea import word_tokenize
+
+    # warm both paths (model loading is not what we measure)
+    list(analyze_lines(lines[:5], resources))
+    word_tokenize("Khởi động mô hình tách từ.")
+
+    started = time.perf_counter()
+    for post in posts:
+        word_tokenize(normalize_text(str(post["text"])))
+    tokenise_s = time.perf_counter() - started
+
+    import analysis.claims as claims_module
+
+    claim_s = 0.0
+    real_score_claim = claims_module.score_claim
+
+    def timed_score_claim(**kwargs):  # what the claim layer (analysis.claims) costs
+        nonlocal claim_s
+        t0 = time.perf_counter()
+        try:
+            return real_score_claim(**kwargs)
+        finally:
+            claim_s += time.perf_counter() - t0
+
+    claims_module.score_claim = timed_score_claim
+    started = time.perf_counter()
+    written = sum(1 for _ in analyze_lines(lines, resources))
+    full_s = time.perf_counter() - started
+    claims_module.score_claim = real_score_claim
+
+    n = len(posts)
+    print(f"posts: {n} ({written} analysed) from {args.data}")
+    print(f"word_tokenize alone : {n / tokenise_s:8.1f} posts/s ({tokenise_s:.2f} s)")
+    print(f"misinfo analyze path: {n / full_s:8.1f} posts/s ({full_s:.2f} s)")
+    print(f"ratio full/tokenise : {full_s / tokenise_s:.2f}x (target <= 1.5x)")
+    print(f"  of which analysis.claims.score_claim: {claim_s:.2f} s")
+    print(f"  ratio without the claim layer     : {(full_s - claim_s) / tokenise_s:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
