@@ -42,9 +42,7 @@ class SocialSite:
 
     def handle(self, path: str, query: dict[str, list[str]]) -> Response | None:
         if path == "/":
-            shell = html(render(self.env, "social_shell.html", site=self.site, base=self.base))
-            shell.headers["Content-Security-Policy"] = "default-src 'self'"
-            return shell
+            return html(render(self.env, "social_shell.html", site=self.site, base=self.base))
         if path == "/robots.txt":
             return text("User-agent: *\nDisallow:\n", "text/plain; charset=utf-8")
         if path == "/api/posts":
