@@ -82,16 +82,31 @@ def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @handle_errors
 def sources_command(as_json: bool) -> None:
-    """List configured sources with their schedule, last run and document count."""
+    """List configured sources with their schedule, last and next run, health and documents.
+
+    The next run comes from the job store of `misinfo run`; a source is unhealthy when its
+    last runs (setting scheduler.health_window, default 3) all found nothing or failed.
+    """
+    from crawler.health import source_health
     from crawler.runs import RunHistory
+    from crawler.scheduler import SchedulerSettings, read_next_runs
 
     app = get_app()
     sources = load_app_sources(app)
-    last_runs = RunHistory(app.state_path).last_runs() if app.state_path.exists() else {}
+    window = SchedulerSettings.from_settings(app.settings).health_window
+    last_runs: dict[str, Any] = {}
+    statuses: dict[str, list[str]] = {}
+    if app.state_path.exists():
+        history = RunHistory(app.state_path)
+        last_runs = history.last_runs()
+        statuses = history.recent_statuses(window)
+    next_runs = read_next_runs(app.data_dir)
     documents = _documents_per_source(app)
     rows = []
     for source in sources:
         run = last_runs.get(source.name)
+        next_run = next_runs.get(source.name) if source.enabled else None
+        health = source_health(statuses.get(source.name, []), window)
         rows.append(
             {
                 "name": source.name,
@@ -100,6 +115,9 @@ def sources_command(as_json: bool) -> None:
                 "schedule": source.schedule.describe(),
                 "last_run": run.started_at if run else None,
                 "last_status": run.status if run else None,
+                "next_run": next_run.isoformat(timespec="seconds") if next_run else None,
+                "health": health.state,
+                "health_reason": health.reason,
                 "documents": documents.get(source.name, 0),
             }
         )
@@ -113,13 +131,21 @@ def sources_command(as_json: bool) -> None:
             "yes" if row["enabled"] else "no",
             row["schedule"],
             f"{row['last_run']} ({row['last_status']})" if row["last_run"] else "never",
+            row["next_run"] or "-",
+            "UNHEALTHY" if row["health"] == "unhealthy" else row["health"],
             str(row["documents"]),
         ]
         for row in rows
     ]
     click.echo(
-        _format_table(["NAME", "KIND", "ENABLED", "SCHEDULE", "LAST RUN", "DOCUMENTS"], table)
+        _format_table(
+            ["NAME", "KIND", "ENABLED", "SCHEDULE", "LAST RUN", "NEXT RUN", "HEALTH", "DOCUMENTS"],
+            table,
+        )
     )
+    for row in rows:
+        if row["health"] == "unhealthy":
+            click.echo(f"unhealthy: {row['name']}: {row['health_reason']}", err=True)
 
 
 def _documents_per_source(app: App) -> dict[str, int]:
@@ -148,20 +174,46 @@ def _format_table(headers: list[str], rows: list[list[str]]) -> str:
 @click.argument("names", nargs=-1, metavar="SOURCE...")
 @click.option("--all", "crawl_all", is_flag=True, help="Crawl every enabled source.")
 @click.option("--max-pages", type=click.IntRange(min=1), help="Stop each source after N pages.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to wait for a source another process is crawling (0: refuse at once).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
+@click.option(
+    "--trigger", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True
+)
+@click.option(
+    "--sources-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    hidden=True,
+    help="Read sources from this file (the service's snapshot of the last valid one).",
+)
 @handle_errors
 def crawl_command(
-    names: tuple[str, ...], crawl_all: bool, max_pages: int | None, verbose: bool
+    names: tuple[str, ...],
+    crawl_all: bool,
+    max_pages: int | None,
+    wait: float,
+    verbose: bool,
+    trigger: str,
+    sources_file: Path | None,
 ) -> None:
     """Crawl sources now (rerun one source when something looks off).
 
     Shows a live progress line and ends with a summary per source: pages fetched, new,
-    updated, unchanged and errors. The run is recorded in the run history.
+    updated, unchanged and errors. The run is recorded in the run history. A source that
+    another process (e.g. the `misinfo run` service) is crawling is refused, or waited for
+    with --wait.
     """
+    from crawler.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
     from crawler.runner import CrawlProgress, run_crawls
+    from crawler.runs import RunHistory
 
     app = get_app()
-    sources = load_app_sources(app)
+    sources = load_sources(sources_file) if sources_file else load_app_sources(app)
     if crawl_all and names:
         raise click.UsageError("give source names or --all, not both")
     if crawl_all:
@@ -177,13 +229,38 @@ def crawl_command(
             raise click.ClickException(
                 f"unknown source {', '.join(map(repr, unknown))}; known: {', '.join(by_name) or '(none)'}"
             )
-        selected = [by_name[name] for name in names]
+        selected = [by_name[name] for name in dict.fromkeys(names)]
     else:
         raise click.UsageError("name at least one SOURCE, or use --all (see `misinfo sources`)")
     overrides = _crawl_overrides(max_pages, verbose)
-    records = run_crawls(
-        app, selected, trigger="manual", progress=CrawlProgress(), overrides=overrides
-    )
+    locks = [SourceLock(app.data_dir, source.name, trigger=trigger) for source in selected]
+    try:
+        try:
+            acquire_all(locks)
+        except LockBusy as exc:
+            if not wait:
+                raise
+            click.echo(f"waiting up to {wait:g}s: {exc}", err=True)
+            acquire_all(locks, wait=wait)
+    except LockBusy as exc:
+        message = (
+            f"source {exc.name!r} is being crawled right now ({exc.holder.describe()});"
+            " run again when it ends, or pass --wait SECONDS"
+        )
+        if trigger == "scheduled":
+            click.echo(f"skipped: {message}", err=True)
+            sys.exit(EXIT_LOCKED)
+        raise click.ClickException(message) from exc
+    try:
+        history = RunHistory(app.state_path)
+        for source in selected:  # we hold its lock: an open row of it is a dead run's
+            history.fail_stale(source.name, "interrupted: the crawl process died")
+        records = run_crawls(
+            app, selected, trigger=trigger, progress=CrawlProgress(), overrides=overrides
+        )
+    finally:
+        for lock in locks:
+            lock.release()
     _print_run_summary(records)
     if any(record.status == "failed" for record in records):
         sys.exit(1)
@@ -195,15 +272,7 @@ def _crawl_overrides(max_pages: int | None, verbose: bool) -> dict[str, Any]:
         overrides["CLOSESPIDER_PAGECOUNT"] = max_pages
     if verbose:
         overrides["LOG_LEVEL"] = "INFO"
-        import logging
-
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-        )
-    else:
-        import logging
-
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        overrides["LOG_FORMAT"] = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
     return overrides
 
 
@@ -310,13 +379,22 @@ def search_json(response: Any) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @handle_errors
 def runs_command(source: str | None, limit: int, as_json: bool) -> None:
-    """Show the crawl run history (all sources, or one SOURCE)."""
+    """Show the crawl run history (all sources, or one SOURCE), newest first.
+
+    Ends with the sources whose last runs all found nothing or failed (unhealthy).
+    """
+    from crawler.health import source_health
     from crawler.runs import RunHistory
+    from crawler.scheduler import SchedulerSettings
 
     app = get_app()
-    records = (
-        RunHistory(app.state_path).list(source, limit=limit) if app.state_path.exists() else []
-    )
+    records = []
+    statuses: dict[str, list[str]] = {}
+    window = SchedulerSettings.from_settings(app.settings).health_window
+    if app.state_path.exists():
+        history = RunHistory(app.state_path)
+        records = history.list(source, limit=limit)
+        statuses = history.recent_statuses(window)
     if as_json:
         click.echo(
             json.dumps([record.to_dict() for record in records], ensure_ascii=False, indent=2)
@@ -356,6 +434,10 @@ def runs_command(source: str | None, limit: int, as_json: bool) -> None:
             rows,
         )
     )
+    for name, recent in sorted(statuses.items()):
+        health = source_health(recent, window)
+        if health.unhealthy and (source is None or name == source):
+            click.echo(f"unhealthy: {name}: {health.reason}")
 
 
 # -- demo ------------------------------------------------------------------------------------

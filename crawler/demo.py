@@ -52,12 +52,9 @@ def demo_sources(app: App, port: int) -> list[Source]:
 
 
 def run_demo(app: App, *, port: int, serve: bool) -> None:
-    import logging
-
     from crawler.demosite import DemoServer
     from crawler.runner import CrawlProgress, run_crawls
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         server = DemoServer(port=port)
         server.start()

@@ -60,6 +60,18 @@ class _ErrorCollector(logging.Handler):
                 messages.append(str(record.msg)[:300])
 
 
+def _drop_foreign_root_handlers() -> None:
+    """Remove root handlers that libraries added on import (underthesea adds one at NOTSET,
+    which would print Scrapy's whole debug log past ``LOG_LEVEL``)."""
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    root = logging.getLogger()
+    keep = get_scrapy_root_handler()
+    for handler in list(root.handlers):
+        if handler is not keep and isinstance(handler, logging.StreamHandler):
+            root.removeHandler(handler)
+
+
 class CrawlProgress:
     """A live one-line progress display on a terminal, periodic lines otherwise."""
 
@@ -115,7 +127,10 @@ def run_crawls(
     base.setdict(BASE_SETTINGS, priority="default")
     if overrides:
         base.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(base, install_root_handler=False)
+    # Scrapy owns logging for the run: LOG_LEVEL / LOG_FORMAT decide what reaches stderr.
+    base.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    process = CrawlerProcess(base)
+    _drop_foreign_root_handlers()
     collector = _ErrorCollector()
     scrapy_logger = logging.getLogger()
     scrapy_logger.addHandler(collector)
@@ -155,6 +170,11 @@ def run_crawls(
         record.updated = counts["updated"]
         record.unchanged = counts["unchanged"]
         record.failed = counts["failed"]
+        record.flags = {
+            key.removeprefix("mm/flags/"): int(value)
+            for key, value in stats.items()
+            if key.startswith("mm/flags/")
+        }
         record.errors = collector.by_source.get(name, [])
         reason = stats.get("finish_reason", "unknown")
         if reason not in ("finished", "closespider_pagecount") or (

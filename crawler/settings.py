@@ -22,7 +22,7 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_CONFIG_DIR": None,  # user config directory (None: bundled config only)
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
-    "MM_STORE_BATCH_SIZE": 100,
+    "MM_STORE_BATCH_SIZE": 20,
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
@@ -50,6 +50,7 @@ BASE_SETTINGS: dict[str, Any] = {
     "TWISTED_DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "%(levelname)s: %(message)s",
     "DEFAULT_DROPITEM_LOG_LEVEL": "DEBUG",
     "HTTPERROR_ALLOW_ALL": False,
 }
