@@ -43,7 +43,7 @@ DEFAULT_LEAD_TOKENS = 60
 #: Equal parts the body is cut into to measure how evenly Covid terms spread.
 DEFAULT_SPREAD_PARTS = 4
 
-_GROUPS = ("specific", "context", "distractors")
+_GROUPS = ("specific", "context", "distractors", "background")
 
 
 def _canonical_phrase(term: str) -> str:
@@ -57,6 +57,8 @@ class CovidLexicon:
     specific: Mapping[str, float]
     context: Mapping[str, float]
     distractors: Mapping[str, float]
+    #: phrases that set Covid as the backdrop ("sau đại dịch", "do ảnh hưởng của dịch")
+    background: Mapping[str, float] = field(default_factory=dict)
     #: matching form -> the term as written in the lexicon (for display)
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -83,7 +85,13 @@ class CovidLexicon:
                     raise ValueError(f"covid lexicon: {group}.{term!r} has no letters")
                 groups[group][phrase] = float(weight)
                 labels.setdefault(phrase, str(term))
-        return cls(groups["specific"], groups["context"], groups["distractors"], labels)
+        return cls(
+            groups["specific"],
+            groups["context"],
+            groups["distractors"],
+            groups["background"],
+            labels,
+        )
 
     def group_of(self, phrase: str) -> str:
         for group in _GROUPS:
@@ -93,7 +101,9 @@ class CovidLexicon:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return _compile(tuple(sorted({*self.specific, *self.context, *self.distractors})))
+        return _compile(
+            tuple(sorted({*self.specific, *self.context, *self.distractors, *self.background}))
+        )
 
 
 _PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
@@ -139,7 +149,16 @@ def _find(lexicon: CovidLexicon, text: str, tokens: list[CanonToken]) -> list[_H
     return hits
 
 
-FEATURE_NAMES = ("specific", "context", "distractors", "title", "lead", "spread", "density")
+FEATURE_NAMES = (
+    "specific",
+    "context",
+    "distractors",
+    "background",
+    "title",
+    "lead",
+    "spread",
+    "density",
+)
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,7 @@ def covid_features(
     specific = [h for h in all_hits if h.group == "specific"]
     context = [h for h in all_hits if h.group == "context"]
     distractors = [h for h in all_hits if h.group == "distractors"]
+    background = [h for h in all_hits if h.group == "background"]
     body_specific = [h for h in body_hits if h.group == "specific"]
     size = max(len(body_tokens), 1)
     touched = {min(h.token_index * parts // size, parts - 1) for h in body_specific}
@@ -180,12 +200,14 @@ def covid_features(
         "specific": _mass(specific, lexicon.specific),
         "context": _mass(context, lexicon.context) if specific else 0.0,
         "distractors": _mass(distractors, lexicon.distractors),
+        # a backdrop phrase with no other Covid word than the name is a passing mention
+        "background": _mass(background, lexicon.background) / (1.0 + len(context)),
         "title": float(any(h.group == "specific" for h in title_hits)),
         "lead": float(any(h.token_index < lead_tokens for h in body_specific)),
         "spread": len(touched) / parts,
         "density": math.log1p(100.0 * len(body_specific) / size),
     }
-    terms = list(dict.fromkeys(h.surface for h in all_hits if h.group != "distractors"))
+    terms = list(dict.fromkeys(h.surface for h in all_hits if h.group in ("specific", "context")))
     if not specific:
         terms = []
     return CovidFeatures(values, terms, list(dict.fromkeys(h.surface for h in distractors)))
@@ -234,6 +256,7 @@ DEFAULT_COVID_MODEL = CovidModel(
         "specific": 0.9,
         "context": 0.3,
         "distractors": -0.8,
+        "background": -1.5,
         "title": 2.0,
         "lead": 0.5,
         "spread": 2.5,
