@@ -112,13 +112,14 @@ def mapped_errors(what: str) -> Iterator[None]:
         raise
     except ApiError as exc:
         reason = _api_reason(exc)
-        if exc.status in UNAVAILABLE_STATUSES:
+        status = exc.meta.status
+        if status in UNAVAILABLE_STATUSES:
             raise StoreUnavailable(
-                f"Elasticsearch cannot serve {what} now ({exc.status} {reason})"
+                f"Elasticsearch cannot serve {what} now ({status} {reason})"
             ) from exc
-        if exc.status == 400 and ("parse" in reason or "query" in reason):
+        if status == 400 and ("parse" in reason or "query" in reason):
             raise QuerySyntaxError(f"Elasticsearch rejected the query: {reason}") from exc
-        raise SearchError(f"Elasticsearch error during {what}: {exc.status} {reason}") from exc
+        raise SearchError(f"Elasticsearch error during {what}: {status} {reason}") from exc
     except elastic_transport.TransportError as exc:
         # ConnectionError, ConnectionTimeout, TLS errors: the cluster is not reachable.
         raise StoreUnavailable(f"Elasticsearch unreachable during {what}: {exc}") from exc
