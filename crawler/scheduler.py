@@ -34,6 +34,7 @@ __all__ = [
     "JobChanges",
     "SchedulerSettings",
     "build_trigger",
+    "cron_weekdays",
     "effective_jitter",
     "read_next_runs",
     "run_source_job",
@@ -118,6 +119,48 @@ def effective_jitter(schedule: Schedule, jitter: float) -> int:
     return int(jitter)
 
 
+_WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler day names.
+
+    APScheduler 3 numbers days from Monday = 0, so passing ``1`` through unchanged (as its
+    ``CronTrigger.from_crontab`` does) would move a Monday job to Tuesday. Names mean the
+    same thing to both. Raises ``ValueError`` for a malformed field.
+    """
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        span, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in day-of-week {field!r}")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = _weekday_number(low)
+            last = _weekday_number(high) if high else (6 if step_text else first)
+            if high and _weekday_number(high) == 0 and high.strip() == "7":
+                last = 7  # "5-7": Friday to Sunday
+        if last < first:
+            raise ValueError(f"day-of-week range {span!r} runs backwards")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    if len(days) == 7:
+        return "*"
+    return ",".join(_WEEKDAY_NAMES[day] for day in sorted(days))
+
+
+def _weekday_number(text: str) -> int:
+    text = text.strip()
+    if text in _WEEKDAY_NAMES:
+        return _WEEKDAY_NAMES.index(text)
+    number = int(text)
+    if not 0 <= number <= 7:
+        raise ValueError(f"day of week {text!r} is not 0-7")
+    return number % 7
+
+
 def build_trigger(schedule: Schedule, *, jitter: float, timezone: str | None = None) -> Any:
     """An APScheduler trigger for a source's schedule (cron string or fixed interval)."""
     from apscheduler.triggers.cron import CronTrigger
@@ -125,9 +168,16 @@ def build_trigger(schedule: Schedule, *, jitter: float, timezone: str | None = N
 
     spread = effective_jitter(schedule, jitter) or None
     if schedule.cron:
-        trigger = CronTrigger.from_crontab(schedule.cron, timezone=timezone or None)
-        trigger.jitter = spread
-        return trigger
+        minute, hour, day, month, weekday = schedule.cron.split()
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=cron_weekdays(weekday),
+            timezone=timezone or None,
+            jitter=spread,
+        )
     return IntervalTrigger(
         seconds=schedule.every_seconds or 3600, jitter=spread, timezone=timezone or None
     )
@@ -332,9 +382,15 @@ class CrawlService:
         for name, source in sorted(enabled.items()):
             job = self._scheduler.get_job(name)
             expected = _job_name(source, self.config.jitter)
-            trigger = build_trigger(
-                source.schedule, jitter=self.config.jitter, timezone=self.config.timezone
-            )
+            try:
+                trigger = build_trigger(
+                    source.schedule, jitter=self.config.jitter, timezone=self.config.timezone
+                )
+            except ValueError as exc:
+                log.error("source %r: schedule not applied: %s", name, exc)
+                if job is not None:
+                    kept.append(name)
+                continue
             if job is None:
                 self._scheduler.add_job(
                     run_source_job,
@@ -353,11 +409,12 @@ class CrawlService:
             else:
                 kept.append(name)
         removed = []
+        scheduled = set(added) | set(changed) | set(kept)
         for job in self._scheduler.get_jobs():
-            if job.id not in enabled:
+            if job.id not in scheduled:
                 self._scheduler.remove_job(job.id)
                 removed.append(job.id)
-        self.sources = enabled
+        self.sources = {name: enabled[name] for name in scheduled}
         return JobChanges(added=added, changed=changed, removed=sorted(removed), kept=kept)
 
     def _first_run(self, source: Source, trigger: Any) -> datetime:
