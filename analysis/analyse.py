@@ -36,8 +36,9 @@ __all__ = [
 
 #: Body sentences (after the title) that named-entity recognition reads.
 DEFAULT_NER_SENTENCES = 1
-#: Upper bound on the tokens NER reads per post: it costs ~3x tokenisation per token.
-DEFAULT_NER_MAX_TOKENS = 40
+#: Upper bound on the tokens NER reads per post (title first): per token NER costs several
+#: times tokenisation, and a title plus lead sentence names the main actors and places.
+DEFAULT_NER_MAX_TOKENS = 30
 DEFAULT_CLAIM_THRESHOLD = 0.5
 
 
