@@ -111,7 +111,8 @@ class ElasticsearchStore:
             request_timeout=request_timeout,
             max_retries=max_retries,
         )
-        self._review = ReviewIndex(self.client, self.names, refresh)
+        # Review writes are rare human actions read back at once: refresh them immediately.
+        self._review = ReviewIndex(self.client, self.names, bool(refresh))
         self._ready = False
         self._ready_lock = threading.Lock()
 
