@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,9 @@ def _setup_logging(path: Path) -> logging.Handler:
         stderr.setFormatter(formatter)
         stderr._misinfo_stderr = True  # type: ignore[attr-defined]
         logger.addHandler(stderr)
-    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler = RotatingFileHandler(
+        path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
+    )
     file_handler.setFormatter(formatter)
     logger.addHandler(file_handler)
     # APScheduler logs every job start at INFO and every start skipped because the previous

@@ -28,6 +28,10 @@ __all__ = ["ChildOutcome", "CrawlProcesses", "crawl_command_line"]
 
 log = logging.getLogger("misinfo.scheduler")
 
+#: A source's crawl log (``logs/crawl-<source>.log``) is moved to ``.1`` past this size, so
+#: weeks of runs keep at most twice this much per source.
+CRAWL_LOG_MAX_BYTES = 5 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class ChildOutcome:
@@ -86,6 +90,7 @@ class CrawlProcesses:
         """Run one crawl of ``source`` to its end; ``None`` if the service is stopping."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"crawl-{source}.log"
+        _rotate(log_path, max_bytes=CRAWL_LOG_MAX_BYTES)
         with self._lock:
             if self._stopping:
                 return None
@@ -258,3 +263,11 @@ def _last_line(path: Path, offset: int) -> str:
         if line.strip() and not line.startswith("--- "):
             return line.strip()[:300]
     return ""
+
+
+def _rotate(path: Path, *, max_bytes: int) -> None:
+    try:
+        if path.stat().st_size > max_bytes:
+            path.replace(path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass

@@ -276,8 +276,6 @@ def test_hung_crawl_is_stopped_recorded_failed_and_the_next_run_happens(tmp_path
     assert all(r.status == "failed" for r in runs)
     assert all(r.errors[0].startswith("timed out after 6s") for r in runs), runs
     assert "run end hung: failed" in service.log and "timed out after 6s" in service.log
-    (collected,) = [m for m in metrics_registry(data_dir / "state.db", health_window=2).collect()]
-    del collected
     text = _metrics_text(data_dir, health_window=2)
     assert 'misinfo_source_unhealthy{source="hung"} 1.0' in text
     assert f'misinfo_run_failures_total{{source="hung"}} {float(len(runs))}' in text
@@ -609,3 +607,30 @@ def test_sources_and_runs_commands_report_health(tmp_path):
     assert row["next_run"] is None  # no service ever ran here
     table = run_cli(config_dir, data_dir, "runs").stdout
     assert "unhealthy: alpha: last 2 runs: 2 empty" in table
+
+
+def test_metrics_route_is_added_to_the_web_app(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from crawler.cli_run import _add_metrics_route
+
+    web_app = Starlette(routes=[Route("/", lambda _request: PlainTextResponse("home"))])
+    RunHistory(tmp_path / "state.db").record(
+        RunRecord(
+            source="a",
+            trigger="manual",
+            started_at="2026-01-01T00:00:00+00:00",
+            finished_at="2026-01-01T00:00:02+00:00",
+            status="ok",
+            fetched=7,
+        )
+    )
+    _add_metrics_route(web_app, metrics_registry(tmp_path / "state.db"))
+    with TestClient(web_app) as client:
+        response = client.get("/metrics")
+        assert response.status_code == 200
+        assert 'misinfo_pages_fetched_total{source="a"} 7.0' in response.text
+        assert client.get("/").text == "home"
