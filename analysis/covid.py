@@ -43,7 +43,7 @@ DEFAULT_LEAD_TOKENS = 60
 #: Equal parts the body is cut into to measure how evenly Covid terms spread.
 DEFAULT_SPREAD_PARTS = 4
 
-_GROUPS = ("specific", "context", "distractors", "background")
+_GROUPS = ("specific", "context", "distractors", "background", "unrelated")
 
 
 def _canonical_phrase(term: str) -> str:
@@ -59,6 +59,9 @@ class CovidLexicon:
     distractors: Mapping[str, float]
     #: phrases that set Covid as the backdrop ("sau đại dịch", "do ảnh hưởng của dịch")
     background: Mapping[str, float] = field(default_factory=dict)
+    #: compounds that contain a term but mean something else ("giao dịch" is a transaction,
+    #: not an epidemic): matched so the longer phrase wins, then ignored
+    unrelated: Mapping[str, float] = field(default_factory=dict)
     #: matching form -> the term as written in the lexicon (for display)
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,6 +93,7 @@ class CovidLexicon:
             groups["context"],
             groups["distractors"],
             groups["background"],
+            groups["unrelated"],
             labels,
         )
 
@@ -102,7 +106,17 @@ class CovidLexicon:
     @property
     def pattern(self) -> re.Pattern[str]:
         return _compile(
-            tuple(sorted({*self.specific, *self.context, *self.distractors, *self.background}))
+            tuple(
+                sorted(
+                    {
+                        *self.specific,
+                        *self.context,
+                        *self.distractors,
+                        *self.background,
+                        *self.unrelated,
+                    }
+                )
+            )
         )
 
 
@@ -144,8 +158,11 @@ def _find(lexicon: CovidLexicon, text: str, tokens: list[CanonToken]) -> list[_H
         last = index_of_end.get(match.end())
         if first is None or last is None:
             continue  # matched inside a merged token ("cam on"): not a term boundary
+        group = lexicon.group_of(match.group())
+        if group == "unrelated":
+            continue
         surface = text[tokens[first].start : tokens[last].end]
-        hits.append(_Hit(match.group(), lexicon.group_of(match.group()), first, surface))
+        hits.append(_Hit(match.group(), group, first, surface))
     return hits
 
 
