@@ -32,7 +32,7 @@ from datetime import date as _date
 
 import numpy as np
 
-from analysis.text import fold_diacritics, normalize_text, segment_words
+from analysis.text import diacritics_ratio, fold_diacritics, normalize_text, segment_words
 
 __all__ = [
     "DEFAULT_MATCH_MIN_SIMILARITY",
@@ -55,6 +55,9 @@ DEFAULT_KEYWORD_WEIGHT = 0.40
 DEFAULT_PARTIAL_KEYWORD_FACTOR = 0.6
 DEFAULT_REFUTED_FACTOR = 0.5
 DEFAULT_PAIR_MAX_SYLLABLES = 40
+DEFAULT_LONG_UNIT_SYLLABLES = 30
+DEFAULT_KEYWORD_SPAN_CHARS = 80
+DEFAULT_ACCENTED_RATIO = 0.15
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
@@ -259,11 +262,19 @@ def append_known_claim(record: dict, existing_ids: Iterable[str] = ()) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TextUnit:
-    """A sentence (or two, or the title) of a post, with its folded forms."""
+    """A sentence (or two, or the title) of a post, in the forms matching needs.
+
+    ``accented`` says the unit is written with diacritics: its words are then compared as
+    written (lower-cased), because folding makes short words ambiguous ("tỏi" garlic vs
+    "tôi" I, "nắng" sun vs "nặng" heavy). Text typed without diacritics is compared folded.
+    """
 
     text: str
     folded: str
+    lowered: str
+    accented: bool
     terms: frozenset[str]
+    syllables: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +302,26 @@ class ClaimMatch:
         return result
 
 
-def _terms(text: str, words: Sequence[str] | None) -> frozenset[str]:
-    """Content syllables plus multi-syllable words (folded, "_"-joined) of a piece of text."""
-    syllables = [s for s in _SYLLABLE.findall(fold_diacritics(text)) if s not in STOPWORDS]
-    terms = set(syllables)
+def _terms(text: str, words: Sequence[str] | None, *, fold: bool) -> frozenset[str]:
+    """Content syllables plus multi-syllable words ("_"-joined) of a piece of text."""
+    form = fold_diacritics if fold else str.lower
+    terms = {s for s in _SYLLABLE.findall(form(text)) if fold_diacritics(s) not in STOPWORDS}
     for word in words or ():
-        folded = fold_diacritics(word)
-        if "_" in folded and _SYLLABLE.search(folded):
-            terms.add(folded)
+        if "_" in word and _SYLLABLE.search(word):
+            terms.add(form(word))
     return frozenset(terms)
+
+
+def _unit(text: str, words: Sequence[str] | None) -> TextUnit:
+    accented = diacritics_ratio(text) >= DEFAULT_ACCENTED_RATIO
+    return TextUnit(
+        text=text,
+        folded=fold_diacritics(text),
+        lowered=text.lower(),
+        accented=accented,
+        terms=_terms(text, words, fold=not accented),
+        syllables=len(_SYLLABLE.findall(text)),
+    )
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -335,31 +357,59 @@ def text_units(text: str, title: str = "", tokens: Sequence[str] | None = None) 
     words = _sentence_words(sentences, tokens) if tokens else None
     units: list[TextUnit] = []
     if title.strip():
-        units.append(TextUnit(title, fold_diacritics(title), _terms(title, None)))
+        units.append(_unit(title, None))
     for index, sentence in enumerate(sentences):
-        sentence_words = words[index] if words else None
-        units.append(
-            TextUnit(sentence, fold_diacritics(sentence), _terms(sentence, sentence_words))
-        )
+        units.append(_unit(sentence, words[index] if words else None))
     for index in range(len(sentences) - 1):
         pair = f"{sentences[index]} {sentences[index + 1]}"
         if len(_SYLLABLE.findall(pair)) <= DEFAULT_PAIR_MAX_SYLLABLES:
-            pair_words = (words[index] + words[index + 1]) if words else None
-            units.append(TextUnit(pair, fold_diacritics(pair), _terms(pair, pair_words)))
+            units.append(_unit(pair, (words[index] + words[index + 1]) if words else None))
     return units
 
 
-def _keyword_pattern(group: str) -> re.Pattern[str]:
-    alternatives = [fold_diacritics(alt).strip() for alt in group.split("|") if alt.strip()]
+@dataclass(frozen=True)
+class _KeywordGroup:
+    accented: re.Pattern[str]
+    folded: re.Pattern[str]
+
+    @classmethod
+    def parse(cls, group: str) -> _KeywordGroup:
+        alternatives = [alt.strip().lower() for alt in group.split("|") if alt.strip()]
+        return cls(
+            _alternation(alternatives), _alternation([fold_diacritics(a) for a in alternatives])
+        )
+
+    def find(self, unit: TextUnit) -> int | None:
+        """Where the group first occurs in the unit (character offset), if it does."""
+        found = (self.accented.search(unit.lowered) if unit.accented else None) or (
+            self.folded.search(unit.folded) if not unit.accented else None
+        )
+        return found.start() if found else None
+
+
+def _alternation(alternatives: list[str]) -> re.Pattern[str]:
     body = "|".join(re.escape(alt).replace(r"\ ", r"\W+") for alt in alternatives)
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+def _keyword_score(groups: Sequence[_KeywordGroup], unit: TextUnit) -> float:
+    """Share of groups present, scaled down when they are spread over a long stretch."""
+    positions = [pos for group in groups if (pos := group.find(unit)) is not None]
+    if not positions:
+        return 0.0
+    share = len(positions) / len(groups)
+    spread = max(positions) - min(positions)
+    if spread > DEFAULT_KEYWORD_SPAN_CHARS:
+        share *= DEFAULT_KEYWORD_SPAN_CHARS / spread
+    return share
 
 
 @dataclass
 class _Reference:
     claim_index: int
     text: str
-    terms: frozenset[str]
+    accented_terms: frozenset[str]
+    folded_terms: frozenset[str]
 
 
 class KnownClaimIndex:
@@ -372,8 +422,13 @@ class KnownClaimIndex:
         self._references: list[_Reference] = []
         for index, claim in enumerate(self.claims):
             for text in (claim.claim, *claim.aliases):
-                self._references.append(_Reference(index, text, _terms(text, segment_words(text))))
-        self._keywords = [[_keyword_pattern(group) for group in c.keywords] for c in self.claims]
+                words = segment_words(text)
+                self._references.append(
+                    _Reference(
+                        index, text, _terms(text, words, fold=False), _terms(text, words, fold=True)
+                    )
+                )
+        self._keywords = [[_KeywordGroup.parse(group) for group in c.keywords] for c in self.claims]
         self._vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32
         )
@@ -413,13 +468,16 @@ class KnownClaimIndex:
         best: dict[int, ClaimMatch] = {}
         for unit_index, unit in enumerate(units):
             refuting = any(cue in unit.folded for cue in REFUTING_CUES)
+            keyword_hits = [_keyword_score(groups, unit) for groups in self._keywords]
+            # long sentences share words with anything: damp them (claims are short)
+            length_factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, unit.syllables)) ** 0.5)
             for ref_index, reference in enumerate(self._references):
                 claim_index = reference.claim_index
-                patterns = self._keywords[claim_index]
-                words = len(reference.terms & unit.terms) / max(1, len(reference.terms))
+                ref_terms = reference.accented_terms if unit.accented else reference.folded_terms
+                words = len(ref_terms & unit.terms) / max(1, len(ref_terms))
                 char_sim = float(char[unit_index, ref_index])
-                if patterns:
-                    hits = sum(1 for p in patterns if p.search(unit.folded)) / len(patterns)
+                hits = keyword_hits[claim_index]
+                if self._keywords[claim_index]:
                     similarity = (
                         DEFAULT_CHAR_WEIGHT * char_sim
                         + DEFAULT_WORD_WEIGHT * words
@@ -428,10 +486,10 @@ class KnownClaimIndex:
                     if hits < 1:
                         similarity *= DEFAULT_PARTIAL_KEYWORD_FACTOR
                 else:
-                    hits = 0.0
                     similarity = (DEFAULT_CHAR_WEIGHT * char_sim + DEFAULT_WORD_WEIGHT * words) / (
                         DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
                     )
+                similarity *= length_factor
                 if refuting:
                     similarity *= DEFAULT_REFUTED_FACTOR
                 current = best.get(claim_index)
