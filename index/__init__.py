@@ -14,9 +14,8 @@ from index.errors import (
 from index.store import Bucket, Hit, SearchRequest, SearchResponse, Store, UpsertResult
 
 __all__ = [
-    "STORE_SCHEMES",
-    "open_store",
     "FACET_FIELDS",
+    "STORE_SCHEMES",
     "Bucket",
     "BulkIndexError",
     "ConflictError",
@@ -33,6 +32,7 @@ __all__ = [
     "StoreUnavailable",
     "UpsertResult",
     "document_id",
+    "open_store",
 ]
 
 
