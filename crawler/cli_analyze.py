@@ -16,7 +16,13 @@ from typing import IO, Any
 
 import click
 
-from analysis.analyse import AnalysisResources, PostInput, analyse
+from analysis.analyse import (
+    DEFAULT_THRESHOLDS,
+    AnalysisResources,
+    PostInput,
+    Thresholds,
+    analyse,
+)
 
 __all__ = ["AnalyzeStats", "analyze_command", "analyze_lines"]
 
@@ -84,6 +90,7 @@ def analyze_lines(
     *,
     on_error: Any = None,
     stats: AnalyzeStats | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Iterator[str]:
     """Yield one output JSON line per good input line; ``on_error(lineno, message)`` for bad ones."""
     stats = stats if stats is not None else AnalyzeStats()
@@ -98,7 +105,7 @@ def analyze_lines(
             if on_error is not None:
                 on_error(lineno, str(exc))
             continue
-        result = analyse(post, resources).to_dict()
+        result = analyse(post, resources, thresholds=thresholds).to_dict()
         result.pop("segmented", None)
         stats.flagged_covid += bool(result["covid"].get("flag"))
         stats.flagged_claim += bool(result["claim"].get("flag"))
@@ -119,13 +126,14 @@ def analyze_lines(
 def analyze_command(input_file: IO[str], output_file: IO[str]) -> None:
     """Analyse posts (language, entities, Covid, likely-false claims) from JSON lines."""
     from crawler.app import App, ConfigError
-    from crawler.resources import load_analysis_resources
+    from crawler.resources import load_analysis_resources, thresholds_from_settings
 
     app = click.get_current_context().obj
     if not isinstance(app, App):
         app = App()
     try:
         resources = load_analysis_resources(app)
+        thresholds = thresholds_from_settings(app)
     except ConfigError as exc:
         raise click.ClickException(
             f"{exc}\nHint: fix or remove that file in your config directory."
@@ -139,7 +147,9 @@ def analyze_command(input_file: IO[str], output_file: IO[str]) -> None:
         click.echo(f"line {lineno}: skipped: {message}", err=True)
 
     try:
-        for out_line in analyze_lines(input_file, resources, on_error=report, stats=stats):
+        for out_line in analyze_lines(
+            input_file, resources, on_error=report, stats=stats, thresholds=thresholds
+        ):
             output_file.write(out_line + "\n")
             if progress and stats.read % PROGRESS_EVERY == 0:
                 rate = stats.read / max(time.monotonic() - started, 1e-9)

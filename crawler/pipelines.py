@@ -41,13 +41,18 @@ def crawler_store(crawler: Crawler) -> Store:
     return store
 
 
+def _app(config_dir: str | None) -> Any:
+    from crawler.app import App
+
+    return App(config_dir=Path(config_dir) if config_dir else None)
+
+
 @lru_cache(maxsize=4)
 def _analysis_resources(config_dir: str | None) -> Any:
     """Lexicons, known claims and models, loaded once per process and config directory."""
-    from crawler.app import App
     from crawler.resources import load_analysis_resources
 
-    return load_analysis_resources(App(config_dir=Path(config_dir) if config_dir else None))
+    return load_analysis_resources(_app(config_dir))
 
 
 def content_hash(item: PostItem) -> str:
@@ -108,15 +113,23 @@ class SkipUnchangedPipeline:
 class AnalysePipeline:
     """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts."""
 
-    def __init__(self, crawler: Crawler, resources: Any):
+    def __init__(self, crawler: Crawler, resources: Any, thresholds: Any):
         self.crawler = crawler
         self.resources = resources
+        self.thresholds = thresholds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
             raise NotConfigured("MM_ANALYSIS_ENABLED is off")
-        return cls(crawler, _analysis_resources(crawler.settings.get("MM_CONFIG_DIR")))
+        from crawler.resources import thresholds_from_settings
+
+        config_dir = crawler.settings.get("MM_CONFIG_DIR")
+        return cls(
+            crawler,
+            _analysis_resources(config_dir),
+            thresholds_from_settings(_app(config_dir)),
+        )
 
     def process_item(self, item: PostItem) -> PostItem:
         from analysis.analyse import PostInput, analyse
@@ -130,6 +143,7 @@ class AnalysePipeline:
                 engagement=item.engagement or None,
             ),
             self.resources,
+            thresholds=self.thresholds,
         ).to_dict()
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
@@ -182,9 +196,8 @@ class StorePipeline:
 def _site_style_resources(config_dir: str | None) -> tuple[Any, Any]:
     """The press register and the flagged-sites list, read once per process."""
     from analysis.site_style import FlaggedSites, PressRegister
-    from crawler.app import App
 
-    app = App(config_dir=Path(config_dir) if config_dir else None)
+    app = _app(config_dir)
     register = PressRegister.from_csv_text(
         app.config_path("press_register.csv").read_text(encoding="utf-8")
     )
@@ -203,6 +216,7 @@ def refresh_site_profiles(store: Store, sites: list[str], *, config_dir: str | N
     from index import SearchRequest
 
     register, flagged = _site_style_resources(config_dir)
+    threshold = float((_app(config_dir).settings.get("analysis") or {}).get("site_threshold", 0.5))
     for site in sites:
         pages = [
             doc.analysis["page_signals"]
@@ -211,7 +225,9 @@ def refresh_site_profiles(store: Store, sites: list[str], *, config_dir: str | N
         ]
         if pages:
             store.upsert_site(
-                site_profile_from_pages(pages, site=site, register=register, flagged=flagged)
+                site_profile_from_pages(
+                    pages, site=site, register=register, flagged=flagged, threshold=threshold
+                )
             )
 
 

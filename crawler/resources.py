@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.analyse import AnalysisResources
+from analysis.analyse import AnalysisResources, Thresholds
 from analysis.covid import CovidLexicon, CovidModel
 from crawler.app import App, ConfigError
 
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_COVID_MODEL_PATH",
     "load_analysis_resources",
     "load_covid_model",
+    "thresholds_from_settings",
 ]
 
 COVID_LEXICON_FILE = "lexicons/covid.yaml"
@@ -57,12 +58,24 @@ def load_analysis_resources(app: App) -> AnalysisResources:
     )
 
 
-def _load_claim_resources(app: App) -> object | None:
-    try:
-        from crawler.claim_resources import load_claim_resources
-    except ModuleNotFoundError as exc:
-        # the claim layer (analysis.claims, crawler.claim_resources) is optional here
-        if exc.name not in ("crawler.claim_resources", "analysis.claims"):
-            raise
-        return None
+def _load_claim_resources(app: App) -> object:
+    from crawler.claim_resources import load_claim_resources
+
     return load_claim_resources(app)
+
+
+def thresholds_from_settings(app: App) -> Thresholds:
+    """Flag thresholds from ``settings.yaml`` (``analysis.covid_threshold``...)."""
+    settings = app.settings.get("analysis") or {}
+    values = {}
+    for name in ("covid", "claim"):
+        value = settings.get(f"{name}_threshold")
+        if value is None:
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ConfigError(
+                f"{app.config_path('settings.yaml')}: field 'analysis.{name}_threshold': "
+                "must be a number between 0 and 1"
+            )
+        values[name] = float(value)
+    return Thresholds(**values)
