@@ -6,12 +6,17 @@ in a subprocess of its own through the same function (Twisted's reactor cannot r
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
+import scrapy
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
@@ -20,10 +25,21 @@ from crawler.runs import RunHistory, RunRecord
 from crawler.settings import BASE_SETTINGS, crawl_settings
 from crawler.sources import Source
 from crawler.spiders.news import NewsSpider
+from crawler.spiders.social import RenderedNewsSpider, SocialSpider
 
-__all__ = ["CrawlProgress", "run_crawls", "summary_from_stats"]
+__all__ = [
+    "CrawlProgress",
+    "JobDir",
+    "run_crawls",
+    "spider_class",
+    "summary_from_stats",
+]
 
 _MAX_ERRORS = 10
+#: Finish reasons after which a run is complete: its job directory is deleted, so the next
+#: run starts afresh (a kept dupefilter would skip every page).
+COMPLETE_REASONS = ("finished", "closespider_pagecount")
+_MARKER = "mm-run.json"
 
 
 def _now() -> str:
@@ -40,6 +56,65 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, int]:
         "unchanged": int(stats.get("mm/docs/unchanged", 0)),
         "failed": int(errors),
     }
+
+
+def spider_class(source: Source) -> type[scrapy.Spider]:
+    """Social pages need the post-by-post spider; ``render: true`` news goes through Chromium."""
+    if source.kind == "social":
+        return SocialSpider
+    if source.render:
+        return RenderedNewsSpider
+    return NewsSpider
+
+
+@dataclass(frozen=True, slots=True)
+class JobDir:
+    """The Scrapy ``JOBDIR`` of one source, kept only while a run of it is unfinished.
+
+    A marker file records when the unfinished run started and whether it stopped cleanly
+    (SIGTERM/SIGINT: Scrapy saved its queue and duplicate filter, which are trusted) or was
+    killed (its queue and filter are half-written and thrown away; the documents it stored
+    since ``started_at`` are skipped by ``ResumeMiddleware`` instead).
+    """
+
+    path: Path
+    started_at: str
+    #: A previous run of this source did not finish.
+    resumed: bool
+
+    @classmethod
+    def prepare(cls, data_dir: Path, source: str, *, now: str) -> JobDir:
+        path = data_dir / "jobs" / source
+        marker = path / _MARKER
+        previous: dict[str, Any] = {}
+        if marker.exists():
+            try:
+                previous = json.loads(marker.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                previous = {}
+        if path.exists() and previous.get("state") != "paused":
+            shutil.rmtree(path)  # killed (or unreadable): Scrapy's saved state is unreliable
+        path.mkdir(parents=True, exist_ok=True)
+        started_at = str(previous.get("started_at") or now)
+        marker.write_text(
+            json.dumps({"started_at": started_at, "state": "running"}), encoding="utf-8"
+        )
+        return cls(path=path, started_at=started_at, resumed=bool(previous))
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "JOBDIR": str(self.path),
+            "MM_RESUME_SINCE": self.started_at if self.resumed else None,
+        }
+
+    def close(self, finish_reason: str) -> None:
+        """Delete after a complete run; otherwise mark it paused (Scrapy closed it cleanly)."""
+        if finish_reason in COMPLETE_REASONS:
+            shutil.rmtree(self.path, ignore_errors=True)
+        elif self.path.exists():
+            (self.path / _MARKER).write_text(
+                json.dumps({"started_at": self.started_at, "state": "paused"}), encoding="utf-8"
+            )
 
 
 class _ErrorCollector(logging.Handler):
@@ -135,11 +210,19 @@ def run_crawls(
     scrapy_logger = logging.getLogger()
     scrapy_logger.addHandler(collector)
 
+    # Every source's settings first: a missing browser fails the command before any run row.
+    all_settings = {
+        source.name: crawl_settings(app, source, index_uri=index_uri, overrides=overrides)
+        for source in sources
+    }
     crawlers: dict[str, Crawler] = {}
     runs: dict[str, tuple[int, RunRecord]] = {}
+    jobs: dict[str, JobDir] = {}
     for source in sources:
-        settings = crawl_settings(app, source, index_uri=index_uri, overrides=overrides)
-        crawler = Crawler(NewsSpider, settings)
+        settings = all_settings[source.name]
+        job = jobs[source.name] = JobDir.prepare(app.data_dir, source.name, now=_now())
+        settings.setdict(job.settings(), priority="cmdline")
+        crawler = Crawler(spider_class(source), settings)
         crawlers[source.name] = crawler
         record = RunRecord(source=source.name, trigger=trigger, started_at=_now())
         runs[source.name] = (history.start(source.name, trigger, record.started_at), record)
@@ -177,11 +260,10 @@ def run_crawls(
         }
         record.errors = collector.by_source.get(name, [])
         reason = stats.get("finish_reason", "unknown")
-        if reason not in ("finished", "closespider_pagecount") or (
-            record.fetched == 0 and record.failed
-        ):
+        jobs[name].close(reason)
+        if reason not in COMPLETE_REASONS or (record.fetched == 0 and record.failed):
             record.status = "failed"
-            if reason not in ("finished", "closespider_pagecount"):
+            if reason not in COMPLETE_REASONS:
                 record.errors.insert(0, f"finish reason: {reason}")
         elif record.new + record.updated + record.unchanged == 0:
             record.status = "empty"

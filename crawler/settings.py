@@ -6,14 +6,41 @@ Scrapy ``Settings`` of that source's crawl.
 
 from __future__ import annotations
 
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import Settings
 
-from crawler.app import App
+from crawler.app import App, ConfigError
 from crawler.sources import Source
 
-__all__ = ["BASE_SETTINGS", "crawl_settings"]
+__all__ = [
+    "BASE_SETTINGS",
+    "BROWSER_ENV",
+    "BrowserNotFound",
+    "browser_settings",
+    "crawl_settings",
+    "find_browser",
+    "needs_browser",
+]
+
+#: Environment variable naming a Chromium executable (wins over Playwright's own browser).
+BROWSER_ENV = "MISINFO_CHROMIUM"
+#: Chromium flags for a crawler: no sandbox (containers), no background traffic of its own,
+#: and ``*.localhost`` (the demo sites) mapped to the loopback interface.
+BROWSER_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+)
+_SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 BASE_SETTINGS: dict[str, Any] = {
     # -- misinfo-monitor components ------------------------------------------------------
@@ -23,6 +50,22 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
+    # Retries of 5xx/429 with backoff (crawler.middlewares.BackoffRetryMiddleware).
+    "MM_RETRY_ENABLED": True,
+    "MM_RETRY_BACKOFF_BASE": 0.5,  # seconds before the first retry; doubles each time
+    "MM_RETRY_BACKOFF_MAX": 30.0,  # cap on any wait, Retry-After included
+    # Crawler traps (crawler.middlewares.TrapFilterMiddleware): bounds per URL shape.
+    "MM_TRAPS_ENABLED": True,
+    "MM_TRAPS_MAX_URL_LENGTH": 512,
+    "MM_TRAPS_MAX_PER_PATTERN": 60,  # URLs per path with digits collapsed (/lich/#/#/#)
+    "MM_TRAPS_MAX_QUERY_VARIANTS": 12,  # distinct query-parameter combinations per path
+    # Resume after a hard kill (crawler.middlewares.ResumeMiddleware): documents stored since
+    # this ISO time by the interrupted run are not fetched again; set per run by the runner.
+    "MM_RESUME_SINCE": None,
+    # Browser for kind: social / render: true sources (crawler.spiders.social).
+    "MM_BROWSER_WAIT_MS": 15000,  # wait this long for the first post to appear
+    "MM_BROWSER_GROW_MS": 4000,  # after a scroll or click, wait this long for more posts
+    "MM_BROWSER_MAX_CLICKS": 50,  # "load more" clicks per page
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
@@ -44,6 +87,13 @@ BASE_SETTINGS: dict[str, Any] = {
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
     "REDIRECT_MAX_TIMES": 5,
     "RETRY_TIMES": 2,
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+    "DOWNLOADER_MIDDLEWARES": {
+        "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "crawler.middlewares.BackoffRetryMiddleware": 550,
+        "crawler.middlewares.ResumeMiddleware": 50,
+    },
+    "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
@@ -72,6 +122,8 @@ def crawl_settings(
         "AUTOTHROTTLE_ENABLED": crawl.get("autothrottle"),
         "ROBOTSTXT_OBEY": crawl.get("obey_robots"),
         "CLOSESPIDER_PAGECOUNT": source.max_pages or crawl.get("max_pages"),
+        "RETRY_TIMES": crawl.get("retry_times"),
+        "REDIRECT_MAX_TIMES": crawl.get("max_redirects"),
     }
     settings.setdict(
         {key: value for key, value in configured.items() if value is not None}, priority="project"
@@ -84,6 +136,98 @@ def crawl_settings(
         },
         priority="project",
     )
+    if needs_browser(source):
+        settings.setdict(
+            browser_settings(
+                require_browser(app), timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or 20
+            ),
+            priority="project",
+        )
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+class BrowserNotFound(ConfigError):
+    """No Chromium for a source that needs one; the message names the setting to fix."""
+
+
+def needs_browser(source: Source) -> bool:
+    """Social pages and ``render: true`` sources are fetched through Chromium."""
+    return source.kind == "social" or source.render
+
+
+def _playwright_chromium() -> str | None:
+    """The Chromium ``playwright install chromium`` put in place, if it did."""
+    from playwright.sync_api import sync_playwright
+
+    def locate() -> str | None:
+        with sync_playwright() as playwright:
+            path = playwright.chromium.executable_path
+        return path if path and Path(path).exists() else None
+
+    # The sync API refuses to run in a thread with an asyncio loop (the crawl's reactor).
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(locate).result(timeout=30)
+    except Exception:  # driver missing or broken: treat as "no Playwright browser"
+        return None
+
+
+def find_browser(app: App) -> str | None:
+    """Chromium to use: ``browser.executable_path`` in settings.yaml, else ``$MISINFO_CHROMIUM``,
+    else Playwright's own browser, else a system Chromium on ``PATH``; ``None`` if none.
+
+    A path that is configured but does not exist is an error, never silently replaced.
+    """
+    configured = str((app.settings.get("browser") or {}).get("executable_path") or "").strip()
+    if configured:
+        if not Path(configured).is_file():
+            raise BrowserNotFound(
+                f"{app.config_path('settings.yaml')}: field 'browser.executable_path': "
+                f"{configured} does not exist"
+            )
+        return configured
+    if env := os.environ.get(BROWSER_ENV, "").strip():
+        if not Path(env).is_file():
+            raise BrowserNotFound(f"${BROWSER_ENV}={env} does not exist")
+        return env
+    if bundled := _playwright_chromium():
+        return bundled
+    for name in _SYSTEM_BROWSERS:
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def require_browser(app: App) -> str:
+    """:func:`find_browser`, or :class:`BrowserNotFound` with a one-line fix."""
+    path = find_browser(app)
+    if path is None:
+        raise BrowserNotFound(
+            "no Chromium found for social/render sources: set browser.executable_path in "
+            f"settings.yaml or ${BROWSER_ENV}, or run `playwright install chromium`"
+        )
+    return path
+
+
+def browser_settings(executable_path: str, *, timeout: float = 20) -> dict[str, Any]:
+    """Scrapy settings that route ``meta={"playwright": True}`` requests through Chromium.
+
+    Only crawls that need a browser get these: other requests of such a crawl still go
+    through Scrapy's own HTTP handler, and news crawls never start Chromium at all.
+    """
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": executable_path,
+            "headless": True,
+            "args": list(BROWSER_ARGS),
+            "timeout": 30_000,
+        },
+        "PLAYWRIGHT_MAX_CONTEXTS": 1,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": int(timeout * 1000),
+    }
