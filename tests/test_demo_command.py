@@ -1,0 +1,34 @@
+"""``misinfo demo``, the README's main job, end to end (without serving the UI at the end)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_crawls_the_demo_sites_and_the_sample_searches_find_the_right_articles(tmp_path):
+    result = run_cli(None, tmp_path / "data", "demo", "--port", "0", "--no-serve", timeout=600)
+    output = result.stdout
+    rows = {
+        line.split()[0]: line.split() for line in output.splitlines() if line.startswith("demo-")
+    }
+    for source, articles in (
+        ("demo-songhong", 64),
+        ("demo-tonghop24", 13),
+        ("demo-doisongxanh", 12),
+    ):
+        _, status, pages, new, _, _, errors = rows[source][:7]
+        assert status == "ok" and int(new) == articles and int(errors) == 0, rows[source]
+        assert int(pages) > articles
+    searches = dict(re.findall(r"\$ misinfo search '(.+?)' .*?: (\d+) result", output))
+    assert int(searches["Hà Nội"]) > 0
+    assert int(searches["ha noi"]) >= int(searches["Hà Nội"])
+    assert "Mưa lớn kéo dài, nhiều tuyến phố Hà Nội ngập sâu" in output
+    assert "Đội tuyển Việt Nam ngược dòng thắng Philippines" in output
+    assert int(searches["flags:covid"]) >= 15
+    assert "Traceback" not in result.stderr
