@@ -15,13 +15,14 @@ A schema change ships as an edited JSON file with a higher ``schema_version``;
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from config import BUNDLED_DIR
 from index.errors import BulkIndexError
@@ -40,6 +41,7 @@ __all__ = [
 
 KINDS = ("documents", "sites", "review", "audit")
 SCHEMA_DIR = BUNDLED_DIR / "elasticsearch"
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-]{0,200}")
 
 
 def load_schema(kind: str, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
@@ -58,6 +60,13 @@ class IndexNames:
     """Alias and concrete index names for one prefix (one store)."""
 
     prefix: str
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.fullmatch(self.prefix):
+            raise ValueError(
+                f"index prefix {self.prefix!r} must be lower-case letters, digits, '-' or '_', "
+                "starting with a letter or digit"
+            )
 
     def alias(self, kind: str) -> str:
         return f"{self.prefix}-{kind}"
@@ -96,12 +105,16 @@ def ensure_indices(
         if existing is None:
             body = load_schema(kind, schema_dir)
             index = names.index(kind, schema_version(body))
-            client.options(ignore_status=400).indices.create(
-                index=index,
-                settings=body["settings"],
-                mappings=body["mappings"],
-                aliases={alias: {"is_write_index": True}},
-            )
+            try:
+                client.indices.create(
+                    index=index,
+                    settings=body["settings"],
+                    mappings=body["mappings"],
+                    aliases={alias: {"is_write_index": True}},
+                )
+            except BadRequestError as exc:
+                if exc.error != "resource_already_exists_exception":
+                    raise  # another process won the race: fine; anything else is not
             existing = current_index(client, alias) or index
         return alias, existing
 

@@ -411,3 +411,9 @@ def test_unreachable_cluster_is_store_unavailable():
     with pytest.raises(StoreUnavailable):
         store.search(SearchRequest(query="covid"))
     store.close()
+
+
+@pytest.mark.parametrize("prefix", ["Misinfo", "misinfo test", "-misinfo", ""])
+def test_index_prefix_must_be_a_valid_index_name(prefix):
+    with pytest.raises(ValueError, match="index prefix"):
+        IndexNames(prefix)
