@@ -125,9 +125,6 @@ def item_page(request: Request) -> Response:
             "now": datetime.now(UTC),
             "target_link": _target_link(item),
             "offer_claim": offer_claim,
-            "can_reopen": _may_reopen(
-                item, user.username if user else "", user.is_admin if user else False
-            ),
             "default_source": f"{user.username if user else 'analyst'}, {datetime.now(UTC).date().isoformat()}",
         },
     )
