@@ -695,6 +695,17 @@ def test_skip_moves_an_item_last_for_that_analyst_only(lan):
     assert "skipped" in html
 
 
+def test_session_cookie_stays_small(lan, store):
+    long_title = "Tin nóng " * 200
+    store.upsert([_doc("dai.localhost", "dai", title=long_title, text="x", flags=["claim"])])
+    item = f"claim:{_doc('dai.localhost', 'dai').id}"
+    for number in range(60):
+        lan.post(f"/queues/claim/items/claim:{number:024x}/skip", data={"csrf_token": lan.csrf})
+    lan.post(f"/queues/claim/items/{item}/claim", data={"csrf_token": lan.csrf})
+    assert len(lan.cookies["misinfo_session"]) < 3800
+    assert lan.get("/", follow_redirects=False).status_code == 200
+
+
 # -- sites and status ------------------------------------------------------------------------
 
 

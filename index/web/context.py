@@ -122,8 +122,15 @@ def current_user(request: Request) -> User | None:
     return User(name, request.session.get("role", "analyst"))
 
 
+#: The session lives in a signed cookie (browsers drop cookies over 4 KB): messages quoting
+#: crawled titles are cut to this many characters, and at most three wait at a time.
+FLASH_CHARS = 200
+
+
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """A one-time message shown on the next page (kinds: info, error)."""
-    flashes = list(request.session.get("flashes", []))[-4:]
+    if len(message) > FLASH_CHARS:
+        message = message[: FLASH_CHARS - 1] + "…"
+    flashes = list(request.session.get("flashes", []))[-2:]
     flashes.append({"kind": kind, "message": message})
     request.session["flashes"] = flashes

@@ -30,8 +30,9 @@ __all__ = [
 ]
 
 QUEUE_PAGE = 50
-#: Items a user may skip before the oldest skip is forgotten.
-MAX_SKIPPED = 200
+#: Items a user may skip before the oldest skip is forgotten (kept in the session cookie,
+#: which must stay under 4 KB).
+MAX_SKIPPED = 40
 QUEUE_LABELS = {
     "covid": "Covid-19 posts",
     "claim": "Likely false claims",
