@@ -6,20 +6,31 @@ A record (one line of ``config/known_false_claims.jsonl``)::
      "source": "who refuted it", "source_url": "optional", "date": "YYYY-MM-DD",
      "aliases": ["paraphrases", ...], "keywords": ["nước muối", "covid|cô vít|corona", ...]}
 
-Each keyword is a concept group: alternatives separated by ``|``, compared without diacritics.
+Each keyword is a concept group: alternatives separated by ``|``. They are compared as written
+(lower-cased) when the text carries diacritics, and folded when it was typed without them.
 
-Similarity of a text unit (a sentence, a pair of sentences or the title) to a claim, all on
-diacritics-folded text so "nuoc muoi" and "nước muối" agree:
+The bundled file is seeded with Covid-era rumours that Vietnamese authorities (Bộ Y tế, the
+Trung tâm Xử lý tin giả Việt Nam (VAFC), Bộ Thông tin và Truyền thông) and the WHO publicly
+refuted. ``source`` names the kind of authority, no ``source_url`` is given unless verified, and
+seeded dates have month precision (day ``01``: the month the rumour circulated and was refuted).
+Analyst decisions append lines with :func:`append_known_claim`.
 
-* ``char``: cosine of character 2-4 gram TF-IDF vectors (near-duplicates, spelling variants);
-* ``words``: share of the claim's content words and syllables present in the unit;
+Similarity of a text unit (a sentence, a pair of sentences or the title) to a claim:
+
+* ``char``: cosine of character 2-4 gram TF-IDF vectors of the folded text (near-duplicates,
+  spelling variants; "nuoc muoi" and "nước muối" agree);
+* ``words``: share of the claim's content words and syllables present in the unit (as written,
+  or folded for text without diacritics);
 * ``keywords``: share of the claim's keyword groups present in the unit (the "meaning" part:
   "uống nước muối ấm giúp chữa khỏi cô vít" hits the salt-water, cure and Covid groups).
 
 ``similarity = 0.35 char + 0.25 words + 0.40 keywords``, scaled by 0.6 when a keyword group is
 missing, so a sentence that shares only the topic ("Bộ Y tế khuyến cáo rửa tay...") stays low.
-A unit that itself refutes the claim ("... là tin giả") keeps its match, marked
-``refuted_in_text`` and with half the similarity: fact-checks quote the rumours they debunk.
+Keyword groups spread over more than 80 characters count less, and units longer than 30
+syllables are damped by ``sqrt(30 / syllables)``: long news sentences share words with anything.
+A unit that itself refutes the claim ("... là tin giả") has its similarity halved, so it is
+usually not reported at all (and marked ``refuted_in_text`` when it still is): fact-checks quote
+the rumours they debunk.
 """
 
 from __future__ import annotations
