@@ -514,6 +514,32 @@ class ElasticsearchStore:
         with mapped_errors("review_history"):
             return self._review.history(item_id)
 
+    # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
+
+    def export_review_items(self) -> Iterator[ReviewItem]:
+        """Every review item as stored, least recently changed first."""
+        self._ensure()
+        with mapped_errors("export_review_items"):
+            yield from self._review.export_items()
+
+    def export_audit(self) -> Iterator[AuditEntry]:
+        """The whole audit log in append order."""
+        self._ensure()
+        with mapped_errors("export_audit"):
+            yield from self._review.export_audit()
+
+    def import_review_items(self, items: Iterable[ReviewItem]) -> int:
+        """Write items as given (decisions, leases, timestamps kept; versions re-issued)."""
+        self._ensure()
+        with mapped_errors("import_review_items"):
+            return self._review.import_items(items)
+
+    def import_audit(self, entries: Iterable[AuditEntry]) -> int:
+        """Append audit entries in order, skipping those already imported (reruns)."""
+        self._ensure()
+        with mapped_errors("import_audit"):
+            return self._review.import_audit(entries)
+
 
 def _search_kwargs(body: dict[str, Any]) -> dict[str, Any]:
     """A search body as keyword arguments of ``Elasticsearch.search``."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import fields, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from elasticsearch import ConflictError as EsConflictError
@@ -327,3 +328,107 @@ class ReviewIndex:
         item = self.load(item_id)
         reopened = reopen_item(item, user, note, expected_version=expected_version, now=now)
         return self.save(item, reopened, "reopen", note)
+
+    # -- migration hooks (see index.store.ReviewTransfer) -----------------------------------
+
+    def export_items(self) -> Iterator[ReviewItem]:
+        """Every item (version = its ``seq_no:primary_term``), least recently changed first."""
+        for hit in helpers.scan(
+            self.client,
+            index=self.alias,
+            query={
+                "query": {"match_all": {}},
+                "sort": [{"updated_at": "asc"}, {"id": "asc"}],
+                "seq_no_primary_term": True,
+            },
+            preserve_order=True,
+        ):
+            yield item_from_hit(hit)
+
+    def export_audit(self) -> Iterator[AuditEntry]:
+        """Every audit entry in append (``seq``) order."""
+        for hit in helpers.scan(
+            self.client,
+            index=self.names.alias("audit"),
+            query={"query": {"match_all": {}}, "sort": [{"seq": "asc"}]},
+            preserve_order=True,
+        ):
+            source = dict(hit["_source"])
+            source.pop("seq", None)
+            yield AuditEntry(**source)
+
+    def import_items(self, items: Iterable[ReviewItem]) -> int:
+        """Write items as given (replacing same-id items), then let their targets follow.
+
+        Versions are re-issued by the cluster; a target that does not exist (yet) is fine:
+        documents written later carry their own ``review_status``.
+        """
+        given = list(items)
+        actions = [
+            {
+                "_op_type": "index",
+                "_index": self.alias,
+                "_id": item.id,
+                "_source": item_source(item),
+            }
+            for item in given
+        ]
+        written = 0
+        for ok, result in helpers.streaming_bulk(
+            self.client, actions, raise_on_error=False, max_retries=3, refresh=self.refresh
+        ):
+            if not ok:
+                raise ReviewError(f"could not import review item: {result}")
+            written += 1
+        follow = [
+            {
+                "_op_type": "update",
+                "_index": self.names.alias("sites" if item.queue == "site" else "documents"),
+                "_id": item.target_id,
+                "doc": (
+                    {"profile": {"review_status": review_status_of(item)}}
+                    if item.queue == "site"
+                    else {"review_status": review_status_of(item)}
+                ),
+                "retry_on_conflict": 3,
+            }
+            for item in given
+        ]
+        for ok, result in helpers.streaming_bulk(
+            self.client, follow, raise_on_error=False, max_retries=3, refresh=self.refresh
+        ):
+            outcome = result.get("update", {})
+            if not ok and outcome.get("status") != 404:
+                raise ReviewError(f"could not set the review status of {outcome.get('_id')}")
+        return written
+
+    def import_audit(self, entries: Iterable[AuditEntry]) -> int:
+        """Append entries in order, skipping those an earlier import wrote.
+
+        The k-th entry given for an item gets the id ``import:<item>:<k>`` and is created
+        only if absent, so reruns append just what is new. ``seq`` is the entry's position
+        in the stream: imported history sorts before anything written natively here (whose
+        ``seq`` is a nanosecond clock). Returns the number appended.
+        """
+        positions: dict[str, int] = {}
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for seq, entry in enumerate(entries, start=1):
+                positions[entry.item_id] = position = positions.get(entry.item_id, 0) + 1
+                yield {
+                    "_op_type": "create",
+                    "_index": self.names.alias("audit"),
+                    "_id": f"import:{entry.item_id}:{position}",
+                    "_source": {**asdict(entry), "seq": seq},
+                }
+
+        written = 0
+        for ok, result in helpers.streaming_bulk(
+            self.client, actions(), raise_on_error=False, max_retries=3, refresh=self.refresh
+        ):
+            outcome = result.get("create", {})
+            if ok:
+                written += 1
+            elif outcome.get("status") != 409:
+                raise ReviewError(f"could not import audit entry {outcome.get('_id')}: {outcome}")
+        return written

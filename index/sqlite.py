@@ -521,3 +521,33 @@ class SqliteStore:
             if sqlite_review.get_item(conn, item_id) is None:
                 raise NotFound(f"no review item {item_id!r}")
             return sqlite_review.history(conn, item_id)
+
+    # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
+
+    def export_review_items(self) -> Iterator[ReviewItem]:
+        """Every review item as stored (version = this store's int), oldest change first."""
+        with self._reading() as conn:
+            items = sqlite_review.export_items(conn)
+        yield from items
+
+    def export_audit(self) -> Iterator[AuditEntry]:
+        """The whole audit log in append order, a page at a time."""
+        after = 0
+        while True:
+            with self._reading() as conn:
+                page = sqlite_review.export_audit_page(conn, after)
+            if not page:
+                return
+            for _, entry in page:
+                yield entry
+            after = page[-1][0]
+
+    def import_review_items(self, items: Iterable[ReviewItem]) -> int:
+        """Write items as given (decisions, leases, timestamps kept; versions re-issued)."""
+        with self._transaction() as conn:
+            return sqlite_review.import_items(conn, items)
+
+    def import_audit(self, entries: Iterable[AuditEntry]) -> int:
+        """Append audit entries in order, skipping those already imported (reruns)."""
+        with self._transaction() as conn:
+            return sqlite_review.import_audit(conn, entries)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +36,12 @@ __all__ = [
     "decide",
     "enqueue_documents",
     "enqueue_site",
+    "export_audit_page",
+    "export_items",
     "get_item",
     "history",
+    "import_audit",
+    "import_items",
     "list_items",
     "reopen",
 ]
@@ -287,3 +291,88 @@ def reopen(
     item = _load(conn, item_id)
     reopened = reopen_item(item, user, note, expected_version=expected_version, now=now)
     return _save(conn, item, reopened, "reopen", note)
+
+
+# -- migration hooks (see index.store.ReviewTransfer) ---------------------------------------
+
+_EXPORT_PAGE = 1000
+
+
+def _audit_entry(row: tuple[Any, ...]) -> AuditEntry:
+    return AuditEntry(
+        item_id=row[0],
+        at=row[1],
+        user=row[2],
+        action=row[3],
+        note=row[4],
+        before=None if row[5] is None else json.loads(row[5]),
+        after=None if row[6] is None else json.loads(row[6]),
+    )
+
+
+def export_items(conn: sqlite3.Connection) -> list[ReviewItem]:
+    """Every item as stored, least recently changed first (so a target that replays them
+    in order ends with each document following its most recently changed item)."""
+    return [_item(row) for row in conn.execute(f"{_SELECT} ORDER BY updated_at, id")]
+
+
+def export_audit_page(conn: sqlite3.Connection, after_seq: int) -> list[tuple[int, AuditEntry]]:
+    """Up to a page of audit entries with ``seq`` greater than ``after_seq``, in order."""
+    rows = conn.execute(
+        "SELECT seq, item_id, at, user, action, note, before, after FROM review_audit "
+        "WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after_seq, _EXPORT_PAGE),
+    ).fetchall()
+    return [(row[0], _audit_entry(row[1:])) for row in rows]
+
+
+def import_items(conn: sqlite3.Connection, items: Iterable[ReviewItem]) -> int:
+    """Write items exactly as given (status, verdict, decision, lease, timestamps).
+
+    An item with the same id is replaced and its version bumped, so a version read before
+    the import no longer matches; a new item starts at version 1. The target document's
+    (or site's) ``review_status`` follows, as after any review action.
+    """
+    written = 0
+    for item in items:
+        row = conn.execute("SELECT version FROM review_items WHERE id = ?", (item.id,)).fetchone()
+        stored = replace(item, version=1 if row is None else int(row[0]) + 1)
+        conn.execute("DELETE FROM review_items WHERE id = ?", (item.id,))
+        conn.execute(_INSERT, _values(stored))
+        _set_review_status(conn, stored)
+        written += 1
+    return written
+
+
+def import_audit(conn: sqlite3.Connection, entries: Iterable[AuditEntry]) -> int:
+    """Append entries in the given order, skipping those an earlier import wrote.
+
+    The stream is read as each item's history from its start: the k-th entry given for an
+    item is appended only if the item holds fewer than k entries, so a rerun appends just
+    what is new. Returns the number appended.
+    """
+    held: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    written = 0
+    for entry in entries:
+        if entry.item_id not in held:
+            held[entry.item_id] = conn.execute(
+                "SELECT count(*) FROM review_audit WHERE item_id = ?", (entry.item_id,)
+            ).fetchone()[0]
+        seen[entry.item_id] = position = seen.get(entry.item_id, 0) + 1
+        if position <= held[entry.item_id]:
+            continue
+        conn.execute(
+            _AUDIT,
+            (
+                entry.item_id,
+                entry.at,
+                entry.user,
+                entry.action,
+                entry.note,
+                None if entry.before is None else json.dumps(entry.before, ensure_ascii=False),
+                None if entry.after is None else json.dumps(entry.after, ensure_ascii=False),
+            ),
+        )
+        written += 1
+    return written

@@ -18,6 +18,7 @@ from index.review import AuditEntry, ReviewItem
 __all__ = [
     "Bucket",
     "Hit",
+    "ReviewTransfer",
     "SearchRequest",
     "SearchResponse",
     "Store",
@@ -175,3 +176,36 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReviewTransfer(Protocol):
+    """Optional migration hooks: raw export/import of review items and the audit log.
+
+    Not part of the :class:`Store` contract (the crawler, CLI and web UI never call them);
+    ``misinfo index migrate`` uses them to move the review state between backends as it
+    is, which the review operations cannot do (they would re-stamp times and append new
+    audit entries). Both built-in stores implement them.
+    """
+
+    def export_review_items(self) -> Iterator[ReviewItem]:
+        """Every item as stored (``version`` is this store's token), least recently changed
+        first."""
+        ...
+
+    def export_audit(self) -> Iterator[AuditEntry]:
+        """Every audit entry in append order."""
+        ...
+
+    def import_review_items(self, items: Iterable[ReviewItem]) -> int:
+        """Write items exactly as given (status, verdict, decision, lease, timestamps),
+        replacing items with the same id; the target re-issues ``version`` (an optimistic
+        concurrency token keeps its meaning: a version read before the import no longer
+        matches). Targets' ``review_status`` follows. Returns the number written."""
+        ...
+
+    def import_audit(self, entries: Iterable[AuditEntry]) -> int:
+        """Append entries in the given order (each item's history from its start), skipping
+        entries an earlier import of the same stream wrote, so reruns are idempotent.
+        Returns the number appended."""
+        ...
