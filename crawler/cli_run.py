@@ -21,7 +21,7 @@ from crawler.app import App, ConfigError
 from crawler.locks import LockBusy
 from crawler.sources import SourcesError
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "with_metrics"]
 
 log = logging.getLogger("misinfo.scheduler")
 
@@ -32,7 +32,7 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 @click.option("--no-ui", is_flag=True, help="Do not serve the web UI (crawl only).")
 @click.option("--host", help="Address of the web UI and /metrics. [default: web.host or 127.0.0.1]")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), help="Port of the web UI. [default: web.port or 8000]"
+    "--port", type=click.IntRange(0, 65535), help="Port of the web UI. [default: web.port or 8080]"
 )
 @click.option(
     "--metrics-port",
@@ -62,7 +62,7 @@ def run_command(no_ui: bool, host: str | None, port: int | None, metrics_port: i
         raise click.ClickException(str(exc)) from exc
     web = app.settings.get("web") or {}
     host = host or web.get("host") or "127.0.0.1"
-    port = port if port is not None else int(web.get("port") or 8000)
+    port = port if port is not None else int(web.get("port") or 8080)
     metrics_port = metrics_port if metrics_port is not None else config.metrics_port
 
     log_file = _setup_logging(app.ensure_data_dir() / "logs" / "scheduler.log")
@@ -83,8 +83,7 @@ def run_command(no_ui: bool, host: str | None, port: int | None, metrics_port: i
     try:
         web_app = None if no_ui else _build_web_app(app)
         if web_app is not None:
-            _add_metrics_route(web_app, registry)
-            stop_servers.append(_serve_in_thread(web_app, host, port))
+            stop_servers.append(_serve_in_thread(with_metrics(web_app, registry), host, port))
             log.info("web UI on http://%s:%d/ (metrics at /metrics)", host, port)
         elif metrics_port:
             from prometheus_client import start_http_server
@@ -169,26 +168,48 @@ def _build_web_app(app: App) -> Any | None:
     return build_web_app(app)
 
 
-def _add_metrics_route(web_app: Any, registry: Any) -> None:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-    from starlette.responses import Response
-    from starlette.routing import Route
+def with_metrics(web_app: Any, registry: Any) -> Any:
+    """``web_app`` with Prometheus ``/metrics`` in front of it.
 
-    def metrics(_request: Any) -> Response:  # sync: Starlette runs it in its thread pool
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    In front, not a route inside: the UI sends anonymous requests to its login page, and a
+    Prometheus scraper has no session. The metrics hold per-source counts only.
+    """
+    from prometheus_client import make_asgi_app
 
-    web_app.router.routes.insert(0, Route("/metrics", metrics, methods=["GET"]))
+    metrics_app = make_asgi_app(registry=registry)
+
+    async def dispatch(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            await metrics_app(scope, receive, send)
+        else:
+            await web_app(scope, receive, send)
+
+    return dispatch
 
 
-def _serve_in_thread(web_app: Any, host: str, port: int) -> Callable[[], None]:
+def _serve_in_thread(
+    web_app: Any, host: str, port: int, *, startup_timeout: float = 30.0
+) -> Callable[[], None]:
     """Run uvicorn in a thread (signals stay with the main loop); return its stopper."""
+    import time
+
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(web_app, host=host, port=port, log_level="warning", lifespan="auto")
+        uvicorn.Config(
+            web_app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
     )
     thread = threading.Thread(target=server.run, name="web-ui", daemon=True)
     thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise click.ClickException(
+                f"cannot serve the web UI on {host}:{port} (port in use? try --port or --no-ui)"
+            )
+        time.sleep(0.05)
 
     def stop() -> None:
         server.should_exit = True

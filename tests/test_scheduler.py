@@ -90,7 +90,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 class Service:
     """``misinfo run`` in a subprocess, its stderr in a file."""
 
-    def __init__(self, config_dir: Path, data_dir: Path, *args: str):
+    def __init__(self, config_dir: Path, data_dir: Path, *args: str, ui: bool = False):
         self.log_path = data_dir.parent / f"service-{time.monotonic_ns()}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -100,7 +100,7 @@ class Service:
             self.process = subprocess.Popen(
                 [
                     *(sys.executable, "-c", _RUN_MAIN, "--config", str(config_dir)),
-                    *("--data-dir", str(data_dir), "run", "--no-ui", *args),
+                    *("--data-dir", str(data_dir), "run", *(() if ui else ("--no-ui",)), *args),
                 ],
                 cwd=REPO_ROOT,
                 stdout=log,
@@ -318,6 +318,21 @@ def test_sources_file_edits_apply_without_restart(tmp_path, services):
     _wait_for(lambda: set(read_next_runs(data_dir)) == {"alpha", "beta"}, 10, "SIGHUP reload")
     assert service.stop() == 0
     assert not _history(data_dir)  # nothing was due
+
+
+def test_service_serves_the_web_ui_with_metrics(tmp_path, services):
+    pytest.importorskip("crawler.cli_web")
+    entry = {"name": "alpha", "start_urls": ["http://127.0.0.1:9/"], "schedule": "0 3 1 1 *"}
+    config_dir = write_config(tmp_path / "config", [entry], _settings())
+    port = _free_port()
+    service = Service(config_dir, tmp_path / "data", "--port", str(port), ui=True)
+    services.append(service)
+    service.wait_log("web UI on")
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    assert 'misinfo_pages_fetched_total{source="alpha"} 0.0' in metrics
+    home = urllib.request.urlopen(f"http://127.0.0.1:{port}/")
+    assert home.url.endswith("/login?next=%2F")  # the UI itself still wants a login
+    assert service.stop() == 0
 
 
 def test_a_second_service_on_the_same_data_dir_is_refused(tmp_path, services):
@@ -609,15 +624,21 @@ def test_sources_and_runs_commands_report_health(tmp_path):
     assert "unhealthy: alpha: last 2 runs: 2 empty" in table
 
 
-def test_metrics_route_is_added_to_the_web_app(tmp_path):
+def test_metrics_are_served_in_front_of_the_web_app_login(tmp_path):
     from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
+    from starlette.responses import PlainTextResponse, RedirectResponse
     from starlette.testclient import TestClient
 
-    from crawler.cli_run import _add_metrics_route
+    from crawler.cli_run import with_metrics
 
-    web_app = Starlette(routes=[Route("/", lambda _request: PlainTextResponse("home"))])
+    async def login_wall(scope, receive, send):  # what the UI does to anonymous requests
+        if scope["type"] != "http" or scope["path"] == "/login":
+            await web_app(scope, receive, send)
+        else:
+            await RedirectResponse("/login", status_code=303)(scope, receive, send)
+
+    web_app = Starlette()
+    web_app.add_route("/login", lambda _request: PlainTextResponse("login"))
     RunHistory(tmp_path / "state.db").record(
         RunRecord(
             source="a",
@@ -628,9 +649,10 @@ def test_metrics_route_is_added_to_the_web_app(tmp_path):
             fetched=7,
         )
     )
-    _add_metrics_route(web_app, metrics_registry(tmp_path / "state.db"))
-    with TestClient(web_app) as client:
+    served = with_metrics(login_wall, metrics_registry(tmp_path / "state.db"))
+    with TestClient(served) as client:
         response = client.get("/metrics")
         assert response.status_code == 200
         assert 'misinfo_pages_fetched_total{source="a"} 7.0' in response.text
-        assert client.get("/").text == "home"
+        assert client.get("/", follow_redirects=False).status_code == 303
+        assert client.get("/login").text == "login"
