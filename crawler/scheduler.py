@@ -98,6 +98,16 @@ class SchedulerSettings:
         for key in ("run_timeout", "kill_grace", "reload_interval"):
             if getattr(config, key) <= 0:
                 raise ConfigError(f"{where}: field 'scheduler.{key}': must be positive")
+        if config.timezone:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(config.timezone)
+            except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+                raise ConfigError(
+                    f"{where}: field 'scheduler.timezone': unknown time zone "
+                    f"{config.timezone!r} (e.g. Asia/Ho_Chi_Minh)"
+                ) from exc
         if config.max_parallel < 1 or config.health_window < 1:
             raise ConfigError(
                 f"{where}: fields 'scheduler.max_parallel' and 'scheduler.health_window' must be >= 1"

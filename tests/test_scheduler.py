@@ -524,7 +524,14 @@ def test_scheduler_settings_validation():
         {"scheduler": {"run_timeout": 90, "run_timeouts": {"slow": 900}}}
     )
     assert (config.timeout_for("slow"), config.timeout_for("other")) == (900, 90)
-    for bad in ({"run_timeout": 0}, {"jitter": "soon"}, {"typo": 1}, {"max_parallel": 0}):
+    bad_sections = (
+        {"run_timeout": 0},
+        {"jitter": "soon"},
+        {"typo": 1},
+        {"max_parallel": 0},
+        {"timezone": "Mars/Olympus"},
+    )
+    for bad in bad_sections:
         with pytest.raises(ConfigError, match="scheduler"):
             SchedulerSettings.from_settings({"scheduler": bad})
 
