@@ -11,7 +11,7 @@ import click
 from crawler.app import App
 from crawler.sources import Source, load_sources
 
-__all__ = ["SAMPLE_QUERIES", "demo_sources", "run_demo"]
+__all__ = ["SAMPLE_QUERIES", "demo_sources", "run_demo", "without_browserless"]
 
 #: Bundled demo sources point at this port; another port is substituted when used.
 DEMO_PORT = 8765
@@ -51,6 +51,30 @@ def demo_sources(app: App, port: int) -> list[Source]:
     ]
 
 
+def without_browserless(app: App, sources: list[Source]) -> tuple[list[Source], str | None]:
+    """Drop the sources that need Chromium when none is available; say which and why.
+
+    The demo must work on a machine without a browser: the social demo is then skipped
+    with one line instead of failing the whole demo.
+    """
+    from crawler.settings import BrowserNotFound, find_browser, needs_browser
+
+    needing = [source.name for source in sources if needs_browser(source)]
+    if not needing:
+        return sources, None
+    try:
+        if find_browser(app) is not None:
+            return sources, None
+        reason = (
+            "no Chromium found (set browser.executable_path in settings.yaml or "
+            "$MISINFO_CHROMIUM, or run `playwright install chromium`)"
+        )
+    except BrowserNotFound as exc:
+        reason = str(exc)
+    kept = [source for source in sources if source.name not in needing]
+    return kept, f"Skipping {', '.join(needing)}: {reason}"
+
+
 def run_demo(app: App, *, port: int, serve: bool) -> None:
     from crawler.demosite import DemoServer
     from crawler.runner import CrawlProgress, run_crawls
@@ -66,6 +90,9 @@ def run_demo(app: App, *, port: int, serve: bool) -> None:
         sources = demo_sources(app, server.port)
         if not sources:
             raise click.ClickException(f"no demo-* sources in {app.config_path('sources.yaml')}")
+        sources, skipped = without_browserless(app, sources)
+        if skipped:
+            click.echo(skipped)
         click.echo(f"Demo sites on 127.0.0.1:{server.port}:")
         for source in sources:
             click.echo(

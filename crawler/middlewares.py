@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 _DIGITS = re.compile(r"\d+")
+#: Query parameters that page through one listing: never a new combination of filters.
+_PAGINATION_PARAMS = frozenset({"page", "trang", "p", "offset", "start", "pg"})
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -168,11 +170,15 @@ def path_pattern(url: str) -> str:
 
 
 def _query_variant(url: str) -> tuple[str, str]:
-    """(host+path, query with numbers collapsed): ``?page=N`` is one variant, pagination is
-    bounded by the per-pattern limit instead."""
+    """(host+path, query without pagination and with numbers collapsed): pages of one
+    listing are one variant; they are bounded by the per-pattern limit instead."""
     parts = urlsplit(url)
     variant = "&".join(
-        sorted(f"{key}={_DIGITS.sub('#', value)}" for key, value in parse_qsl(parts.query))
+        sorted(
+            f"{key}={_DIGITS.sub('#', value)}"
+            for key, value in parse_qsl(parts.query)
+            if key.lower() not in _PAGINATION_PARAMS
+        )
     )
     return f"{parts.netloc}{parts.path}", variant
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +158,10 @@ def needs_browser(source: Source) -> bool:
     return source.kind == "social" or source.render
 
 
+@lru_cache(maxsize=1)
 def _playwright_chromium() -> str | None:
-    """The Chromium ``playwright install chromium`` put in place, if it did."""
+    """The Chromium ``playwright install chromium`` put in place, if it did (asked once per
+    process: it starts Playwright's driver)."""
     from playwright.sync_api import sync_playwright
 
     def locate() -> str | None:
