@@ -73,6 +73,10 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
+# Everything but letters and digits ("_" joins multi-syllable tokens): word tokens are aligned
+# with their sentences by counting letters and digits, which survives the tokenizer splitting
+# "65ha" into "65" "ha" or joining "nước muối" into "nước_muối".
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 _SENTENCE_PUNCT = {".", "!", "?", "…", ";", "..."}
 
 #: Folded function words ignored by the word-overlap part.
@@ -340,9 +344,9 @@ def _split_sentences(text: str) -> list[str]:
 
 
 def _sentence_words(sentences: list[str], tokens: Sequence[str]) -> list[list[str]] | None:
-    """Give each sentence its word tokens, aligning by syllable counts; ``None`` if they differ."""
-    counts = [len(_SYLLABLE.findall(sentence)) for sentence in sentences]
-    token_counts = [len(_SYLLABLE.findall(token.replace("_", " "))) for token in tokens]
+    """Give each sentence its word tokens, aligned by letter counts; ``None`` if they differ."""
+    counts = [len(_NOT_ALNUM.sub("", sentence)) for sentence in sentences]
+    token_counts = [len(_NOT_ALNUM.sub("", token)) for token in tokens]
     if sum(counts) != sum(token_counts):
         return None
     result: list[list[str]] = []
