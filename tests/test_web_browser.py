@@ -88,13 +88,18 @@ class Watched:
         self.errors: list[str] = []
         page.on("dialog", self._dialog)
         page.on("console", self._console)
+        page.on("response", self._response)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 
     def _console(self, message) -> None:
-        # A bad query is answered with status 400 on purpose; Chromium logs that load.
-        expected = "the server responded with a status of 400"
-        if message.type == "error" and expected not in message.text:
+        # Failed loads are checked with their URL in _response.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.errors.append(message.text)
+
+    def _response(self, response) -> None:
+        # A bad query is answered with status 400 on purpose.
+        if response.status >= 400 and not (response.status == 400 and "q=" in response.url):
+            self.errors.append(f"{response.status} {response.url}")
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
@@ -114,8 +119,8 @@ class Watched:
         """Run ``query`` from the search box; the total (``None`` on an error page)."""
         box = self.page.locator('input[name="q"]')
         box.fill(query)
-        box.press("Enter")
-        self.page.wait_for_load_state()
+        with self.page.expect_navigation():
+            box.press("Enter")
         return self.total() if self.page.locator(".total").count() else None
 
 
@@ -166,23 +171,23 @@ def test_search_with_and_without_diacritics(ui):
 
 def test_filter_changes_counts_and_url(ui):
     everything = ui.search("")
-    ui.page.click('.facet[data-facet="site"] a:has-text("tonghop24.localhost")')
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.click('.facet[data-facet="site"] a:has-text("tonghop24.localhost")')
     narrowed = ui.total()
     assert 0 < narrowed < everything
     assert "site=tonghop24.localhost" in ui.page.url
     assert ui.page.locator(".timeline svg").count() == 1
     ui.shot("search-filtered")
-    ui.page.click("a.chip.removable")
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.click("a.chip.removable")
     assert ui.total() == everything
 
 
 def test_open_a_post_with_its_evidence(ui):
     ui.goto("/?flags=covid&sort=score")
     assert ui.total() > 0
-    ui.page.locator(".hit h2 a").first.click()
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.locator(".hit h2 a").first.click()
     assert "/posts/" in ui.page.url
     body = ui.page.locator("article.post")
     assert "Why it was flagged" in body.inner_text()
@@ -200,15 +205,15 @@ def test_decide_in_a_queue_with_the_keyboard(ui):
     item_id = first.get_attribute("data-item")
     title = first.locator("h2 a").inner_text()
     ui.shot("queue-covid")
-    ui.page.keyboard.press("c")  # claim the selected (first) item
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.keyboard.press("c")  # claim the selected (first) item
     assert "claimed" in ui.page.locator(".flash").first.inner_text()
     assert ui.page.locator(".queue-item").first.get_attribute("data-item") == item_id
     ui.page.keyboard.press("n")
     ui.page.keyboard.type("Bài viết đưa tin chính thống, không sai")
     ui.page.keyboard.press("Escape")
-    ui.page.keyboard.press("3")  # third verdict of a post queue: "true"
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.keyboard.press("3")  # third verdict of a post queue: "true"
     assert "decided" in ui.page.locator(".flash").first.inner_text()
     ui.goto(f"/queues/covid/items/{item_id}")
     history = ui.page.locator("table.history").inner_text()
@@ -223,13 +228,13 @@ def test_false_claim_can_become_a_known_claim(ui, demo_app):
     items = ui.page.locator(".queue-item")
     if items.count() == 0:
         pytest.skip("the demo crawl flagged no likely false claims")
-    items.first.locator('button.verdict[value="false"]').click()
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        items.first.locator('button.verdict[value="false"]').click()
     assert "/queues/claim/items/" in ui.page.url
     assert "Add to the known false claims?" in ui.page.content()
     ui.page.fill('textarea[name="claim"]', "Uống nước chanh nóng chữa khỏi Covid-19")
-    ui.page.click('.known-claim button[type="submit"]')
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        ui.page.click('.known-claim button[type="submit"]')
     assert "added known false claim" in ui.page.locator(".flash").first.inner_text()
     written = (demo_app.config_dir / "known_false_claims.jsonl").read_text(encoding="utf-8")
     assert "Uống nước chanh nóng chữa khỏi Covid-19" in written
@@ -241,8 +246,8 @@ def test_xss_article_is_inert_everywhere(ui):
     hit = ui.page.locator(".hit", has_text="xss-title").first
     assert "<script>alert('xss-title')</script>" in hit.inner_text()
     ui.shot("xss-search")
-    hit.locator("h2 a").click()
-    ui.page.wait_for_load_state()
+    with ui.page.expect_navigation():
+        hit.locator("h2 a").click()
     assert XSS_SLUG in ui.page.locator(".facts dd.url").inner_text()
     heading = ui.page.locator("h1").inner_text()
     assert "<script>alert('xss-title')</script>" in heading

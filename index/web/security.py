@@ -51,7 +51,7 @@ HEADERS = (
 )
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
-PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login"})
 PUBLIC_PREFIXES = ("/static/",)
 #: Largest form body read for the CSRF check (forms here are a few hundred bytes).
 MAX_FORM_BYTES = 1_000_000
