@@ -160,11 +160,19 @@ class _BaseModels:
         from sklearn.linear_model import LogisticRegression
 
         lr = LogisticRegression(
-            C=DEFAULT_LR_C, class_weight="balanced", solver="liblinear", max_iter=2000
+            C=DEFAULT_LR_C,
+            class_weight="balanced",
+            solver="liblinear",
+            max_iter=2000,
+            random_state=seed,
         ).fit(x_text, y)
         ratio = _nb_ratio(x_text, y)
         nb = LogisticRegression(
-            C=DEFAULT_NB_C, class_weight="balanced", solver="liblinear", max_iter=2000
+            C=DEFAULT_NB_C,
+            class_weight="balanced",
+            solver="liblinear",
+            max_iter=2000,
+            random_state=seed,
         ).fit(sparse.csr_matrix(x_text.multiply(ratio)), y)
         # scikit-learn cannot bin a column that is missing everywhere: make it constant
         x_meta = np.where(np.isnan(x_meta).all(axis=0), 0.0, x_meta)

@@ -217,3 +217,12 @@ def test_missing_engagement_is_neutral(tiny_classifier):
     assert without.classifier == empty.classifier
     for result in (without, empty, partial):
         assert 0.0 <= result.score <= 1.0
+
+
+def test_token_alignment_survives_tokenizer_splits():
+    text = "Khu đất rộng 65ha. Uống nước muối ấm giúp chữa khỏi cô vít."
+    tokens = ["Khu", "đất", "rộng", "65", "ha", ".", "Uống", "nước_muối", "ấm", "giúp"]
+    tokens += ["chữa", "khỏi", "cô", "vít", "."]
+    units = text_units(text, "", tokens)
+    assert units[1].text.startswith("Uống") and "nước_muối" in units[1].terms
+    assert not any("_" in term for term in units[0].terms)

@@ -211,3 +211,15 @@ def test_full_cross_validation_reaches_target():
     examples, labels, _ = dedupe_examples([p.example() for p in posts], [p.label for p in posts])
     cv = cross_validate(examples, labels, k=5)
     assert cv.mean_auc >= 0.92
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not default_reintel_path().is_file(), reason="shared data not present")
+def test_evaluate_covid_task_on_shared_data(tmp_path):
+    pytest.importorskip("crawler.training.covid_data")
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(tmp_path), "evaluate", "--task", "covid", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["task"] == "covid" and metrics["n"] > 100 and metrics["roc_auc"] > 0.8
