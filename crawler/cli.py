@@ -449,13 +449,21 @@ def runs_command(source: str | None, limit: int, as_json: bool) -> None:
     show_default=True,
     help="Port for the demo sites (0: any free port).",
 )
+@click.option(
+    "--ui-port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port for the web UI.",
+)
 @click.option("--no-serve", is_flag=True, help="Stop after the crawl and the sample searches.")
 @handle_errors
-def demo_command(port: int, no_serve: bool) -> None:
-    """Serve the demo sites, crawl them, print the summary and sample searches."""
+def demo_command(port: int, ui_port: int, no_serve: bool) -> None:
+    """Serve the demo sites, crawl them, print the summary and sample searches, then serve
+    the web UI with a demo account (its password is printed) until Ctrl+C."""
     from crawler.demo import run_demo
 
-    run_demo(get_app(), port=port, serve=not no_serve)
+    run_demo(get_app(), port=port, serve=not no_serve, ui_port=ui_port)
 
 
 def _register_optional_commands() -> None:
@@ -469,6 +477,8 @@ def _register_optional_commands() -> None:
         ("crawler.cli_sites", "sites_command"),
         ("crawler.cli_review", "review_group"),
         ("crawler.cli_review", "export_command"),
+        ("crawler.cli_web", "serve_command"),
+        ("crawler.cli_web", "users_group"),
     ):
         try:
             module = importlib.import_module(module_name)

@@ -75,7 +75,8 @@ def without_browserless(app: App, sources: list[Source]) -> tuple[list[Source], 
     return kept, f"Skipping {', '.join(needing)}: {reason}"
 
 
-def run_demo(app: App, *, port: int, serve: bool) -> None:
+def run_demo(app: App, *, port: int, serve: bool, ui_port: int = 8080) -> None:
+    """Serve the demo sites, crawl them, show searches; then serve the web UI (``serve``)."""
     from crawler.demosite import DemoServer
     from crawler.runner import CrawlProgress, run_crawls
 
@@ -104,10 +105,39 @@ def run_demo(app: App, *, port: int, serve: bool) -> None:
         records = run_crawls(app, sources, trigger="demo", progress=CrawlProgress())
         _print_run_summary(records)
         _sample_searches(app)
+        click.echo("\nTry more: misinfo search 'QUERY'   ·   misinfo sources   ·   misinfo sites")
+        if serve:
+            # The demo sites stay up while the UI runs, so its links to crawled pages work.
+            _serve_ui(app, ui_port)
     finally:
         server.stop()
-    if serve:
-        click.echo("\nTry more: misinfo search 'QUERY'   ·   misinfo sources   ·   misinfo runs")
+
+
+#: The analyst account ``misinfo demo`` creates (its password is new on every run).
+DEMO_USER = "demo"
+
+
+def _serve_ui(app: App, port: int) -> None:
+    import secrets
+
+    from crawler.cli_web import serve_web
+
+    password = secrets.token_urlsafe(9)
+    try:
+        serve_web(
+            app,
+            "127.0.0.1",
+            port,
+            demo_user=(DEMO_USER, password),
+            ready_message=(
+                f"\nWeb UI: http://127.0.0.1:{port}/  (user {DEMO_USER}, password {password})"
+                "\nCtrl+C stops the demo."
+            ),
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve the web UI on port {port}: {exc.strerror or exc} (try --ui-port)"
+        ) from exc
 
 
 def _sample_searches(app: App) -> None:
