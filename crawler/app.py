@@ -84,37 +84,64 @@ class App:
         if store == "sqlite":
             return f"sqlite:///{self.index_path.resolve()}"
         if store == "elasticsearch":
-            es = self.settings.get("elasticsearch", {})
-            env_name = es.get("url_env", "MISINFO_ES_URL")
-            url = os.environ.get(env_name)
-            if not url:
-                raise ConfigError(
-                    f"{self.config_path('settings.yaml')}: store is 'elasticsearch' but "
-                    f"${env_name} is not set (e.g. export {env_name}=http://127.0.0.1:9200)"
-                )
-            return f"elasticsearch+{url}"
+            return f"elasticsearch+{self.elasticsearch_url()}"
         raise ConfigError(
             f"{self.config_path('settings.yaml')}: field 'store': {store!r} is not 'sqlite' or 'elasticsearch'"
         )
 
-    def store_options(self) -> dict[str, Any]:
-        """Backend options from settings and the environment (credentials never in files)."""
-        if self.settings.get("store", "sqlite") != "elasticsearch":
-            return {}
+    def elasticsearch_url(self) -> str:
+        """The cluster URL from ``$MISINFO_ES_URL`` (``elasticsearch.url_env`` names it)."""
+        env_name = self.settings.get("elasticsearch", {}).get("url_env", "MISINFO_ES_URL")
+        url = os.environ.get(env_name)
+        if not url:
+            raise ConfigError(
+                f"{self.config_path('settings.yaml')}: store is 'elasticsearch' but "
+                f"${env_name} is not set (e.g. export {env_name}=http://127.0.0.1:9200)"
+            )
+        return url
+
+    def elasticsearch_options(self) -> dict[str, Any]:
+        """``ElasticsearchStore`` options from settings and the environment (credentials
+        never in files): index prefix, API key or user/password, and the optional
+        ``elasticsearch.request_timeout`` (seconds) and ``elasticsearch.max_retries``."""
         es = self.settings.get("elasticsearch", {})
         options: dict[str, Any] = {"index_prefix": es.get("index_prefix", "misinfo")}
         if api_key := os.environ.get("MISINFO_ES_API_KEY"):
             options["api_key"] = api_key
         elif user := os.environ.get("MISINFO_ES_USER"):
             options["basic_auth"] = (user, os.environ.get("MISINFO_ES_PASSWORD", ""))
+        for name, kind in (("request_timeout", float), ("max_retries", int)):
+            if es.get(name) is not None:
+                try:
+                    options[name] = kind(es[name])
+                except (TypeError, ValueError) as exc:
+                    raise ConfigError(
+                        f"{self.config_path('settings.yaml')}: field 'elasticsearch.{name}': "
+                        f"{es[name]!r} is not a number"
+                    ) from exc
         return options
 
-    def open_store(self):  # -> index.Store (imported lazily: the CLI starts fast)
-        from index import open_store
+    def store_options(self) -> dict[str, Any]:
+        """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
+        :mod:`crawler.store_spool`): writes wait there while the cluster is away."""
+        if self.settings.get("store", "sqlite") != "elasticsearch":
+            return {}
+        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path)}
 
-        if self.settings.get("store", "sqlite") == "sqlite":
-            self.ensure_data_dir()
-        return open_store(self.index_uri, **self.store_options())
+    @property
+    def spool_path(self) -> Path:
+        """Where Elasticsearch writes wait while the cluster is away."""
+        from crawler.store_spool import SPOOL_FILE
+
+        return self.data_dir / SPOOL_FILE
+
+    def open_store(self):  # -> index.Store (imported lazily: the CLI starts fast)
+        """The configured store; Elasticsearch comes behind the outage spool
+        (:class:`crawler.store_spool.SpooledStore`)."""
+        from crawler.store_spool import open_configured_store
+
+        self.ensure_data_dir()
+        return open_configured_store(self.index_uri, self.store_options())
 
     @property
     def state_path(self) -> Path:

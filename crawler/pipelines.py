@@ -17,7 +17,8 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from analysis.text import normalize_text
 from crawler.items import PostItem
-from index import Document, Store, document_id, open_store
+from crawler.store_spool import SpooledStore, open_configured_store, watch_spool
+from index import Document, Store, document_id
 
 __all__ = [
     "AnalysePipeline",
@@ -35,9 +36,15 @@ def crawler_store(crawler: Crawler) -> Store:
         uri = crawler.settings.get("MM_INDEX_URI")
         if not uri:
             raise NotConfigured("MM_INDEX_URI is not set")
-        store = open_store(uri, **crawler.settings.getdict("MM_INDEX_OPTIONS"))
+        # Elasticsearch: through the outage spool, bulk writes without refresh.
+        store = open_configured_store(
+            uri, crawler.settings.getdict("MM_INDEX_OPTIONS"), for_crawl=True
+        )
         crawler._mm_store = store  # type: ignore[attr-defined]
-        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped)
+        # A bound method of the store the crawler keeps (signals hold weak references).
+        crawler.signals.connect(store.close, signal=signals.engine_stopped)
+        if isinstance(store, SpooledStore):
+            watch_spool(crawler, store)  # replay what waits first; report what waits at the end
     return store
 
 
