@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from analysis.claim_model import DEFAULT_CV_FOLDS, DEFAULT_SEED
 from crawler.app import App
 from crawler.training.claims_data import (
     LabelledPost,
@@ -69,8 +70,8 @@ def sidecar_path(model_path: Path) -> Path:
     show_default=True,
     help="Where to write the model (joblib); the metrics sidecar goes next to it as .json.",
 )
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
-@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=DEFAULT_CV_FOLDS, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 def train_command(data: Path | None, output: Path, folds: int, seed: int) -> None:
     """Train the likely-false-post classifier and write it with its CV metrics.
 
@@ -117,10 +118,14 @@ def train_command(data: Path | None, output: Path, folds: int, seed: int) -> Non
         f"(pooled {cv['roc_auc_pooled']:.4f}; text only {cv['roc_auc_text_only_mean']:.4f})"
     )
     click.echo(
-        f"held-out users ROC-AUC: {held['roc_auc']:.4f} (text only {held['roc_auc_text_only']:.4f}); "
-        f"F1 at 0.5: {held['f1']:.3f}"
+        f"held-out users ROC-AUC: {_auc(held['roc_auc'])} "
+        f"(text only {_auc(held['roc_auc_text_only'])}); F1 at 0.5: {held['f1']:.3f}"
     )
     click.echo(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB) and {sidecar_path(output)}")
+
+
+def _auc(value: float | None) -> str:
+    return "n/a (one class only)" if value is None else f"{value:.4f}"
 
 
 def _format_metrics(title: str, metrics: dict[str, Any]) -> str:
@@ -129,7 +134,7 @@ def _format_metrics(title: str, metrics: dict[str, Any]) -> str:
     lines = [
         title,
         f"  posts: {metrics['n']} ({metrics['positives']} positive)",
-        f"  ROC-AUC: {auc:.4f}" if auc is not None else "  ROC-AUC: n/a (one class only)",
+        f"  ROC-AUC: {_auc(auc)}",
         f"  at threshold {metrics['threshold']:.2f}: precision {metrics['precision']:.3f}  "
         f"recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}",
         "  confusion matrix (rows = truth, columns = predicted):",
