@@ -57,8 +57,8 @@ SNIPPET = """
     <header><span class="author">Trần Thị Bình</span>
       <a class="permalink" href="/posts/def"><time>hôm qua lúc 20:15</time></a></header>
     <div class="text">Dòng   một
-	
-      Dòng hai</div>
+
+      Dòng hai\t</div>
     <footer><span class="likes">3 N</span></footer>
   </article>
   <article class="post"><div class="text">   </div></article>
@@ -278,3 +278,51 @@ def test_js_group_page_yields_every_post_through_chromium(tmp_path: Path, demo_s
     fetched_pages = [path for host, path in demo_server.requests if host == MXH]
     assert sum(path.startswith("/api/posts?page=") for path in fetched_pages) >= 2
     assert not (data / "jobs" / "demo-mxh").exists()  # a finished run leaves no job dir
+
+
+def test_demo_skips_browser_sources_in_one_line_when_no_browser(tmp_path: Path):
+    from crawler.demo import without_browserless
+
+    news = _source()
+    social = Source(
+        name="demo-mxh", kind="social", start_urls=["http://mxh.localhost/"], selectors=SELECTORS
+    )
+    missing = {**FAST_CRAWL_SETTINGS, "browser": {"executable_path": str(tmp_path / "none")}}
+    app = App(config_dir=write_config(tmp_path / "cfg", [], missing), data_dir=tmp_path / "d")
+    kept, message = without_browserless(app, [news, social])
+    assert kept == [news]
+    assert message is not None and "\n" not in message
+    assert message.startswith("Skipping demo-mxh: ") and "browser.executable_path" in message
+    assert without_browserless(app, [news]) == ([news], None)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="needs Chromium (MISINFO_CHROMIUM or chromium)")
+def test_render_true_news_source_is_fetched_through_chromium(
+    tmp_path: Path, demo_server: DemoServer
+):
+    host = "doisongxanh.localhost"
+    base = demo_server.base_url(host)
+    source = {
+        "name": "rendered",
+        "kind": "news",
+        "render": True,
+        "start_urls": [base + "/"],
+        "follow_depth": 1,
+        "max_pages": 8,
+    }
+    settings = {**FAST_CRAWL_SETTINGS, "browser": {"executable_path": _chromium()}}
+    config = write_config(tmp_path / "cfg", [source], settings)
+    demo_server.clear_requests()
+    run_cli(config, tmp_path / "data", "crawl", "rendered", timeout=180)
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'index.db'}")
+    try:
+        docs = list(store.scan(SearchRequest()))
+    finally:
+        store.close()
+    assert docs and all(doc.kind == "news" and doc.site == host for doc in docs)
+    truth = {article.url: article for article in demo_server.articles(host)}
+    for doc in docs:
+        assert doc.title == truth[doc.canonical_url].title
+    # Only a browser loads a page's stylesheet: the HTML pages went through Chromium.
+    assert any(path.endswith(".css") for h, path in demo_server.requests if h == host)
