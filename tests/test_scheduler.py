@@ -366,20 +366,27 @@ def test_concurrent_manual_crawls_of_one_source_refuse_or_wait(tmp_path, demo_se
             text=True,
         )
 
+    # Refused at once while another process (here: this one, as a scheduled run) crawls it.
+    with SourceLock(data_dir, "tonghop", trigger="scheduled"):
+        refused = crawl()
+        scheduled = crawl("--trigger", "scheduled")
+        _, refused_err = refused.communicate(timeout=60)
+        assert scheduled.wait(timeout=60) == EXIT_LOCKED
+    assert refused.returncode == 1
+    assert f"'tonghop' is being crawled right now (scheduled run, pid {os.getpid()}" in refused_err
+    assert "--wait" in refused_err
+    assert not _history(data_dir)  # refused crawls record nothing
+
+    # Two real crawls: the second waits for the first and then runs.
     first = crawl()
     _wait_for(lock.is_locked, 60, "the first crawl to take the lock")
     waiting = crawl("--wait", "120")
-    refused = crawl()
-    scheduled = crawl("--trigger", "scheduled")
-    _, refused_err = refused.communicate(timeout=60)
-    assert refused.returncode == 1
-    assert "'tonghop' is being crawled right now (manual run, pid" in refused_err
-    assert "--wait" in refused_err
-    assert scheduled.wait(timeout=60) == EXIT_LOCKED
     assert first.wait(timeout=120) == 0
-    assert waiting.wait(timeout=120) == 0, waiting.communicate()
+    _, waiting_err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, waiting_err
+    assert "waiting up to 120s: 'tonghop' is locked by a manual run" in waiting_err
     runs = _finished(data_dir, "tonghop")
-    assert [r.status for r in runs] == ["ok", "ok"]  # the refused ones recorded nothing
+    assert [r.status for r in runs] == ["ok", "ok"]
     _assert_no_overlap(runs)
 
 
