@@ -143,6 +143,18 @@ CREATE INDEX documents_published_day ON documents (published_day);
 INSERT INTO documents_fts (documents_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0, 1.0, 4.0, 1.0, 1.0)');
 """
 
+# Sorted filters read (filter value, sort key) straight from one index: "covid source:x"
+# newest-first walks (source, published_utc) and probes the set of FTS matches, never the
+# wide documents rows. The single-column indexes they replace are their prefixes.
+_SORTED_FILTERS = """
+CREATE INDEX documents_source_published ON documents (source, published_utc);
+CREATE INDEX documents_site_published ON documents (site, published_utc);
+CREATE INDEX documents_max_score_published ON documents (max_score, published_utc);
+DROP INDEX documents_source;
+DROP INDEX documents_site;
+DROP INDEX documents_max_score;
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
@@ -166,6 +178,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     # published_day (Vietnam date) makes histograms an index scan; the FTS5 rank setting
     # lets "ORDER BY rank" use FTS5's own top-k sort with title-weighted bm25.
     ("0004_published_day_and_rank", _script(_DAY_AND_RANK)),
+    ("0005_sorted_filter_indexes", _script(_SORTED_FILTERS)),
 ]
 
 

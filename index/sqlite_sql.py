@@ -265,22 +265,44 @@ class _Matched:
     predicates: list[str]
     params: list[Any]  # for the predicates only
 
-    @property
-    def source(self) -> str:
-        # CROSS JOIN keeps FTS5 in the outer loop: otherwise SQLite may walk an index of
-        # documents and run one MATCH per row, which is orders of magnitude slower.
-        if self.match is None:
-            return "documents AS d"
-        return "documents_fts CROSS JOIN documents AS d ON d.rowid = documents_fts.rowid"
+    indexed: bool = False  # some predicate can drive from an index of documents
 
     @property
     def where(self) -> str:
-        parts = (["documents_fts MATCH ?"] if self.match is not None else []) + self.predicates
-        return " AND ".join(parts) or "1"
+        """A predicate on ``documents AS d``; the MATCH runs once, as an ``IN`` subquery.
+
+        Joining FTS5 rows to ``documents`` reads a wide row per match (the row holds the
+        text). When another predicate has an index, the set of matching rowids is built
+        once and probed while SQLite walks that narrow index; otherwise the set drives,
+        one row lookup per match.
+        """
+        return self._where(probe=self.indexed)
+
+    @property
+    def probe_where(self) -> str:
+        """:attr:`where` with the FTS5 set always probed, never driving (for index-ordered
+        walks: a sorted page stops after ``limit`` hits; histograms read a covering index)."""
+        return self._where(probe=True)
+
+    def _where(self, *, probe: bool) -> str:
+        fts = [("+" if probe else "") + _FTS_SUBQUERY] if self.match is not None else []
+        return " AND ".join(fts + self.predicates) or "1"
 
     @property
     def all_params(self) -> list[Any]:
         return ([self.match] if self.match is not None else []) + self.params
+
+    @property
+    def fts_only(self) -> bool:
+        return self.match is not None and not self.predicates
+
+    def rowids(self) -> tuple[str, list[Any]]:
+        """A SELECT of the matching rowids (as ``rid``)."""
+        if self.fts_only:
+            return "SELECT rowid AS rid FROM documents_fts WHERE documents_fts MATCH ?", [
+                self.match
+            ]
+        return f"SELECT d.rowid AS rid FROM documents AS d WHERE {self.where}", self.all_params
 
 
 def _matched(node: Node, request: SearchRequest) -> _Matched:
@@ -302,20 +324,39 @@ def _matched(node: Node, request: SearchRequest) -> _Matched:
             match = f"({match})" + "".join(f" NOT ({part})" for part in negative)
     predicates: list[str] = []
     params: list[Any] = []
+    indexed = False
     for child in rest:
         sql, child_params = where_clause(child)
         if sql != "1":
             predicates.append(f"({sql})")
             params += child_params
+            indexed = indexed or _has_index(child)
     sql, filter_params = filters_clause(request.filters)
     if sql:
         predicates.append(sql)
         params += filter_params
+        indexed = indexed or any(name in _INDEXED_FIELDS for name in request.filters)
     if request.date_from or request.date_to:
         sql, date_params = _range(date_bounds(request.date_from, request.date_to))
         predicates.append(sql)
         params += date_params
-    return _Matched(match, predicates, params)
+        indexed = True
+    return _Matched(match, predicates, params, indexed)
+
+
+#: Keyword fields with an index on ``documents`` (flags: on ``document_flags``).
+_INDEXED_FIELDS = frozenset({"source", "site", "kind", "flags", "review_status", "url", "id"})
+
+
+def _has_index(node: Node) -> bool:
+    """True when SQLite can find ``node``'s matches through an index."""
+    if isinstance(node, Range):
+        return True
+    if isinstance(node, FieldTerm):
+        return node.field in _INDEXED_FIELDS
+    if isinstance(node, And):
+        return any(_has_index(child) for child in node.children)
+    return False
 
 
 _HISTOGRAM_INTERVALS = ("day", "week", "month")
@@ -348,31 +389,17 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
         )
     m = _matched(node, request)
     columns = ", ".join(f"d.{quote_identifier(name)}" for name in DOCUMENT_COLUMNS)
-    page = [request.limit, request.offset]
     sort = request.sort if request.sort != "relevance" or m.match is not None else "newest"
     if sort == "relevance":
-        # bm25 costs ~2 us per match, so only the RELEVANCE_WINDOW most recently indexed
-        # matches are ranked; older matches follow them, newest first. CASE evaluates
-        # "rank" only inside the window.
-        cutoff = (
-            "COALESCE((SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? "
-            f"ORDER BY rowid DESC LIMIT 1 OFFSET {RELEVANCE_WINDOW - 1}), 0)"
-        )
-        rank = f"CASE WHEN documents_fts.rowid >= {cutoff} THEN documents_fts.rank END"
-        source = m.source if m.predicates else "documents_fts"  # no join when FTS suffices
-        inner = (
-            f"SELECT documents_fts.rowid AS rid, {rank} AS score FROM {source} WHERE {m.where} "
-            "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
-        )
+        inner, inner_params = _relevance_page(m, request.limit, request.offset)
         outer = "ORDER BY page.score IS NULL, page.score, page.rid DESC"
-        inner_params = [m.match, *m.all_params, *page]
     else:
         inner = (
-            f"SELECT d.rowid AS rid, 0.0 AS score FROM {m.source} WHERE {m.where} "
+            f"SELECT d.rowid AS rid, 0.0 AS score FROM documents AS d WHERE {m.probe_where} "
             f"ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?"
         )
         outer = "ORDER BY " + _ORDER[sort]
-        inner_params = [*m.all_params, *page]
+        inner_params = [*m.all_params, request.limit, request.offset]
     # Sort only (rowid, score) pairs, then fetch the page's documents: sorting whole rows
     # (with their text) cost more than ranking.
     hits = (
@@ -380,15 +407,15 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
         f"CROSS JOIN documents AS d ON d.rowid = page.rid {outer}",
         inner_params,
     )
-    if m.match is not None and not m.predicates:
+    if m.fts_only:
         count = ("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?", [m.match])
     else:
-        count = (f"SELECT count(*) FROM {m.source} WHERE {m.where}", m.all_params)
+        count = (f"SELECT count(*) FROM documents AS d WHERE {m.where}", m.all_params)
     facets = _facets_sql(m) if request.facets else None
     histogram = None
     if request.histogram:
         histogram = (
-            f"SELECT d.published_day, count(*) FROM {m.source} WHERE {m.where} "
+            f"SELECT d.published_day, count(*) FROM documents AS d WHERE {m.probe_where} "
             "AND d.published_day IS NOT NULL GROUP BY d.published_day",
             m.all_params,
         )
@@ -397,11 +424,53 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
     )
 
 
+def _relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """``(rid, score)`` rows of one relevance page: the window ranked, then the rest.
+
+    bm25 costs a few microseconds per match, so only the :data:`RELEVANCE_WINDOW` most
+    recently indexed matches (rowid at or above ``cutoff``) are ranked; older matches follow
+    them, newest-indexed first, and only ``offset + limit`` of those are ever read. The
+    caller orders the at most ``RELEVANCE_WINDOW + offset + limit`` rows.
+    """
+    window = RELEVANCE_WINDOW - 1
+    rank = "CASE WHEN documents_fts.rowid >= cutoff.v THEN documents_fts.rank END"
+    if m.fts_only:
+        # FTS5 walks rowids in either direction and honours rowid bounds itself.
+        sql = (
+            "WITH cutoff(v) AS (SELECT COALESCE((SELECT rowid FROM documents_fts "
+            f"WHERE documents_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET {window}), 0)) "
+            f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
+            "FROM cutoff CROSS JOIN documents_fts "
+            "WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v "
+            "UNION ALL SELECT * FROM (SELECT documents_fts.rowid AS rid, NULL AS score "
+            "FROM cutoff CROSS JOIN documents_fts "
+            "WHERE documents_fts MATCH ? AND documents_fts.rowid < cutoff.v "
+            "ORDER BY documents_fts.rowid DESC LIMIT ?)) "
+            "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
+        )
+        return sql, [m.match, m.match, m.match, offset + limit, limit, offset]
+    rowids, params = m.rowids()
+    sql = (
+        f"WITH matched(rid) AS MATERIALIZED ({rowids}), "
+        "cutoff(v) AS (SELECT COALESCE((SELECT rid FROM matched ORDER BY rid DESC "
+        f"LIMIT 1 OFFSET {window}), 0)) "
+        f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
+        "FROM cutoff CROSS JOIN documents_fts "
+        "WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v "
+        "AND +documents_fts.rowid IN (SELECT rid FROM matched) "
+        "UNION ALL SELECT * FROM (SELECT matched.rid AS rid, NULL AS score "
+        "FROM cutoff CROSS JOIN matched WHERE matched.rid < cutoff.v "
+        "ORDER BY matched.rid DESC LIMIT ?)) "
+        "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
+    )
+    return sql, [*params, m.match, offset + limit, limit, offset]
+
+
 def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
     """Top values of every search facet in one statement.
 
-    Matching everything, each facet is a GROUP BY over its index; otherwise the matching
-    rowids are materialised once and joined.
+    Matching everything, each facet is a GROUP BY over its index; otherwise the facet
+    columns of the matching documents are read once (one row lookup per match) and grouped.
     """
     everything = m.match is None and not m.predicates
     selects = []
@@ -414,12 +483,11 @@ def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
                 "JOIN document_flags AS f ON f.doc_rowid = matched.rid GROUP BY f.flag"
             )
         else:
-            column = f"d.{quote_identifier(name)}"
+            column = quote_identifier(name)
             inner = (
-                f"SELECT {column} AS key, count(*) AS n FROM documents AS d GROUP BY {column}"
+                f"SELECT d.{column} AS key, count(*) AS n FROM documents AS d GROUP BY d.{column}"
                 if everything
-                else f"SELECT {column} AS key, count(*) AS n FROM matched "
-                f"JOIN documents AS d ON d.rowid = matched.rid GROUP BY {column}"
+                else f"SELECT {column} AS key, count(*) AS n FROM facet_rows GROUP BY {column}"
             )
         selects.append(
             f"SELECT '{name}' AS facet, key, n FROM ({inner} ORDER BY n DESC, key "
@@ -428,8 +496,13 @@ def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
     union = " UNION ALL ".join(selects)
     if everything:
         return union, []
+    rowids, params = m.rowids()
+    keyword_columns = ", ".join(
+        f"d.{quote_identifier(name)}" for name in SEARCH_FACETS if name != "flags"
+    )
     return (
-        f"WITH matched(rid) AS MATERIALIZED (SELECT d.rowid FROM {m.source} WHERE {m.where}) "
-        + union,
-        m.all_params,
+        f"WITH matched(rid) AS MATERIALIZED ({rowids}), "
+        f"facet_rows AS MATERIALIZED (SELECT {keyword_columns} FROM matched "
+        "CROSS JOIN documents AS d ON d.rowid = matched.rid) " + union,
+        params,
     )
