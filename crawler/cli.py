@@ -479,6 +479,7 @@ def _register_optional_commands() -> None:
         ("crawler.cli_review", "export_command"),
         ("crawler.cli_web", "serve_command"),
         ("crawler.cli_web", "users_group"),
+        ("crawler.cli_run", "run_command"),
     ):
         try:
             module = importlib.import_module(module_name)
