@@ -239,7 +239,6 @@ class SocialSpider(scrapy.Spider):
                 callback=self.parse_feed,
                 errback=self.feed_failed,
                 meta={"playwright": True, "playwright_include_page": True},
-                dont_filter=False,
             )
 
     async def parse_feed(self, response: Response) -> AsyncIterator[PostItem]:
