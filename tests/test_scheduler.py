@@ -298,7 +298,8 @@ def test_sources_file_edits_apply_without_restart(tmp_path, services):
     assert set(read_next_runs(data_dir)) == {"alpha"}
 
     sources_path = config_dir / "sources.yaml"
-    beta = {"name": "beta", "start_urls": ["http://127.0.0.1:9/"], "schedule": {"every": "6h"}}
+    # A cron schedule, not an interval: a new interval source runs within its jitter.
+    beta = {"name": "beta", "start_urls": ["http://127.0.0.1:9/"], "schedule": "0 3 2 1 *"}
     sources_path.write_text(yaml.safe_dump({"sources": [entry, beta]}), encoding="utf-8")
     _wait_for(lambda: set(read_next_runs(data_dir)) == {"alpha", "beta"}, 20, "beta added")
 
