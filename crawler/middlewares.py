@@ -268,7 +268,8 @@ class ResumeMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ResumeMiddleware:
         raw = crawler.settings.get("MM_RESUME_SINCE")
         if not raw:
-            raise NotConfigured("MM_RESUME_SINCE is not set (not resuming)")
+            # The usual case (no killed run to resume): disabled without a warning.
+            raise NotConfigured
         since = datetime.fromisoformat(str(raw))
         return cls(crawler, since if since.tzinfo else since.replace(tzinfo=UTC))
 
