@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,6 +93,16 @@ def generate(count: int, words: int, seed: int = 7) -> Iterator[Document]:
 
 
 @dataclass
+class QueryFigures:
+    """One query of the mix: medians over the timed rounds."""
+
+    label: str
+    wall_ms: float
+    cpu_ms: float
+    total: int
+
+
+@dataclass
 class Figures:
     docs_per_second: float
     #: Indexing rate counting only this process's CPU time: on a shared, busy machine the
@@ -102,9 +112,37 @@ class Figures:
     p50_ms: float
     p95_ms: float
     slowest: str
+    #: Search latency in process CPU time (for the in-process SQLite store, what the
+    #: query costs; for Elasticsearch only the client side).
+    cpu_p50_ms: float = 0.0
+    cpu_p95_ms: float = 0.0
+    queries: list[QueryFigures] = field(default_factory=list)
+    #: 1-minute load average sampled before indexing, after indexing and after searching.
+    load: list[float] = field(default_factory=list)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share) - 1)]
+
+
+def _label(request: SearchRequest) -> str:
+    parts = [request.query or "(all)"]
+    if request.sort != "relevance":
+        parts.append(f"sort={request.sort}")
+    if request.filters:
+        parts.append(f"filters={request.filters}")
+    if request.offset:
+        parts.append(f"offset={request.offset}")
+    if request.facets:
+        parts.append("facets")
+    if request.histogram:
+        parts.append(f"histogram={request.histogram}")
+    return " ".join(parts)
 
 
 def measure(store: Store, docs: int, words: int, batch: int, rounds: int) -> Figures:
+    load = [os.getloadavg()[0]]
     stream = generate(docs, words)
     elapsed = cpu = 0.0  # only upsert calls are timed, not generating the documents
     while chunk := [doc for _, doc in zip(range(batch), stream, strict=False)]:
@@ -112,23 +150,37 @@ def measure(store: Store, docs: int, words: int, batch: int, rounds: int) -> Fig
         store.upsert(chunk)
         elapsed += time.perf_counter() - began
         cpu += time.process_time() - began_cpu
+    load.append(os.getloadavg()[0])
     rate = docs / elapsed
-    for request in QUERY_MIX:  # warm caches once
-        store.search(request)
-    timings: list[tuple[float, str]] = []
+    totals = [store.search(request).total for request in QUERY_MIX]  # also warms caches
+    walls: list[list[float]] = [[] for _ in QUERY_MIX]
+    cpus: list[list[float]] = [[] for _ in QUERY_MIX]
     for _ in range(rounds):
-        for request in QUERY_MIX:
-            began = time.perf_counter()
+        for number, request in enumerate(QUERY_MIX):
+            began, began_cpu = time.perf_counter(), time.process_time()
             store.search(request)
-            timings.append(((time.perf_counter() - began) * 1000, request.query or "(all)"))
-    values = sorted(ms for ms, _ in timings)
-    slowest = max(timings)
+            walls[number].append((time.perf_counter() - began) * 1000)
+            cpus[number].append((time.process_time() - began_cpu) * 1000)
+    load.append(os.getloadavg()[0])
+    queries = [
+        QueryFigures(_label(request), statistics.median(wall), statistics.median(cpu_ms), total)
+        for request, wall, cpu_ms, total in zip(QUERY_MIX, walls, cpus, totals, strict=True)
+    ]
+    every_wall = [ms for wall in walls for ms in wall]
+    every_cpu = [ms for cpu_ms in cpus for ms in cpu_ms]
+    slowest_ms, slowest_query = max(
+        (ms, _label(request)) for request, wall in zip(QUERY_MIX, walls, strict=True) for ms in wall
+    )
     return Figures(
         docs_per_second=rate,
         cpu_docs_per_second=docs / cpu,
-        p50_ms=statistics.median(values),
-        p95_ms=values[int(len(values) * 0.95) - 1],
-        slowest=f"{slowest[1]} ({slowest[0]:.1f} ms)",
+        p50_ms=statistics.median(every_wall),
+        p95_ms=_percentile(every_wall, 0.95),
+        slowest=f"{slowest_query} ({slowest_ms:.1f} ms)",
+        cpu_p50_ms=statistics.median(every_cpu),
+        cpu_p95_ms=_percentile(every_cpu, 0.95),
+        queries=queries,
+        load=load,
     )
 
 
@@ -143,6 +195,14 @@ def run(name: str, factory: Callable[[], Store], args: argparse.Namespace) -> Fi
         f" ({figures.cpu_docs_per_second:,.0f}/s of process CPU)   search p50 {figures.p50_ms:6.1f} ms"
         f"   p95 {figures.p95_ms:6.1f} ms   slowest: {figures.slowest}"
     )
+    print(
+        f"{'':14} search CPU p50 {figures.cpu_p50_ms:6.1f} ms   p95 {figures.cpu_p95_ms:6.1f} ms"
+        f"   load average before/after indexing/after search: "
+        + " / ".join(f"{value:.1f}" for value in figures.load)
+    )
+    print(f"{'':14} {'wall ms':>8} {'CPU ms':>8} {'matches':>8}  query (medians of the rounds)")
+    for query in figures.queries:
+        print(f"{'':14} {query.wall_ms:8.1f} {query.cpu_ms:8.1f} {query.total:8,}  {query.label}")
     return figures
 
 
@@ -173,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             f", search p95 x{elastic.p95_ms / baseline.p95_ms:.2f}"
         )
     targets_met = baseline.docs_per_second >= 5000 and baseline.p95_ms < 50
-    print(f"sqlite targets (>= 5,000 docs/s, p95 < 50 ms): {'met' if targets_met else 'NOT met'}")
+    cpu_met = baseline.cpu_docs_per_second >= 5000 and baseline.cpu_p95_ms < 50
+    print(
+        f"sqlite targets (>= 5,000 docs/s, p95 < 50 ms): wall {'met' if targets_met else 'NOT met'}"
+        f", process CPU {'met' if cpu_met else 'NOT met'} (judge wall figures by the load average)"
+    )
     return 0
 
 
