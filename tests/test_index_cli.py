@@ -22,6 +22,7 @@ from crawler.cli_index import index_group, migrate_store, redact_url
 from crawler.store_spool import SPOOL_FILE, SpooledStore
 from index.documents import Document, document_id
 from index.sqlite import SqliteStore
+from index.store import SearchRequest
 from tests.conftest import write_config
 
 ES_URL = os.environ.get("MISINFO_ES_URL", "")
@@ -276,3 +277,48 @@ def test_migrate_store_between_embedded_stores(tmp_path):
     finally:
         source.close()
         target.close()
+
+
+def test_app_puts_the_spool_in_the_data_dir_and_reads_timeouts(tmp_path):
+    from crawler.app import App, ConfigError
+
+    settings = {"store": "elasticsearch", "elasticsearch": {"request_timeout": "7"}}
+    app = App(config_dir=write_config(tmp_path / "config", [], settings), data_dir=tmp_path / "d")
+    options = app.store_options()
+    assert options["spool_path"] == str(tmp_path / "d" / SPOOL_FILE)
+    assert options["request_timeout"] == 7.0 and "max_retries" not in options
+    bad = {"store": "elasticsearch", "elasticsearch": {"max_retries": "many"}}
+    app = App(config_dir=write_config(tmp_path / "bad", [], bad), data_dir=tmp_path / "d")
+    with pytest.raises(ConfigError, match=r"elasticsearch\.max_retries"):
+        app.store_options()
+    sqlite = App(config_dir=write_config(tmp_path / "s", [], {"store": "sqlite"}))
+    assert sqlite.store_options() == {}
+
+
+def test_the_crawl_store_spools_and_tolerates_an_outage(tmp_path):
+    """What the pipeline gets for an unreachable cluster: writes spool, reads say "unknown",
+    and the run's stats say how much waits."""
+    from scrapy import signals
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import crawler_store
+
+    spool = tmp_path / SPOOL_FILE
+    crawler = get_crawler(
+        settings_dict={
+            "MM_INDEX_URI": f"elasticsearch+{DEAD_URL}",
+            "MM_INDEX_OPTIONS": {"spool_path": str(spool), "request_timeout": 1, "max_retries": 0},
+        }
+    )
+    crawler.stats.open_spider()
+    store = crawler_store(crawler)
+    assert isinstance(store, SpooledStore) and store.inner.refresh is False
+    doc = make_doc(1)
+    assert store.get(doc.id) is None and store.content_hashes([doc.id]) == {}
+    assert store.upsert([doc]).spooled == 1
+    assert store.get(doc.id) == doc  # the spooled version, read back
+    assert list(store.scan(SearchRequest())) == []  # site profiles wait for the flush
+    crawler.signals.send_catch_log(signals.spider_closed)
+    assert crawler.stats.get_value("mm/spool/pending") == 1
+    assert crawler.stats.get_value("mm/docs/spooled") == 1
+    store.close()
