@@ -131,7 +131,9 @@ def flush_command() -> None:
         _warn_rejected(app.spool_path)
         return
     store = app.open_store()
-    assert isinstance(store, SpooledStore)
+    if not isinstance(store, SpooledStore):  # App.open_store spools every ES store
+        store.close()
+        raise click.ClickException(f"{store!r} has no spool")
     try:
         outcome: dict[str, Any] = {}
 
