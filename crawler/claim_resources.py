@@ -81,8 +81,17 @@ def load_claim_classifier(path: Path) -> ClaimClassifier:
 
 
 def load_claim_resources(app: App) -> ClaimResources:
-    """Known-claim index plus the classifier (``None`` when no model file exists)."""
+    """Known-claim index plus the classifier (``None`` when no model file exists).
+
+    Known claims are the curated file plus the claims analysts confirmed in review
+    (``<data dir>/known_false_claims.confirmed.jsonl``, see ``crawler.known_claims_file``).
+    """
+    from crawler.known_claims_file import confirmed_claims_path
+
     records = load_known_claims(app.config_path(KNOWN_CLAIMS_FILE))
+    confirmed = confirmed_claims_path(app)
+    if confirmed.exists():
+        records += load_known_claims(confirmed)
     settings = app.settings.get("analysis") or {}
     configured = settings.get("claim_model")
     model_path = Path(configured).expanduser() if configured else DEFAULT_CLAIM_MODEL_PATH

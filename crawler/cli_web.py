@@ -9,16 +9,13 @@ file); ``misinfo demo`` and the scheduler service call :func:`serve_web` or
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import secrets
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +39,6 @@ __all__ = [
 
 SECRET_KEY_FILE = "web_secret_key"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_append_lock = threading.Lock()
 
 
 def load_secret_key(data_dir: Path) -> str:
@@ -80,53 +76,17 @@ def runs_provider(app: App):
     return provide
 
 
-def _claim_id(text: str) -> str:
-    from analysis.text import fold_diacritics
-
-    slug = re.sub(r"[^a-z0-9]+", "-", fold_diacritics(text)).strip("-")[:60].strip("-")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
-    return f"{slug or 'claim'}-{digest}"
-
-
 def known_claims_appender(app: App):
-    """``(claim text, source note) -> new id``, appending to the user's known-claims file.
-
-    The file is ``<config dir>/known_false_claims.jsonl``. A user file replaces the bundled
-    one, so a new user file starts as a copy of the bundled claims. ``None`` without a
-    config directory (the bundled file is package data and is never written).
-    """
-    if app.config_dir is None:
-        return None
-    from analysis.known_claims import append_known_claim
-    from crawler.claim_resources import KNOWN_CLAIMS_FILE, load_known_claims
-
-    target = app.config_dir / KNOWN_CLAIMS_FILE
+    """``(claim text, source note) -> new id``: a claim confirmed in the UI joins the known
+    false claims (``<data dir>/known_false_claims.confirmed.jsonl``, loaded beside the
+    curated file)."""
+    from crawler.known_claims_file import add_confirmed_claim
 
     def append(text: str, source: str) -> str:
-        with _append_lock:
-            if not target.exists():
-                bundled = app.config_path(KNOWN_CLAIMS_FILE)
-                seed = bundled.read_text(encoding="utf-8") if bundled.exists() else ""
-                target.write_text(
-                    seed if not seed or seed.endswith("\n") else seed + "\n", encoding="utf-8"
-                )
-            try:
-                existing = [claim.id for claim in load_known_claims(target)]
-            except ConfigError as exc:
-                raise ValueError(f"the known-claims file is broken, fix it first: {exc}") from exc
-            record = {
-                "id": _claim_id(text),
-                "claim": text,
-                "verdict": "false",
-                "source": source,
-                "date": datetime.now(UTC).date().isoformat(),
-                "aliases": [],
-                "keywords": [],
-            }
-            line = append_known_claim(record, existing)  # KnownClaimError is a ValueError
-            with target.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-            return record["id"]
+        try:
+            return add_confirmed_claim(app, claim=text, source=source)
+        except ConfigError as exc:
+            raise ValueError(f"a known-claims file is broken, fix it first: {exc}") from exc
 
     return append
 

@@ -777,18 +777,16 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path):
 
 
 def test_known_claims_appender_writes_a_valid_record(tmp_path):
-    from crawler.claim_resources import load_known_claims
+    from crawler.claim_resources import load_claim_resources, load_known_claims
+    from crawler.known_claims_file import confirmed_claims_path
 
-    config = tmp_path / "config"
-    config.mkdir()
-    app = App(config_dir=config, data_dir=tmp_path / "data")
+    app = App(data_dir=tmp_path / "data")  # no config directory needed
     append = known_claims_appender(app)
-    assert append is not None
-    bundled = len(load_known_claims(App().config_path("known_false_claims.jsonl")))
     new_id = append("Tỏi ngâm rượu chữa khỏi Covid-19", "Bộ Y tế, 2026-11-26")
-    records = load_known_claims(config / "known_false_claims.jsonl")
-    assert len(records) == bundled + 1  # the user file starts as a copy of the bundled one
-    assert records[-1].id == new_id and records[-1].claim == "Tỏi ngâm rượu chữa khỏi Covid-19"
+    records = load_known_claims(confirmed_claims_path(app))
+    assert [(r.id, r.claim) for r in records] == [(new_id, "Tỏi ngâm rượu chữa khỏi Covid-19")]
     with pytest.raises(ValueError, match="already"):
         append("Tỏi ngâm rượu chữa khỏi Covid-19", "again")
-    assert known_claims_appender(App(data_dir=tmp_path)) is None
+    # The confirmed claim is matched from now on, beside the curated ones.
+    bundled = len(load_known_claims(App().config_path("known_false_claims.jsonl")))
+    assert len(load_claim_resources(app).known_claims) == bundled + 1

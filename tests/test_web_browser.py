@@ -236,7 +236,9 @@ def test_false_claim_can_become_a_known_claim(ui, demo_app):
     with ui.page.expect_navigation():
         ui.page.click('.known-claim button[type="submit"]')
     assert "added known false claim" in ui.page.locator(".flash").first.inner_text()
-    written = (demo_app.config_dir / "known_false_claims.jsonl").read_text(encoding="utf-8")
+    from crawler.known_claims_file import confirmed_claims_path
+
+    written = confirmed_claims_path(demo_app).read_text(encoding="utf-8")
     assert "Uống nước chanh nóng chữa khỏi Covid-19" in written
     ui.shot("known-claim-added")
 
