@@ -9,6 +9,8 @@ Layout:
 * ``documents``: one row per :class:`~index.documents.Document`; lists and dicts as JSON
   text, plus derived columns for sorting and ranges (``published_utc``, ``covid_score``,
   ``claim_score``, ``max_score``, ``published_day``) and ``version`` (bumped on every write).
+  Filter columns that searches sort within have (column, ``published_utc``) indexes
+  (``source``, ``site``, ``max_score``; migration 0005).
 * ``document_flags``: (doc rowid, flag) so flag filters and facets use an index.
 * ``documents_fts``: contentless FTS5 over title/text/author as written (``unicode61
   remove_diacritics 0``: "hà" and "ha" are different words) and folded copies
