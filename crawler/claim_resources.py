@@ -101,4 +101,10 @@ def load_claim_resources(app: App) -> ClaimResources:
         if configured:  # the user asked for this file: say so rather than run without it
             raise
         classifier = None
-    return ClaimResources(known_claims=KnownClaimIndex.from_records(records), classifier=classifier)
+    try:
+        index = KnownClaimIndex.from_records(records)
+    except KnownClaimError as exc:  # e.g. a confirmed claim reusing a curated id
+        raise ConfigError(
+            f"{app.config_path(KNOWN_CLAIMS_FILE)} (+ confirmed claims): {exc}"
+        ) from exc
+    return ClaimResources(known_claims=index, classifier=classifier)

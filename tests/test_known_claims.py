@@ -121,3 +121,13 @@ def test_bad_line_is_reported_with_its_number(tmp_path):
     path.write_text(json.dumps({**VALID, "verdict": "maybe"}) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r":1: 'verdict'"):
         load_known_claims(path)
+
+
+def test_duplicate_ids_across_files_are_a_config_error(tmp_path):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    line = json.dumps(VALID, ensure_ascii=False) + "\n"
+    (config_dir / "known_false_claims.jsonl").write_text(line + line, encoding="utf-8")
+    app = App(config_dir=config_dir, data_dir=tmp_path / "data")
+    with pytest.raises(ConfigError, match="duplicate id: tea-cures-covid"):
+        load_claim_resources(app)
