@@ -8,6 +8,7 @@ from analysis.analyse import (
     Thresholds,
     analyse,
 )
+from analysis.claims import ClaimResources, ClaimResult, score_claim
 from analysis.covid import (
     DEFAULT_COVID_MODEL,
     DEFAULT_COVID_THRESHOLD,
@@ -17,6 +18,16 @@ from analysis.covid import (
     covid_features,
     detect_covid,
     train_covid_model,
+)
+from analysis.known_claims import KnownClaim, KnownClaimIndex
+from analysis.site_style import (
+    PageSignals,
+    PressRegister,
+    SiteStyleResult,
+    page_signals,
+    score_site,
+    signals_from_fields,
+    site_profile_from_pages,
 )
 from analysis.text import (
     CanonToken,
@@ -40,11 +51,18 @@ __all__ = [
     "Analysis",
     "AnalysisResources",
     "CanonToken",
+    "ClaimResources",
+    "ClaimResult",
     "CovidLexicon",
     "CovidModel",
     "CovidResult",
     "Entity",
+    "KnownClaim",
+    "KnownClaimIndex",
+    "PageSignals",
     "PostInput",
+    "PressRegister",
+    "SiteStyleResult",
     "Thresholds",
     "analyse",
     "canonical_terms",
@@ -56,7 +74,12 @@ __all__ = [
     "extract_entities",
     "fold_diacritics",
     "normalize_text",
+    "page_signals",
+    "score_claim",
+    "score_site",
     "segment_words",
+    "signals_from_fields",
+    "site_profile_from_pages",
     "split_sentences",
     "tag_entities",
     "train_covid_model",
