@@ -38,6 +38,7 @@ UTC instants (``2026-10-31T17:00:00Z``), so backends only compare strings/instan
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -71,6 +72,7 @@ __all__ = [
     "Term",
     "bucket_start",
     "date_bounds",
+    "fast_fold",
     "fill_histogram",
     "has_diacritics",
     "highlight_terms",
@@ -536,6 +538,37 @@ def _simplify(node: Node) -> Node:
 
 # -- highlighting ----------------------------------------------------------------------------
 
+# A precomputed table is ~10x faster than NFD + filtering character by character, and a list
+# indexed by code point ~3x faster than a dict (code points past the end raise IndexError,
+# which str.translate reads as "keep"). It gives the same result as fold_diacritics for every
+# character it covers (checked in tests). Only combining marks map to "" (NFC text has none
+# in Vietnamese), so folding NFC text keeps its length and offsets.
+_FOLD_LIMIT = 0x2000
+
+
+def _fold_table() -> list[str]:
+    table: list[str] = []
+    for code in range(_FOLD_LIMIT):
+        char = chr(code)
+        if code >= 0x80 and unicodedata.combining(char):
+            table.append("")
+            continue
+        folded = fold_diacritics(char) if code >= 0x80 else char
+        table.append(folded if folded != char.lower() else char)
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fast_fold(text: str, *, lower: bool = True) -> str:
+    """:func:`analysis.text.fold_diacritics` for indexing: lower case, no diacritics.
+
+    ``lower=False`` skips lower-casing plain letters (the FTS5 tokenizer folds case anyway).
+    """
+    folded = text.translate(_FOLD)
+    return folded.lower() if lower else folded
+
 
 @dataclass(frozen=True, slots=True)
 class _Want:
@@ -570,39 +603,141 @@ def highlight_terms(node: Node) -> list[tuple[str, bool, bool]]:
     return list(dict.fromkeys(found))
 
 
+# A token is a run of [^\W_] (see _TOKEN): a term matches a whole token, a prefix term the
+# start of one (the match then runs to the token's end, so the whole word is highlighted).
+_NOT_AFTER_TOKEN = r"(?<![^\W_])"
+_TOKEN_END = r"(?![^\W_])"
+_TOKEN_REST = r"[^\W_]*"
+
+
+def _term_pattern(wants: list[_Want]) -> re.Pattern[str] | None:
+    """One regex for ``wants``, longest words first (alternation takes the first match)."""
+    if not wants:
+        return None
+    parts = [
+        re.escape(want.text) + (_TOKEN_REST if want.prefix else _TOKEN_END)
+        for want in sorted(wants, key=lambda want: -len(want.text))
+    ]
+    return re.compile(_NOT_AFTER_TOKEN + "(?:" + "|".join(parts) + ")")
+
+
+def _term_patterns(terms: tuple[tuple[str, bool, bool], ...]) -> _Patterns:
+    """Patterns for the exact terms (over lower-cased text) and the folded ones (folded)."""
+    wants = [_Want(*term) for term in terms]
+    return (
+        _term_pattern([want for want in wants if not want.folded]),
+        _term_pattern([want for want in wants if want.folded]),
+    )
+
+
+_Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
+_PATTERN_CACHE: dict[tuple[tuple[str, bool, bool], ...], _Patterns] = {}
+
+
+def _spans(text: str, terms: list[tuple[str, bool, bool]]) -> _SpanFinder:
+    key = tuple(terms)
+    patterns = _PATTERN_CACHE.get(key)
+    if patterns is None:
+        if len(_PATTERN_CACHE) > 256:
+            _PATTERN_CACHE.clear()
+        patterns = _PATTERN_CACHE[key] = _term_patterns(key)
+    return _SpanFinder(text, *patterns)
+
+
+class _SpanFinder:
+    """Matches of the query terms in ``text``, found on whole-text copies.
+
+    The text is lower-cased once (for exact terms) and folded once (for folded terms) and
+    searched with one compiled regex each, rather than folding every word. Both copies keep
+    the text's offsets when lower-casing and folding keep its length, which they do for NFC
+    Vietnamese; otherwise matching falls back to folding token by token.
+    """
+
+    def __init__(
+        self, text: str, exact: re.Pattern[str] | None, folded: re.Pattern[str] | None
+    ) -> None:
+        self.text = text
+        self.exact, self.folded = exact, folded
+        self.lowered = text.lower() if exact is not None else text
+        self.folded_text = fast_fold(text) if folded is not None else text
+        self.aligned = len(self.lowered) == len(text) == len(self.folded_text)
+
+    def first(self) -> int | None:
+        """Offset of the first match, or ``None``."""
+        spans = self.between(0, len(self.text), first=True)
+        return spans[0][0] if spans else None
+
+    def between(self, start: int, end: int, *, first: bool = False) -> list[tuple[int, int]]:
+        """Sorted spans of matches starting in ``text[start:end]`` (the first one only).
+
+        Searches run to the end of the text (an ``endpos`` would cut the last word short
+        and let its start pass for a whole word); they stop at the first match past ``end``.
+        """
+        if not self.aligned:
+            return self._by_token(start, end, first)
+        spans: list[tuple[int, int]] = []
+        for pattern, haystack in ((self.exact, self.lowered), (self.folded, self.folded_text)):
+            if pattern is None:
+                continue
+            for match in pattern.finditer(haystack, start):
+                if match.start() >= end:
+                    break
+                spans.append(match.span())
+                if first:
+                    break
+        spans.sort()
+        return _disjoint(spans[:1] if first else spans)
+
+    def _by_token(self, start: int, end: int, first: bool) -> list[tuple[int, int]]:
+        spans = []
+        for match in _TOKEN.finditer(self.text, start):
+            if match.start() >= end:
+                break
+            token = match.group().lower()
+            folded = fold_diacritics(token)
+            if (self.exact is not None and self.exact.fullmatch(token)) or (
+                self.folded is not None and self.folded.fullmatch(folded)
+            ):
+                spans.append(match.span())
+                if first:
+                    break
+        return spans
+
+
+def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans without overlaps (an exact and a folded term can match one word)."""
+    kept: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if kept and lo < kept[-1][1]:
+            continue
+        kept.append((lo, hi))
+    return kept
+
+
 def make_snippet(
     text: str, terms: list[tuple[str, bool, bool]], *, width: int = 200
 ) -> list[tuple[str, bool]]:
     """``(text, is_match)`` pieces of about ``width`` characters around the first match.
 
     Matching follows the query rules: folded terms match the folded token, exact terms the
-    lower-cased token. Without a match the snippet is the start of the text.
+    lower-cased token. Without a match the snippet is the start of the text. Only the
+    window around the first match is searched for further matches.
     """
     if not text:
         return []
-    wants = [_Want(*term) for term in terms]
-    spans: list[tuple[int, int]] = []
-    for match in _TOKEN.finditer(text):
-        token = match.group().lower()
-        folded = fold_diacritics(token)
-        for want in wants:
-            candidate = folded if want.folded else token
-            if candidate == want.text or (want.prefix and candidate.startswith(want.text)):
-                spans.append(match.span())
-                break
-    if not spans:
+    finder = _spans(text, terms) if terms else None
+    first = finder.first() if finder is not None else None
+    if finder is None or first is None:
         end = _cut_end(text, width)
         return [(text[:end] + ("…" if end < len(text) else ""), False)]
-    start = max(0, spans[0][0] - width // 4)
+    start = max(0, first - width // 4)
     if start:
         space = text.rfind(" ", 0, start + 1)
         start = space + 1 if space >= 0 and start - space < 20 else start
     end = _cut_end(text, start + width)
     pieces: list[tuple[str, bool]] = [("…", False)] if start else []
     cursor = start
-    for lo, hi in spans:
-        if lo < start:
-            continue
+    for lo, hi in finder.between(first, end):
         if hi > end:
             break
         if lo > cursor:

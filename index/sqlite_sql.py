@@ -8,11 +8,9 @@ go through :func:`quote_identifier`.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.text import fold_diacritics
 from index.documents import FACET_FIELDS
 from index.errors import QuerySyntaxError
 from index.query import (
@@ -29,6 +27,7 @@ from index.query import (
     Range,
     Term,
     date_bounds,
+    fast_fold,
 )
 from index.store import SearchRequest
 
@@ -74,37 +73,6 @@ def quote_identifier(name: str) -> str:
 def quote_fts(text: str) -> str:
     """``text`` as an FTS5 string literal (a phrase when it holds several words)."""
     return '"' + text.replace('"', '""') + '"'
-
-
-# A precomputed table is ~10x faster than NFD + filtering character by character, and a list
-# indexed by code point ~3x faster than a dict (code points past the end raise IndexError,
-# which str.translate reads as "keep"). It gives the same result as fold_diacritics for every
-# character it covers (checked in tests).
-_FOLD_LIMIT = 0x2000
-
-
-def _fold_table() -> list[str]:
-    table: list[str] = []
-    for code in range(_FOLD_LIMIT):
-        char = chr(code)
-        if code >= 0x80 and unicodedata.combining(char):
-            table.append("")
-            continue
-        folded = fold_diacritics(char) if code >= 0x80 else char
-        table.append(folded if folded != char.lower() else char)
-    return table
-
-
-_FOLD = _fold_table()
-
-
-def fast_fold(text: str, *, lower: bool = True) -> str:
-    """:func:`analysis.text.fold_diacritics` for indexing: lower case, no diacritics.
-
-    ``lower=False`` skips lower-casing plain letters (the FTS5 tokenizer folds case anyway).
-    """
-    folded = text.translate(_FOLD)
-    return folded.lower() if lower else folded
 
 
 # -- FTS5 expressions ------------------------------------------------------------------------
