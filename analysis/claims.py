@@ -11,13 +11,14 @@ Three sources, each visible in the result:
 
 They combine as a noisy-OR, so each can only raise the score and the result stays in [0, 1]::
 
-    score = 1 - (1 - m) * (1 - 0.85 * p) * (1 - 0.35 * s)
+    score = 1 - (1 - m) * (1 - 0.6 * p) * (1 - 0.35 * s)
 
 where ``m`` is the best match similarity (0 if none reaches the match threshold), ``p`` the
 classifier probability and ``s`` the signal strength. With the default threshold 0.5 a known
 claim matched at similarity >= 0.5 flags the post on its own; signals alone never do (at most
-0.35); the classifier alone flags from p ~ 0.59 (its probabilities are calibrated on data where
-about 16% of posts are unreliable).
+0.35); the classifier alone reaches the threshold from p ~ 0.84 (its probabilities are calibrated
+on data where about 16% of posts are unreliable), but a flag must carry evidence an analyst can
+read: without a matched claim or a wording signal, only p >= 0.97 flags.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from analysis.text import normalize_text, segment_words
 
 __all__ = [
     "DEFAULT_CLAIM_THRESHOLD",
+    "DEFAULT_CLASSIFIER_ONLY_FLAG",
     "DEFAULT_CLASSIFIER_WEIGHT",
     "DEFAULT_MAX_MATCHES",
     "DEFAULT_SIGNAL_WEIGHT",
@@ -47,7 +49,12 @@ __all__ = [
 ]
 
 DEFAULT_CLAIM_THRESHOLD = 0.5
-DEFAULT_CLASSIFIER_WEIGHT = 0.85
+#: Without a known-claim match or wording signals, the classifier alone flags a post only
+#: when it is confident (p >= 0.84 at the default 0.5 threshold): its features are learnt from
+#: 2020 social posts and an analyst cannot read its reasons, unlike matches and signals.
+DEFAULT_CLASSIFIER_WEIGHT = 0.6
+#: A post with neither a match nor a signal is flagged on the classifier alone only from here.
+DEFAULT_CLASSIFIER_ONLY_FLAG = 0.97
 DEFAULT_SIGNAL_WEIGHT = 0.35
 DEFAULT_MAX_MATCHES = 5
 DEFAULT_MAX_SIGNALS = 12
@@ -123,9 +130,14 @@ def score_claim(
         )
     best = matches[0].similarity if matches else 0.0
     score = combine(best, probability, signal_strength(signals))
+    # A flag must carry evidence an analyst can read (a matched claim, a wording signal);
+    # the classifier's probability alone only ranks, unless it is near certain.
+    readable = bool(matches or signals) or (
+        probability is not None and probability >= DEFAULT_CLASSIFIER_ONLY_FLAG
+    )
     return ClaimResult(
         score=score,
-        flag=score >= threshold,
+        flag=score >= threshold and readable,
         matches=matches,
         signals=signals[:DEFAULT_MAX_SIGNALS],
         classifier=probability,

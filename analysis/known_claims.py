@@ -168,6 +168,9 @@ REFUTING_CUES = tuple(
         "xuyên tạc",
         "đã bị xử phạt",
         "tin đồn thất thiệt",
+        "tung tin sai",
+        "tin sai lệch",
+        "xử phạt",
     )
 )
 
@@ -476,13 +479,20 @@ class KnownClaimIndex:
         *,
         min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY,
     ) -> list[ClaimMatch]:
-        """Best unit per claim whose similarity reaches ``min_similarity``, best first."""
+        """Best unit per claim whose similarity reaches ``min_similarity``, best first.
+
+        A post whose title or any sentence refutes ("tin giả", "sai sự thật", "bị xử phạt"...)
+        is reporting on rumours, not spreading them: news of a fine for a false post quotes the
+        rumour in one sentence and calls it false in another. Every unit of such a post counts
+        as refuting.
+        """
         if not units or not self._references:
             return []
         char = (self._vectorizer.transform([u.folded for u in units]) @ self._matrix.T).toarray()
         best: dict[int, ClaimMatch] = {}
+        post_refutes = any(cue in unit.folded for unit in units for cue in REFUTING_CUES)
         for unit_index, unit in enumerate(units):
-            refuting = any(cue in unit.folded for cue in REFUTING_CUES)
+            refuting = post_refutes
             keyword_hits = [_keyword_score(groups, unit) for groups in self._keywords]
             # long sentences share words with anything: damp them (claims are short)
             length_factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, unit.syllables)) ** 0.5)
