@@ -466,30 +466,30 @@ def demo_command(port: int, ui_port: int, no_serve: bool) -> None:
     run_demo(get_app(), port=port, serve=not no_serve, ui_port=ui_port)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (analysis, models, sites, review...)."""
-    import importlib
+def _add_commands() -> None:
+    """Commands that live in modules of their own. Imported here, once ``main`` exists,
+    because they reuse this module's helpers (``get_app``, ``handle_errors``)."""
+    from crawler.cli_analyze import analyze_command
+    from crawler.cli_index import index_group
+    from crawler.cli_models import evaluate_command, train_command
+    from crawler.cli_review import export_command, review_group
+    from crawler.cli_run import run_command
+    from crawler.cli_sites import sites_command
+    from crawler.cli_web import serve_command, users_group
 
-    for module_name, attribute in (
-        ("crawler.cli_analyze", "analyze_command"),
-        ("crawler.cli_models", "train_command"),
-        ("crawler.cli_models", "evaluate_command"),
-        ("crawler.cli_sites", "sites_command"),
-        ("crawler.cli_review", "review_group"),
-        ("crawler.cli_review", "export_command"),
-        ("crawler.cli_web", "serve_command"),
-        ("crawler.cli_web", "users_group"),
-        ("crawler.cli_run", "run_command"),
+    for command in (
+        analyze_command,
+        train_command,
+        evaluate_command,
+        sites_command,
+        review_group,
+        export_command,
+        index_group,
+        serve_command,
+        users_group,
+        run_command,
     ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        command = getattr(module, attribute, None)
-        if command is not None:
-            main.add_command(command)
+        main.add_command(command)
 
 
-_register_optional_commands()
+_add_commands()

@@ -54,6 +54,8 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, int]:
         "new": int(stats.get("mm/docs/new", 0)),
         "updated": int(stats.get("mm/docs/updated", 0)),
         "unchanged": int(stats.get("mm/docs/unchanged", 0)),
+        # Written to the local spool while Elasticsearch was away (replayed later).
+        "spooled": int(stats.get("mm/docs/spooled", 0)),
         "failed": int(errors),
     }
 
@@ -265,7 +267,7 @@ def run_crawls(
             record.status = "failed"
             if reason not in COMPLETE_REASONS:
                 record.errors.insert(0, f"finish reason: {reason}")
-        elif record.new + record.updated + record.unchanged == 0:
+        elif record.new + record.updated + record.unchanged + counts["spooled"] == 0:
             record.status = "empty"
         else:
             record.status = "ok"
