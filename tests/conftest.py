@@ -87,3 +87,49 @@ def run_cli(
 
 def runs_json(config_dir: Path, data_dir: Path) -> list[dict]:
     return json.loads(run_cli(config_dir, data_dir, "runs", "--json").stdout)
+
+
+# -- a throwaway Elasticsearch node, for tests that stop the cluster mid-write ---------------
+ES_SCRIPT = REPO_ROOT / "scripts" / "elasticsearch.sh"
+
+
+class SpareNode:
+    """A single Elasticsearch node of the test's own (``scripts/elasticsearch.sh``) on
+    ``port``, so stopping it leaves the shared node of ``MISINFO_ES_URL`` alone."""
+
+    def __init__(self, port: int, node_dir: Path):
+        self.port = port
+        self.node_dir = node_dir
+        self.url = f"http://127.0.0.1:{port}"
+
+    def _script(self, command: str) -> None:
+        env = {
+            **os.environ,
+            "MISINFO_ES_PORT": str(self.port),
+            "MISINFO_ES_NODE_DIR": str(self.node_dir),
+            "MISINFO_ES_HEAP": "256m",
+        }
+        subprocess.run(
+            ["bash", str(ES_SCRIPT), command], env=env, check=True, capture_output=True, timeout=300
+        )
+
+    def start(self) -> None:
+        self._script("start")
+
+    def stop(self) -> None:
+        self._script("stop")
+
+
+@pytest.fixture
+def spare_es_node(request) -> Iterator[SpareNode]:
+    """A :class:`SpareNode` on the port the test module names in ``SPARE_NODE_PORT``."""
+    import shutil
+    import uuid
+
+    # Under the repo's .es/ (not pytest's 0700 tmp dir): the node runs as an unprivileged user.
+    node_dir = REPO_ROOT / ".es" / f"spare-{uuid.uuid4().hex[:8]}"
+    node_dir.mkdir(parents=True)
+    node = SpareNode(request.module.SPARE_NODE_PORT, node_dir)
+    yield node
+    node.stop()
+    shutil.rmtree(node_dir, ignore_errors=True)

@@ -12,25 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.cli_index import index_group
 from crawler.demosite import DemoServer
 from index.store import SearchRequest
 from tests.conftest import REPO_ROOT, demo_source_entries, write_config
 
-SCRIPT = REPO_ROOT / "scripts" / "elasticsearch.sh"
-PORT = int(os.environ.get("MISINFO_ES_CRAWL_OUTAGE_PORT", "9251"))
+SPARE_NODE_PORT = PORT = int(os.environ.get("MISINFO_ES_CRAWL_OUTAGE_PORT", "9251"))
 URL = f"http://127.0.0.1:{PORT}"
 HOST = "songhong.localhost"
 
@@ -40,31 +36,6 @@ pytestmark = [
         not os.environ.get("MISINFO_ES_URL"), reason="MISINFO_ES_URL is not set (no node here)"
     ),
 ]
-
-if "index" not in main.commands:  # until the lead registers it in crawler/cli.py
-    main.add_command(index_group)
-
-
-def node(command: str, node_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "MISINFO_ES_PORT": str(PORT),
-        "MISINFO_ES_NODE_DIR": str(node_dir),
-        "MISINFO_ES_HEAP": "256m",
-    }
-    subprocess.run(
-        ["bash", str(SCRIPT), command], env=env, check=True, capture_output=True, timeout=300
-    )
-
-
-@pytest.fixture
-def node_dir():
-    # Under the repo's .es/ (not pytest's 0700 tmp dir): the node runs as an unprivileged user.
-    path = REPO_ROOT / ".es" / f"crawl-outage-{uuid.uuid4().hex[:8]}"
-    path.mkdir(parents=True)
-    yield path
-    node("stop", path)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def documents_in_cluster(prefix: str) -> int:
@@ -76,7 +47,7 @@ def documents_in_cluster(prefix: str) -> int:
 
 
 def test_crawl_goes_on_through_an_outage_and_flush_delivers_every_article_once(
-    node_dir, tmp_path, demo_server: DemoServer
+    spare_es_node, tmp_path, demo_server: DemoServer
 ):
     from index.elastic import ElasticsearchStore
 
@@ -96,7 +67,7 @@ def test_crawl_goes_on_through_an_outage_and_flush_delivers_every_article_once(
     expected = {article.url for article in demo_server.articles(HOST)}
     assert len(expected) >= 60
 
-    node("start", node_dir)
+    spare_es_node.start()
     command = [sys.executable, "-m", "crawler", "--config", str(config_dir)]
     crawl = subprocess.Popen(
         [*command, "--data-dir", str(data_dir), "crawl", "songhong"],
@@ -113,7 +84,7 @@ def test_crawl_goes_on_through_an_outage_and_flush_delivers_every_article_once(
             assert crawl.poll() is None, "the crawl ended before anything reached the cluster"
             assert time.monotonic() < deadline, "nothing reached the cluster in 120 s"
             time.sleep(0.3)
-        node("stop", node_dir)
+        spare_es_node.stop()
         assert crawl.poll() is None, "the crawl ended before the node was down"
         stdout, stderr = crawl.communicate(timeout=300)
     finally:
@@ -134,7 +105,7 @@ def test_crawl_goes_on_through_an_outage_and_flush_delivers_every_article_once(
     refused = runner.invoke(main, [*base, "flush"], env={"MISINFO_ES_URL": URL})
     assert refused.exit_code == 1 and "still unreachable" in refused.output
 
-    node("start", node_dir)
+    spare_es_node.start()
     flushed = runner.invoke(main, [*base, "flush"], env={"MISINFO_ES_URL": URL})
     assert flushed.exit_code == 0, flushed.output
     assert f"Replayed {waiting} documents" in flushed.output

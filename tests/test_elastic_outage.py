@@ -10,10 +10,6 @@ document is there exactly once, in its latest version. Takes about a minute (two
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import uuid
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +17,7 @@ from index.documents import Document, document_id
 from index.spool import SpoolingStore
 from index.store import SearchRequest
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "elasticsearch.sh"
-PORT = int(os.environ.get("MISINFO_ES_OUTAGE_PORT", "9250"))
+SPARE_NODE_PORT = PORT = int(os.environ.get("MISINFO_ES_OUTAGE_PORT", "9250"))
 
 pytestmark = [
     pytest.mark.elasticsearch,
@@ -31,28 +25,6 @@ pytestmark = [
         not os.environ.get("MISINFO_ES_URL"), reason="MISINFO_ES_URL is not set (no node here)"
     ),
 ]
-
-
-def _node(command: str, node_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "MISINFO_ES_PORT": str(PORT),
-        "MISINFO_ES_NODE_DIR": str(node_dir),
-        "MISINFO_ES_HEAP": "256m",
-    }
-    subprocess.run(
-        ["bash", str(SCRIPT), command], env=env, check=True, capture_output=True, timeout=300
-    )
-
-
-@pytest.fixture
-def node_dir():
-    # Under the repo's .es/ (not pytest's 0700 tmp dir): the node runs as an unprivileged user.
-    path = REPO / ".es" / f"outage-{uuid.uuid4().hex[:8]}"
-    path.mkdir(parents=True)
-    yield path
-    _node("stop", path)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def make(i: int, version: int) -> Document:
@@ -69,10 +41,10 @@ def make(i: int, version: int) -> Document:
     )
 
 
-def test_outage_loses_and_duplicates_nothing(node_dir, tmp_path):
+def test_outage_loses_and_duplicates_nothing(spare_es_node, tmp_path):
     from index.elastic import ElasticsearchStore
 
-    _node("start", node_dir)
+    spare_es_node.start()
     inner = ElasticsearchStore(
         f"http://127.0.0.1:{PORT}", index_prefix="misinfo-outage", request_timeout=5, max_retries=1
     )
@@ -90,7 +62,7 @@ def test_outage_loses_and_duplicates_nothing(node_dir, tmp_path):
     assert store.pending() == 0
 
     # Down mid-crawl: new documents and new versions of old ones are spooled, in order.
-    _node("stop", node_dir)
+    spare_es_node.stop()
     assert write([make(i, 1) for i in range(100, 150)]) == 50
     assert write([make(i, 2) for i in range(0, 30)]) == 30
     assert write([make(i, 3) for i in range(0, 10)] + [make(i, 1) for i in range(150, 160)]) == 20
@@ -99,7 +71,7 @@ def test_outage_loses_and_duplicates_nothing(node_dir, tmp_path):
     assert store.pending() == 100
 
     # Back: flush replays everything once, and later writes go through again.
-    _node("start", node_dir)
+    spare_es_node.start()
     report = store.flush()
     assert report.complete and report.replayed == 100
     assert write([make(i, 1) for i in range(160, 170)]) == 0

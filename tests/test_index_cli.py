@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.cli_index import index_group, migrate_store, redact_url
+from crawler.cli_index import migrate_store, redact_url
 from crawler.store_spool import SPOOL_FILE, SpooledStore
 from index.documents import Document, document_id
 from index.sqlite import SqliteStore
@@ -28,9 +28,6 @@ from tests.conftest import write_config
 ES_URL = os.environ.get("MISINFO_ES_URL", "")
 #: Nothing listens here: connections are refused at once.
 DEAD_URL = "http://127.0.0.1:9"
-
-if "index" not in main.commands:  # until the lead registers it in crawler/cli.py
-    main.add_command(index_group)
 
 
 def make_doc(i: int, *, flags: tuple[str, ...] = (), site: str = "bao-mau.vn") -> Document:

@@ -43,14 +43,6 @@ from crawler.scheduler import (
 from crawler.sources import Schedule, Source
 from tests.conftest import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
 
-#: ``misinfo run`` whether or not the lead has registered the command in ``crawler.cli`` yet.
-_RUN_MAIN = (
-    "from crawler.cli import main\n"
-    "from crawler.cli_run import run_command\n"
-    "'run' in main.commands or main.add_command(run_command)\n"
-    "main()\n"
-)
-
 
 # -- helpers -------------------------------------------------------------------------------------
 def _free_port() -> int:
@@ -99,7 +91,7 @@ class Service:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [
-                    *(sys.executable, "-c", _RUN_MAIN, "--config", str(config_dir)),
+                    *(sys.executable, "-m", "crawler", "--config", str(config_dir)),
                     *("--data-dir", str(data_dir), "run", *(() if ui else ("--no-ui",)), *args),
                 ],
                 cwd=REPO_ROOT,
