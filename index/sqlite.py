@@ -41,6 +41,8 @@ from index.query import (
 from index.review import AuditEntry, ReviewItem, utcnow
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
+    CLEAR_MATCHED,
+    CREATE_MATCHED,
     DOCUMENT_COLUMNS,
     SearchSQL,
     fast_fold,
@@ -377,12 +379,19 @@ class SqliteStore:
         node = parse_query(request.query)
         statements = search_sql(node, request)
         with self._reading() as conn:
-            rows = conn.execute(*statements.hits).fetchall()
-            total = conn.execute(*statements.count).fetchone()[0]
-            facet_rows = conn.execute(*statements.facets).fetchall() if statements.facets else []
-            histogram_rows = (
-                conn.execute(*statements.histogram).fetchall() if statements.histogram else []
-            )
+            staged = statements.staged
+            if staged is None:
+                rows = conn.execute(*statements.hits).fetchall()
+                total = conn.execute(*statements.count).fetchone()[0]
+                facets_sql, histogram_sql = statements.facets, statements.histogram
+            else:
+                conn.execute(CREATE_MATCHED)
+                conn.execute(CLEAR_MATCHED)
+                total = conn.execute(*staged.fill).rowcount
+                rows = conn.execute(*staged.page(total)).fetchall()
+                facets_sql, histogram_sql = staged.facets(total), staged.histogram(total)
+            facet_rows = conn.execute(*facets_sql).fetchall() if facets_sql else []
+            histogram_rows = conn.execute(*histogram_sql).fetchall() if histogram_sql else []
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:

@@ -10,7 +10,8 @@ Layout:
   text, plus derived columns for sorting and ranges (``published_utc``, ``covid_score``,
   ``claim_score``, ``max_score``, ``published_day``) and ``version`` (bumped on every write).
   Filter columns that searches sort within have (column, ``published_utc``) indexes
-  (``source``, ``site``, ``max_score``; migration 0005).
+  (``source``, ``site``, ``max_score``; migration 0005); facets read the covering index
+  (``source``, ``site``, ``kind``, ``review_status``) (migration 0006).
 * ``document_flags``: (doc rowid, flag) so flag filters and facets use an index.
 * ``documents_fts``: contentless FTS5 over title/text/author as written (``unicode61
   remove_diacritics 0``: "hà" and "ha" are different words) and folded copies
@@ -157,6 +158,21 @@ DROP INDEX documents_site;
 DROP INDEX documents_max_score;
 """
 
+# Facets read one narrow covering index in one pass (GROUP BY all four keyword columns, then
+# summed per facet) instead of one GROUP BY per column; the single-column kind and
+# review_status indexes it supersedes go, as does fetched_utc's (no query plan used it
+# except an explicit fetched_at range, which now scans). Fewer indexes make every insert
+# cheaper. FTS5 buffers a write transaction's terms in memory and flushes a segment when
+# the buffer passes ``hashsize`` (1 MiB by default: several small segments per 1000-document
+# batch, each merged again later); 32 MiB flushes one segment per batch.
+_FACETS_AND_WRITES = """
+CREATE INDEX documents_facets ON documents (source, site, kind, review_status);
+DROP INDEX documents_kind;
+DROP INDEX documents_review_status;
+DROP INDEX documents_fetched;
+INSERT INTO documents_fts (documents_fts, rank) VALUES ('hashsize', 33554432);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
@@ -181,6 +197,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     # lets "ORDER BY rank" use FTS5's own top-k sort with title-weighted bm25.
     ("0004_published_day_and_rank", _script(_DAY_AND_RANK)),
     ("0005_sorted_filter_indexes", _script(_SORTED_FILTERS)),
+    ("0006_facet_index_and_fts_hashsize", _script(_FACETS_AND_WRITES)),
 ]
 
 

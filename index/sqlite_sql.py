@@ -211,15 +211,64 @@ def filters_clause(filters: dict[str, list[str]]) -> tuple[str, list[Any]]:
 # -- whole searches --------------------------------------------------------------------------
 
 
+#: The per-connection scratch table a staged search fills with its matching rowids.
+MATCHED_TABLE = "temp.search_matched"
+CREATE_MATCHED = "CREATE TEMP TABLE IF NOT EXISTS search_matched (rid INTEGER PRIMARY KEY)"
+CLEAR_MATCHED = f"DELETE FROM {MATCHED_TABLE}"
+#: Up to this many matches, facets and histograms read each match's row (~2 us each at 100k
+#: documents); above it they scan a covering index once, probing the matched set (~20 ms).
+LOOKUP_LIMIT = 8000
+#: Up to this many matches, a sorted page reads and sorts every match's sort key; above it,
+#: it walks the sort order's index probing the set (~limit x documents / matches steps).
+SORT_LOOKUP_LIMIT = 1000
+
+
+@dataclass(slots=True)
+class StagedSQL:
+    """One search that finds its matches once: :attr:`fill` inserts the matching rowids
+    into :data:`MATCHED_TABLE` (after :data:`CREATE_MATCHED` and :data:`CLEAR_MATCHED`) and
+    the rest read that set. The total is the fill's row count.
+
+    Without it, hits, count, facets and histogram each ran the FTS5 match again.
+    """
+
+    fill: tuple[str, list[Any]]
+    hits: tuple[str, list[Any]]
+    hits_lookup: tuple[str, list[Any]] | None = None
+    facets_lookup: tuple[str, list[Any]] | None = None
+    facets_scan: tuple[str, list[Any]] | None = None
+    histogram_lookup: tuple[str, list[Any]] | None = None
+    histogram_scan: tuple[str, list[Any]] | None = None
+
+    def page(self, matches: int) -> tuple[str, list[Any]]:
+        """The hits statement that is cheaper for ``matches`` matching documents."""
+        if self.hits_lookup is not None and matches <= SORT_LOOKUP_LIMIT:
+            return self.hits_lookup
+        return self.hits
+
+    def facets(self, matches: int) -> tuple[str, list[Any]] | None:
+        """The facet statement that is cheaper for ``matches`` matching documents."""
+        return self.facets_lookup if matches <= LOOKUP_LIMIT else self.facets_scan
+
+    def histogram(self, matches: int) -> tuple[str, list[Any]] | None:
+        return self.histogram_lookup if matches <= LOOKUP_LIMIT else self.histogram_scan
+
+
 @dataclass(slots=True)
 class SearchSQL:
-    """Every statement one search runs, each as ``(sql, params)``."""
+    """The statements of one search, each as ``(sql, params)``.
+
+    ``hits``/``count``/``facets``/``histogram`` stand alone (``scan`` pages and ``--sql``
+    use them); when ``staged`` is set, :meth:`~index.sqlite.SqliteStore.search` runs its
+    statements instead, which share one pass of the match.
+    """
 
     hits: tuple[str, list[Any]]
     count: tuple[str, list[Any]]
     facets: tuple[str, list[Any]] | None = None
     histogram: tuple[str, list[Any]] | None = None
     uses_fts: bool = False
+    staged: StagedSQL | None = None
 
     def statements(self) -> list[tuple[str, list[Any]]]:
         return [s for s in (self.hits, self.count, self.facets, self.histogram) if s]
@@ -312,14 +361,17 @@ def _matched(node: Node, request: SearchRequest) -> _Matched:
     return _Matched(match, predicates, params, indexed)
 
 
-#: Keyword fields with an index on ``documents`` (flags: on ``document_flags``).
-_INDEXED_FIELDS = frozenset({"source", "site", "kind", "flags", "review_status", "url", "id"})
+#: Keyword fields whose values an index on ``documents`` leads with (flags: on
+#: ``document_flags``); kind and review_status only trail the facet index (migration 0006).
+_INDEXED_FIELDS = frozenset({"source", "site", "flags", "url", "id"})
+#: Range fields with an index (fetched_at lost its own in migration 0006).
+_INDEXED_RANGES = frozenset({"published_at", "covid_score", "claim_score"})
 
 
 def _has_index(node: Node) -> bool:
     """True when SQLite can find ``node``'s matches through an index."""
     if isinstance(node, Range):
-        return True
+        return node.field in _INDEXED_RANGES
     if isinstance(node, FieldTerm):
         return node.field in _INDEXED_FIELDS
     if isinstance(node, And):
@@ -389,9 +441,95 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
             "AND d.published_day IS NOT NULL GROUP BY d.published_day",
             m.all_params,
         )
+    everything = m.match is None and not m.predicates
     return SearchSQL(
-        hits=hits, count=count, facets=facets, histogram=histogram, uses_fts=m.match is not None
+        hits=hits,
+        count=count,
+        facets=facets,
+        histogram=histogram,
+        uses_fts=m.match is not None,
+        staged=None if everything else _staged(m, request, sort, columns),
     )
+
+
+def _staged(m: _Matched, request: SearchRequest, sort: str, columns: str) -> StagedSQL:
+    """The statements of a search that fills :data:`MATCHED_TABLE` once (see StagedSQL)."""
+    rowids, params = m.rowids()
+    fill = (f"INSERT INTO {MATCHED_TABLE} (rid) {rowids}", params)
+    probe = f"+d.rowid IN {MATCHED_TABLE}"
+    if sort == "relevance":
+        inner, inner_params = _staged_relevance_page(m, request.limit, request.offset)
+        outer = "ORDER BY page.score IS NULL, page.score, page.rid DESC"
+        staged = StagedSQL(fill=fill, hits=(_page(columns, inner, outer), inner_params))
+    else:
+        # Many matches: walk the sort order's index, probe the set, stop after the page.
+        # Few: read each match's sort key and sort them.
+        order, page_params = _ORDER[sort], [request.limit, request.offset]
+        walk = (
+            f"SELECT d.rowid AS rid, 0.0 AS score FROM documents AS d WHERE {probe} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        lookup = (
+            f"SELECT d.rowid AS rid, 0.0 AS score FROM {MATCHED_TABLE} AS m "
+            f"CROSS JOIN documents AS d ON d.rowid = m.rid ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        staged = StagedSQL(
+            fill=fill,
+            hits=(_page(columns, walk, f"ORDER BY {order}"), page_params),
+            hits_lookup=(_page(columns, lookup, f"ORDER BY {order}"), page_params),
+        )
+    if request.facets:
+        by_row = f"{MATCHED_TABLE} AS m CROSS JOIN documents AS d ON d.rowid = m.rid"
+        flags = f"{MATCHED_TABLE} AS m JOIN document_flags AS f ON f.doc_rowid = m.rid"
+        staged.facets_lookup = (_facets_union(f"FROM {by_row}", flags), [])
+        staged.facets_scan = (
+            _facets_union(f"FROM documents AS d INDEXED BY documents_facets WHERE {probe}", flags),
+            [],
+        )
+    if request.histogram:
+        day = "d.published_day IS NOT NULL GROUP BY d.published_day"
+        staged.histogram_lookup = (
+            f"SELECT d.published_day, count(*) FROM {MATCHED_TABLE} AS m "
+            f"CROSS JOIN documents AS d ON d.rowid = m.rid WHERE {day}",
+            [],
+        )
+        staged.histogram_scan = (
+            f"SELECT d.published_day, count(*) FROM documents AS d "
+            f"INDEXED BY documents_published_day WHERE {probe} AND {day}",
+            [],
+        )
+    return staged
+
+
+def _page(columns: str, inner: str, outer: str) -> str:
+    """The documents of the ``(rid, score)`` rows ``inner`` selects, in ``outer`` order."""
+    return (
+        f"SELECT {columns}, page.score FROM ({inner}) AS page "
+        f"CROSS JOIN documents AS d ON d.rowid = page.rid {outer}"
+    )
+
+
+def _staged_relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """:func:`_relevance_page` over :data:`MATCHED_TABLE`: the FTS5 match runs once more,
+    only over the window's rowids, for ``rank``."""
+    window = RELEVANCE_WINDOW - 1
+    rank = "CASE WHEN documents_fts.rowid >= cutoff.v THEN documents_fts.rank END"
+    # With filters the window's FTS rows must also be in the set; without, they all are.
+    member = "" if m.fts_only else f" AND +documents_fts.rowid IN {MATCHED_TABLE}"
+    sql = (
+        f"WITH cutoff(v) AS (SELECT COALESCE((SELECT rid FROM {MATCHED_TABLE} "
+        f"ORDER BY rid DESC LIMIT 1 OFFSET {window}), 0)) "
+        f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
+        "FROM cutoff CROSS JOIN documents_fts "
+        f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v{member} "
+        # A scalar bound (not a join with cutoff) lets SQLite walk the set backwards
+        # instead of sorting it.
+        "UNION ALL SELECT * FROM (SELECT m.rid AS rid, NULL AS score "
+        f"FROM {MATCHED_TABLE} AS m WHERE m.rid < (SELECT v FROM cutoff) "
+        "ORDER BY m.rid DESC LIMIT ?)) "
+        "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
+    )
+    return sql, [m.match, offset + limit, limit, offset]
 
 
 def _relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any]]:
@@ -436,43 +574,48 @@ def _relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any
     return sql, [*params, m.match, offset + limit, limit, offset]
 
 
-def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
-    """Top values of every search facet in one statement.
+_KEYWORD_FACETS = tuple(name for name in SEARCH_FACETS if name != "flags")
 
-    Matching everything, each facet is a GROUP BY over its index; otherwise the facet
-    columns of the matching documents are read once (one row lookup per match) and grouped.
+
+def _facets_union(keyword_rows: str, flag_rows: str, ctes: str = "") -> str:
+    """Top values of every search facet in one statement, in :data:`SEARCH_FACETS` order.
+
+    The keyword facets come from one GROUP BY over all their columns (``FROM ...`` in
+    ``keyword_rows``; a few hundred groups), summed per facet; flags from
+    ``document_flags`` joined as ``flag_rows``; ``ctes`` are common table expressions
+    (``name AS (...), ``) they may read.
     """
-    everything = m.match is None and not m.predicates
+    keys = ", ".join(f"d.{quote_identifier(name)}" for name in _KEYWORD_FACETS)
     selects = []
     for name in SEARCH_FACETS:
         if name == "flags":
-            inner = (
-                "SELECT f.flag AS key, count(*) AS n FROM document_flags AS f GROUP BY f.flag"
-                if everything
-                else "SELECT f.flag AS key, count(*) AS n FROM matched "
-                "JOIN document_flags AS f ON f.doc_rowid = matched.rid GROUP BY f.flag"
-            )
+            inner = f"SELECT f.flag AS key, count(*) AS n FROM {flag_rows} GROUP BY f.flag"
         else:
             column = quote_identifier(name)
-            inner = (
-                f"SELECT d.{column} AS key, count(*) AS n FROM documents AS d GROUP BY d.{column}"
-                if everything
-                else f"SELECT {column} AS key, count(*) AS n FROM facet_rows GROUP BY {column}"
-            )
+            inner = f"SELECT {column} AS key, sum(n) AS n FROM groups GROUP BY {column}"
         selects.append(
             f"SELECT '{name}' AS facet, key, n FROM ({inner} ORDER BY n DESC, key "
             f"LIMIT {FACET_SIZE})"
         )
-    union = " UNION ALL ".join(selects)
-    if everything:
-        return union, []
-    rowids, params = m.rowids()
-    keyword_columns = ", ".join(
-        f"d.{quote_identifier(name)}" for name in SEARCH_FACETS if name != "flags"
-    )
+    columns = ", ".join(map(quote_identifier, _KEYWORD_FACETS))
     return (
-        f"WITH matched(rid) AS MATERIALIZED ({rowids}), "
-        f"facet_rows AS MATERIALIZED (SELECT {keyword_columns} FROM matched "
-        "CROSS JOIN documents AS d ON d.rowid = matched.rid) " + union,
-        params,
+        f"WITH {ctes}groups({columns}, n) AS MATERIALIZED (SELECT {keys}, count(*) "
+        f"{keyword_rows} GROUP BY {keys}) " + " UNION ALL ".join(selects)
     )
+
+
+def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
+    """Top values of every search facet in one statement (standalone: no staged set).
+
+    Matching everything, the keyword facets are one scan of the covering facet index;
+    otherwise the matching rowids are computed once and each match's row is read.
+    """
+    if m.match is None and not m.predicates:
+        return _facets_union("FROM documents AS d", "document_flags AS f"), []
+    rowids, params = m.rowids()
+    sql = _facets_union(
+        "FROM matched CROSS JOIN documents AS d ON d.rowid = matched.rid",
+        "matched JOIN document_flags AS f ON f.doc_rowid = matched.rid",
+        ctes=f"matched(rid) AS MATERIALIZED ({rowids}), ",
+    )
+    return sql, params
