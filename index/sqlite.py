@@ -397,7 +397,8 @@ class SqliteStore:
         for row in rows:
             doc = _document(row)
             snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
-            hits.append(Hit(document=doc, score=-float(row[-1] or 0.0), snippet=snippet))
+            score = -float(row[-1]) if row[-1] else 0.0  # FTS5 ranks ascend: best is lowest
+            hits.append(Hit(document=doc, score=score, snippet=snippet))
         facets: dict[str, list[Bucket]] = {}
         if request.facets:
             facets = {name: [] for name in ("source", "site", "kind", "flags", "review_status")}

@@ -8,7 +8,7 @@ go through :func:`quote_identifier`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from index.documents import FACET_FIELDS
@@ -413,7 +413,9 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
     columns = ", ".join(f"d.{quote_identifier(name)}" for name in DOCUMENT_COLUMNS)
     sort = request.sort if request.sort != "relevance" or m.match is not None else "newest"
     if sort == "relevance":
-        inner, inner_params = _relevance_page(m, request.limit, request.offset)
+        inner, inner_params = _relevance_page(
+            m, title_expressions(node), request.limit, request.offset, staged=False
+        )
         outer = "ORDER BY page.score IS NULL, page.score, page.rid DESC"
     else:
         inner = (
@@ -448,17 +450,19 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
         facets=facets,
         histogram=histogram,
         uses_fts=m.match is not None,
-        staged=None if everything else _staged(m, request, sort, columns),
+        staged=None if everything else _staged(node, m, request, sort, columns),
     )
 
 
-def _staged(m: _Matched, request: SearchRequest, sort: str, columns: str) -> StagedSQL:
+def _staged(node: Node, m: _Matched, request: SearchRequest, sort: str, columns: str) -> StagedSQL:
     """The statements of a search that fills :data:`MATCHED_TABLE` once (see StagedSQL)."""
     rowids, params = m.rowids()
     fill = (f"INSERT INTO {MATCHED_TABLE} (rid) {rowids}", params)
     probe = f"+d.rowid IN {MATCHED_TABLE}"
     if sort == "relevance":
-        inner, inner_params = _staged_relevance_page(m, request.limit, request.offset)
+        inner, inner_params = _relevance_page(
+            m, title_expressions(node), request.limit, request.offset, staged=True
+        )
         outer = "ORDER BY page.score IS NULL, page.score, page.rid DESC"
         staged = StagedSQL(fill=fill, hits=(_page(columns, inner, outer), inner_params))
     else:
@@ -509,69 +513,91 @@ def _page(columns: str, inner: str, outer: str) -> str:
     )
 
 
-def _staged_relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any]]:
-    """:func:`_relevance_page` over :data:`MATCHED_TABLE`: the FTS5 match runs once more,
-    only over the window's rowids, for ``rank``."""
+#: Up to this many matches relevance is bm25; above, the window is ranked by title words.
+BM25_LIMIT = RELEVANCE_WINDOW
+
+
+def title_expressions(node: Node) -> list[str]:
+    """FTS5 expressions of the positive full-text leaves of ``node`` that may match a title,
+    each restricted to the title column it would match (``title`` or ``title_f``).
+
+    Leaves under a NOT never explain a match, so they are left out.
+    """
+    found: list[str] = []
+
+    def walk(item: Node, negated: bool) -> None:
+        if isinstance(item, And | Or):
+            for child in item.children:
+                walk(child, negated)
+        elif isinstance(item, Not):
+            walk(item.child, not negated)
+        elif not negated and isinstance(item, Term | Phrase | Prefix) and "title" in item.fields:
+            expression = fts_expression(replace(item, fields=("title",)))
+            if expression is not None:
+                found.append(expression)
+
+    walk(node, False)
+    return list(dict.fromkeys(found))
+
+
+def _relevance_page(
+    m: _Matched, titles: list[str], limit: int, offset: int, *, staged: bool
+) -> tuple[str, list[Any]]:
+    """``(rid, score)`` rows of one relevance page: the window ranked, then the rest.
+
+    Only the :data:`RELEVANCE_WINDOW` most recently indexed matches (rowid at or above
+    ``cutoff``) are ranked; older matches follow them, newest-indexed first, and only
+    ``offset + limit`` of those are ever read. Ranking is one of:
+
+    * at most :data:`BM25_LIMIT` matches: FTS5's ``rank`` (bm25, title weighted 4x). bm25
+      reads each query word's whole doclist once for its document frequency, ~5 ms per
+      common word at 100k documents, whatever the number of matches;
+    * more matches (common words, where that cost adds up): the number of query words
+      (positive leaves, :func:`title_expressions`) found in the title, more first, ties
+      newest-indexed first. Those FTS5 lookups are bounded by the window's rowids.
+
+    The matches come from :data:`MATCHED_TABLE` (``staged``) or a materialised CTE.
+    """
     window = RELEVANCE_WINDOW - 1
+    matched = MATCHED_TABLE if staged else "matched"
+    ctes, params = "", []
+    if not staged:
+        rowids, params = m.rowids()
+        ctes = f"matched(rid) AS MATERIALIZED ({rowids}), "
     rank = "CASE WHEN documents_fts.rowid >= cutoff.v THEN documents_fts.rank END"
     # With filters the window's FTS rows must also be in the set; without, they all are.
-    member = "" if m.fts_only else f" AND +documents_fts.rowid IN {MATCHED_TABLE}"
+    member = "" if m.fts_only else f" AND +documents_fts.rowid IN {matched}"
+    in_window = "documents_fts.rowid >= (SELECT v FROM cutoff)"
+    titled = " UNION ALL ".join(
+        f"SELECT documents_fts.rowid AS rid FROM documents_fts "
+        f"WHERE documents_fts MATCH ? AND {in_window}"
+        for _ in titles
+    )
+    title_hits = (
+        f"SELECT rid, count(*) AS n FROM ({titled}) GROUP BY rid"
+        if titles
+        else "SELECT NULL AS rid, 0 AS n WHERE 0"
+    )
     sql = (
-        f"WITH cutoff(v) AS (SELECT COALESCE((SELECT rid FROM {MATCHED_TABLE} "
-        f"ORDER BY rid DESC LIMIT 1 OFFSET {window}), 0)) "
+        f"WITH {ctes}cutoff(v) AS (SELECT COALESCE((SELECT rid FROM {matched} "
+        f"ORDER BY rid DESC LIMIT 1 OFFSET {window}), 0)), "
+        f"use_bm25(v) AS (SELECT count(*) <= {BM25_LIMIT} FROM "
+        f"(SELECT 1 FROM {matched} LIMIT {BM25_LIMIT + 1})), "
+        f"title_hits(rid, n) AS MATERIALIZED ({title_hits}) "
         f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
-        "FROM cutoff CROSS JOIN documents_fts "
-        f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v{member} "
+        "FROM cutoff CROSS JOIN documents_fts WHERE (SELECT v FROM use_bm25) "
+        f"AND documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v{member} "
+        "UNION ALL SELECT m.rid AS rid, -COALESCE(t.n, 0) AS score "
+        f"FROM {matched} AS m LEFT JOIN title_hits AS t ON t.rid = m.rid "
+        "WHERE NOT (SELECT v FROM use_bm25) AND m.rid >= (SELECT v FROM cutoff) "
         # A scalar bound (not a join with cutoff) lets SQLite walk the set backwards
         # instead of sorting it.
         "UNION ALL SELECT * FROM (SELECT m.rid AS rid, NULL AS score "
-        f"FROM {MATCHED_TABLE} AS m WHERE m.rid < (SELECT v FROM cutoff) "
+        f"FROM {matched} AS m WHERE m.rid < (SELECT v FROM cutoff) "
         "ORDER BY m.rid DESC LIMIT ?)) "
         "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
     )
-    return sql, [m.match, offset + limit, limit, offset]
-
-
-def _relevance_page(m: _Matched, limit: int, offset: int) -> tuple[str, list[Any]]:
-    """``(rid, score)`` rows of one relevance page: the window ranked, then the rest.
-
-    bm25 costs a few microseconds per match, so only the :data:`RELEVANCE_WINDOW` most
-    recently indexed matches (rowid at or above ``cutoff``) are ranked; older matches follow
-    them, newest-indexed first, and only ``offset + limit`` of those are ever read. The
-    caller orders the at most ``RELEVANCE_WINDOW + offset + limit`` rows.
-    """
-    window = RELEVANCE_WINDOW - 1
-    rank = "CASE WHEN documents_fts.rowid >= cutoff.v THEN documents_fts.rank END"
-    if m.fts_only:
-        # FTS5 walks rowids in either direction and honours rowid bounds itself.
-        sql = (
-            "WITH cutoff(v) AS (SELECT COALESCE((SELECT rowid FROM documents_fts "
-            f"WHERE documents_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET {window}), 0)) "
-            f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
-            "FROM cutoff CROSS JOIN documents_fts "
-            "WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v "
-            "UNION ALL SELECT * FROM (SELECT documents_fts.rowid AS rid, NULL AS score "
-            "FROM cutoff CROSS JOIN documents_fts "
-            "WHERE documents_fts MATCH ? AND documents_fts.rowid < cutoff.v "
-            "ORDER BY documents_fts.rowid DESC LIMIT ?)) "
-            "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
-        )
-        return sql, [m.match, m.match, m.match, offset + limit, limit, offset]
-    rowids, params = m.rowids()
-    sql = (
-        f"WITH matched(rid) AS MATERIALIZED ({rowids}), "
-        "cutoff(v) AS (SELECT COALESCE((SELECT rid FROM matched ORDER BY rid DESC "
-        f"LIMIT 1 OFFSET {window}), 0)) "
-        f"SELECT rid, score FROM (SELECT documents_fts.rowid AS rid, {rank} AS score "
-        "FROM cutoff CROSS JOIN documents_fts "
-        "WHERE documents_fts MATCH ? AND documents_fts.rowid >= cutoff.v "
-        "AND +documents_fts.rowid IN (SELECT rid FROM matched) "
-        "UNION ALL SELECT * FROM (SELECT matched.rid AS rid, NULL AS score "
-        "FROM cutoff CROSS JOIN matched WHERE matched.rid < cutoff.v "
-        "ORDER BY matched.rid DESC LIMIT ?)) "
-        "ORDER BY score IS NULL, score, rid DESC LIMIT ? OFFSET ?"
-    )
-    return sql, [*params, m.match, offset + limit, limit, offset]
+    return sql, [*params, *titles, m.match, offset + limit, limit, offset]
 
 
 _KEYWORD_FACETS = tuple(name for name in SEARCH_FACETS if name != "flags")
