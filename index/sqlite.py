@@ -64,6 +64,11 @@ CACHE_KIB = 65_536
 #: Bytes of the database file memory-mapped per connection: reading a documents row then
 #: costs no copy into the page cache (row lookups ran ~2.5x faster at 100k documents).
 MMAP_BYTES = 1 << 30
+#: WAL pages written before a commit copies them back into the database file (SQLite's
+#: default is 1000). Bulk indexing rewrites the same FTS5 and index pages in every batch;
+#: checkpointing every 64 MiB instead of every 4 MiB copies each of them back far fewer
+#: times (commits took ~35% less CPU at 100k documents). The WAL file grows to about that.
+WAL_AUTOCHECKPOINT_PAGES = 16_384
 #: Rows fetched per step while scanning.
 SCAN_PAGE = 500
 _JSON_FIELDS = ("outlinks", "engagement", "flags", "scores", "analysis")
@@ -204,6 +209,7 @@ class SqliteStore:
             if not self._memory:
                 self._write.execute("PRAGMA journal_mode = WAL")
                 self._write.execute("PRAGMA synchronous = NORMAL")
+                self._write.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             self._write.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             # The system SQLite may be built with SECURE_DELETE: zeroing every freed page
             # (FTS5 segment merges free many) is pure overhead here.

@@ -392,11 +392,12 @@ _ORDER = {
 def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
     """The statements for ``request`` whose query parsed to ``node``.
 
-    Relevance is FTS5's ``rank`` (bm25 with title weighted 4x, configured by migration
-    0004) over the :data:`RELEVANCE_WINDOW` most recently indexed matches (after filters),
-    then the older matches newest-indexed first; without a positive full-text part it is
-    newest first. bm25 also has a fixed cost per query: it reads each word's whole doclist
-    once for the word's document frequency (~5 ms per common word at 100k documents).
+    Relevance ranks the :data:`RELEVANCE_WINDOW` most recently indexed matches (after
+    filters), then lists the older matches newest-indexed first; without a positive
+    full-text part it is newest first. Within the window the rank is FTS5's ``rank`` (bm25
+    with title weighted 4x, migration 0004) when every match fits in it (at most
+    :data:`BM25_LIMIT`), otherwise the number of query words in the title, ties
+    newest-indexed first (see :func:`_relevance_page` for why).
     Histograms count per ``published_day``; the caller folds days into weeks or months.
     """
     if request.histogram is not None and request.histogram not in _HISTOGRAM_INTERVALS:
