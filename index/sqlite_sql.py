@@ -361,11 +361,11 @@ def _matched(node: Node, request: SearchRequest) -> _Matched:
     return _Matched(match, predicates, params, indexed)
 
 
-#: Keyword fields whose values an index on ``documents`` leads with (flags: on
-#: ``document_flags``); kind and review_status only trail the facet index (migration 0006).
-_INDEXED_FIELDS = frozenset({"source", "site", "flags", "url", "id"})
-#: Range fields with an index (fetched_at lost its own in migration 0006).
-_INDEXED_RANGES = frozenset({"published_at", "covid_score", "claim_score"})
+#: Keyword fields whose values an index on ``documents`` leads with (source: the facet
+#: index, migration 0006; flags: ``document_flags``).
+_INDEXED_FIELDS = frozenset({"source", "flags", "url", "id"})
+#: Range fields with an index that leads with them (migration 0007).
+_INDEXED_RANGES = frozenset({"published_at"})
 
 
 def _has_index(node: Node) -> bool:
