@@ -79,6 +79,7 @@ __all__ = [
     "make_snippet",
     "parse_query",
     "to_local_day",
+    "to_utc_and_local_day",
     "to_utc_iso",
     "tokenize",
 ]
@@ -245,6 +246,19 @@ def to_local_day(value: str | None) -> str | None:
     if moment.tzinfo is None:
         return moment.date().isoformat()
     return moment.astimezone(DEFAULT_TZ).date().isoformat()
+
+
+def to_utc_and_local_day(value: str | None) -> tuple[str | None, str | None]:
+    """``(to_utc_iso(value), to_local_day(value))``, parsing ``value`` once (indexing)."""
+    if not value:
+        return None, None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None, None
+    if moment.tzinfo is None:
+        return _utc(moment.replace(tzinfo=DEFAULT_TZ)), moment.date().isoformat()
+    return _utc(moment), moment.astimezone(DEFAULT_TZ).date().isoformat()
 
 
 def bucket_start(day: str, interval: str) -> str:
