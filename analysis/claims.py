@@ -28,12 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.claim_model import ClaimClassifier, ClaimExample
-from analysis.known_claims import (
-    DEFAULT_MATCH_MIN_SIMILARITY,
-    ClaimMatch,
-    KnownClaimIndex,
-    text_units,
-)
+from analysis.known_claims import DEFAULT_MATCH_MIN_SIMILARITY, ClaimMatch, KnownClaimIndex
 from analysis.signals import Signal, detect_signals, signal_strength
 from analysis.text import normalize_text, segment_words
 
@@ -104,29 +99,38 @@ def score_claim(
     threshold: float = DEFAULT_CLAIM_THRESHOLD,
     timestamp: float | None = None,
     min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY,
+    normalized: bool = False,
 ) -> ClaimResult:
     """Score how likely ``title`` + ``text`` spreads a false claim, with the evidence.
 
     ``tokens`` are the word tokens of the normalised ``text`` (``analysis.text.segment_words``);
     they are computed here when not given. ``engagement`` uses the keys ``likes``,
     ``comments``, ``shares``; missing counts are neutral. ``timestamp`` (Unix seconds) is the
-    posting time, if known.
+    posting time, if known. ``normalized`` says ``text`` and ``title`` already went through
+    :func:`analysis.text.normalize_text` (as :func:`analysis.analyse.analyse` does), which is
+    then not repeated.
     """
-    text = normalize_text(text)
-    title = normalize_text(title)
+    if not normalized:
+        text = normalize_text(text)
+        title = normalize_text(title)
     resources = resources or ClaimResources()
     matches: list[ClaimMatch] = []
     index = resources.known_claims
     if index is not None and len(index) and (text or title):
-        words = list(tokens) if tokens is not None else segment_words(text)
-        units = text_units(text, title, words)
-        matches = index.match(units, min_similarity=min_similarity)[:DEFAULT_MAX_MATCHES]
+        matches = index.match_text(
+            text,
+            title,
+            list(tokens) if tokens is not None else None,
+            min_similarity=min_similarity,
+            tokenize=segment_words,
+        )[:DEFAULT_MAX_MATCHES]
     full_text = f"{title}\n{text}".strip() if title else text
     signals = detect_signals(full_text)
     probability: float | None = None
     if resources.classifier is not None and full_text:
         probability = resources.classifier.predict_one(
-            ClaimExample(text=full_text, engagement=engagement, timestamp=timestamp)
+            ClaimExample(text=full_text, engagement=engagement, timestamp=timestamp),
+            normalized=True,
         )
     best = matches[0].similarity if matches else 0.0
     score = combine(best, probability, signal_strength(signals))

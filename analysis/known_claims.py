@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as _date
 
@@ -69,6 +69,8 @@ DEFAULT_PAIR_MAX_SYLLABLES = 40
 DEFAULT_LONG_UNIT_SYLLABLES = 30
 DEFAULT_KEYWORD_SPAN_CHARS = 80
 DEFAULT_ACCENTED_RATIO = 0.15
+#: Margin on the prefilter's bound for float32 character similarities a hair above 1.
+_BOUND_SLACK = 1e-6
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
@@ -389,12 +391,26 @@ def text_units(text: str, title: str = "", tokens: Sequence[str] | None = None) 
 class _KeywordGroup:
     accented: re.Pattern[str]
     folded: re.Pattern[str]
+    #: the word runs of each alternative, as written and folded: an alternative can only
+    #: match where all of its words occur as whole words (the prefilter's test)
+    accented_words: tuple[frozenset[str], ...] = ()
+    folded_words: tuple[frozenset[str], ...] = ()
 
     @classmethod
     def parse(cls, group: str) -> _KeywordGroup:
         alternatives = [alt.strip().lower() for alt in group.split("|") if alt.strip()]
+        folded = [fold_diacritics(a) for a in alternatives]
         return cls(
-            _alternation(alternatives), _alternation([fold_diacritics(a) for a in alternatives])
+            _alternation(alternatives),
+            _alternation(folded),
+            tuple(frozenset(_SYLLABLE.findall(a)) for a in alternatives),
+            tuple(frozenset(_SYLLABLE.findall(a)) for a in folded),
+        )
+
+    def may_occur(self, words: frozenset[str] | set[str]) -> bool:
+        """False when the group cannot occur in a text whose word runs are ``words``."""
+        return any(alt <= words for alt in self.accented_words) or any(
+            alt <= words for alt in self.folded_words
         )
 
     def find(self, unit: TextUnit) -> int | None:
@@ -428,6 +444,45 @@ class _Reference:
     text: str
     accented_terms: frozenset[str]
     folded_terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _PostWords:
+    """What a whole post could offer any of its units: the prefilter's upper bounds.
+
+    ``words`` are the word runs of the post lower-cased and folded (a keyword alternative
+    matches a unit only where its words are whole words of the unit, so of the post);
+    ``terms`` adds the multi-syllable word tokens in both forms. ``tokens_known`` is False
+    when no word tokens were given: any multi-syllable term of a claim may then be present.
+    """
+
+    words: frozenset[str]
+    terms: frozenset[str]
+    tokens_known: bool
+
+    @classmethod
+    def of_text(cls, text: str, title: str, tokens: Sequence[str] | None) -> _PostWords:
+        full = f"{title}\n{text}"
+        words = set(_SYLLABLE.findall(full.lower())) | set(_SYLLABLE.findall(fold_diacritics(full)))
+        joined = {t for t in tokens or () if "_" in t}
+        terms = words | {t.lower() for t in joined} | {fold_diacritics(t) for t in joined}
+        return cls(frozenset(words), frozenset(terms), tokens is not None)
+
+    @classmethod
+    def of_units(cls, units: Sequence[TextUnit]) -> _PostWords:
+        words: set[str] = set()
+        terms: set[str] = set()
+        for unit in units:
+            words.update(_SYLLABLE.findall(unit.lowered), _SYLLABLE.findall(unit.folded))
+            terms |= unit.terms
+        return cls(frozenset(words), frozenset(terms | words), True)
+
+    def word_share(self, reference_terms: frozenset[str]) -> float:
+        """Upper bound of the ``words`` part of any unit of the post for these terms."""
+        present = len(reference_terms & self.terms)
+        if not self.tokens_known:
+            present += sum(1 for t in reference_terms if "_" in t and t not in self.terms)
+        return present / max(1, len(reference_terms))
 
 
 class KnownClaimIndex:
@@ -488,19 +543,87 @@ class KnownClaimIndex:
         """
         if not units or not self._references:
             return []
-        char = (self._vectorizer.transform([u.folded for u in units]) @ self._matrix.T).toarray()
+        candidates = self._candidates(_PostWords.of_units(units), min_similarity)
+        return self._match_units(units, candidates, min_similarity) if candidates else []
+
+    def match_text(
+        self,
+        text: str,
+        title: str = "",
+        tokens: Sequence[str] | None = None,
+        *,
+        min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY,
+        tokenize: Callable[[str], Sequence[str]] | None = None,
+    ) -> list[ClaimMatch]:
+        """``match(text_units(text, title, tokens))``, building the units only when needed.
+
+        Most posts repeat no known claim, and a cheap post-level bound (keyword groups and
+        claim words present anywhere in the post) shows it before any unit is built. Without
+        ``tokens``, ``tokenize(text)`` (if given) supplies them, and only for a post that
+        passes that bound.
+        """
+        if not self._references or not (text.strip() or title.strip()):
+            return []
+        candidates = self._candidates(_PostWords.of_text(text, title, tokens), min_similarity)
+        if not candidates:
+            return []
+        if tokens is None and tokenize is not None:
+            tokens = tokenize(text)
+        units = text_units(text, title, tokens)
+        return self._match_units(units, candidates, min_similarity) if units else []
+
+    def _candidates(self, post: _PostWords, min_similarity: float) -> set[int]:
+        """Claims some unit of the post could match at ``min_similarity`` (a sound superset).
+
+        The bound takes the character similarity as 1, the word share over the whole post and
+        the share of keyword groups that may occur anywhere in it.
+        """
+        best_words = [0.0] * len(self.claims)
+        for reference in self._references:
+            share = max(
+                post.word_share(reference.accented_terms), post.word_share(reference.folded_terms)
+            )
+            best_words[reference.claim_index] = max(best_words[reference.claim_index], share)
+        candidates: set[int] = set()
+        for index, groups in enumerate(self._keywords):
+            words = best_words[index]
+            if groups:
+                present = sum(1 for group in groups if group.may_occur(post.words))
+                hits = present / len(groups)
+                bound = DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT * words
+                bound += DEFAULT_KEYWORD_WEIGHT * hits
+                if hits < 1:
+                    bound *= DEFAULT_PARTIAL_KEYWORD_FACTOR
+            else:
+                bound = (DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT * words) / (
+                    DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
+                )
+            if bound + _BOUND_SLACK >= min_similarity:
+                candidates.add(index)
+        return candidates
+
+    def _match_units(
+        self, units: Sequence[TextUnit], candidates: set[int], min_similarity: float
+    ) -> list[ClaimMatch]:
+        """The full similarity of every unit against the references of ``candidates``."""
+        columns = [i for i, r in enumerate(self._references) if r.claim_index in candidates]
+        matrix = self._matrix[columns]
+        char = (self._vectorizer.transform([u.folded for u in units]) @ matrix.T).toarray()
         best: dict[int, ClaimMatch] = {}
         post_refutes = any(cue in unit.folded for unit in units for cue in REFUTING_CUES)
         for unit_index, unit in enumerate(units):
             refuting = post_refutes
-            keyword_hits = [_keyword_score(groups, unit) for groups in self._keywords]
+            keyword_hits = {
+                index: _keyword_score(self._keywords[index], unit) for index in candidates
+            }
             # long sentences share words with anything: damp them (claims are short)
             length_factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, unit.syllables)) ** 0.5)
-            for ref_index, reference in enumerate(self._references):
+            for column, ref_index in enumerate(columns):
+                reference = self._references[ref_index]
                 claim_index = reference.claim_index
                 ref_terms = reference.accented_terms if unit.accented else reference.folded_terms
                 words = len(ref_terms & unit.terms) / max(1, len(ref_terms))
-                char_sim = float(char[unit_index, ref_index])
+                char_sim = float(char[unit_index, column])
                 hits = keyword_hits[claim_index]
                 if self._keywords[claim_index]:
                     similarity = (
