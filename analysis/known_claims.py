@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as _date
+from functools import lru_cache
 
 import numpy as np
 
@@ -322,10 +323,16 @@ class ClaimMatch:
         return result
 
 
+@lru_cache(maxsize=65536)
+def _is_stopword(syllable: str) -> bool:
+    """Whether a syllable folds to a stopword (cached: posts reuse a few thousand syllables)."""
+    return fold_diacritics(syllable) in STOPWORDS
+
+
 def _terms(text: str, words: Sequence[str] | None, *, fold: bool) -> frozenset[str]:
     """Content syllables plus multi-syllable words ("_"-joined) of a piece of text."""
     form = fold_diacritics if fold else str.lower
-    terms = {s for s in _SYLLABLE.findall(form(text)) if fold_diacritics(s) not in STOPWORDS}
+    terms = {s for s in _SYLLABLE.findall(form(text)) if not _is_stopword(s)}
     for word in words or ():
         if "_" in word and _SYLLABLE.search(word):
             terms.add(form(word))
@@ -436,6 +443,17 @@ def _keyword_score(groups: Sequence[_KeywordGroup], unit: TextUnit) -> float:
     if spread > DEFAULT_KEYWORD_SPAN_CHARS:
         share *= DEFAULT_KEYWORD_SPAN_CHARS / spread
     return share
+
+
+def _similarity(groups: Sequence[_KeywordGroup], char: float, words: float, hits: float) -> float:
+    """The weighted similarity before the length and refutation factors (module docstring)."""
+    if not groups:
+        return (DEFAULT_CHAR_WEIGHT * char + DEFAULT_WORD_WEIGHT * words) / (
+            DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
+        )
+    similarity = DEFAULT_CHAR_WEIGHT * char + DEFAULT_WORD_WEIGHT * words
+    similarity += DEFAULT_KEYWORD_WEIGHT * hits
+    return similarity * DEFAULT_PARTIAL_KEYWORD_FACTOR if hits < 1 else similarity
 
 
 @dataclass
@@ -607,48 +625,48 @@ class KnownClaimIndex:
     ) -> list[ClaimMatch]:
         """The full similarity of every unit against the references of ``candidates``."""
         columns = [i for i, r in enumerate(self._references) if r.claim_index in candidates]
-        matrix = self._matrix[columns]
-        char = (self._vectorizer.transform([u.folded for u in units]) @ matrix.T).toarray()
-        best: dict[int, ClaimMatch] = {}
         post_refutes = any(cue in unit.folded for unit in units for cue in REFUTING_CUES)
+        # everything but the character similarity first: a (unit, reference) pair that cannot
+        # reach the threshold even at char similarity 1 needs no character vectors at all
+        pending: list[tuple[int, int, float, float, float]] = []
         for unit_index, unit in enumerate(units):
-            refuting = post_refutes
             keyword_hits = {
                 index: _keyword_score(self._keywords[index], unit) for index in candidates
             }
             # long sentences share words with anything: damp them (claims are short)
-            length_factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, unit.syllables)) ** 0.5)
+            factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, unit.syllables)) ** 0.5)
+            if post_refutes:
+                factor *= DEFAULT_REFUTED_FACTOR
             for column, ref_index in enumerate(columns):
                 reference = self._references[ref_index]
-                claim_index = reference.claim_index
                 ref_terms = reference.accented_terms if unit.accented else reference.folded_terms
                 words = len(ref_terms & unit.terms) / max(1, len(ref_terms))
-                char_sim = float(char[unit_index, column])
-                hits = keyword_hits[claim_index]
-                if self._keywords[claim_index]:
-                    similarity = (
-                        DEFAULT_CHAR_WEIGHT * char_sim
-                        + DEFAULT_WORD_WEIGHT * words
-                        + DEFAULT_KEYWORD_WEIGHT * hits
-                    )
-                    if hits < 1:
-                        similarity *= DEFAULT_PARTIAL_KEYWORD_FACTOR
-                else:
-                    similarity = (DEFAULT_CHAR_WEIGHT * char_sim + DEFAULT_WORD_WEIGHT * words) / (
-                        DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
-                    )
-                similarity *= length_factor
-                if refuting:
-                    similarity *= DEFAULT_REFUTED_FACTOR
-                current = best.get(claim_index)
-                if similarity >= min_similarity and (
-                    current is None or similarity > current.similarity
-                ):
-                    best[claim_index] = ClaimMatch(
-                        self.claims[claim_index],
-                        min(1.0, similarity),
-                        unit.text,
-                        refuting,
-                        {"char": char_sim, "words": words, "keywords": hits},
-                    )
+                hits = keyword_hits[reference.claim_index]
+                bound = _similarity(self._keywords[reference.claim_index], 1.0, words, hits)
+                if bound * factor + _BOUND_SLACK >= min_similarity:
+                    pending.append((unit_index, column, words, hits, factor))
+        if not pending:
+            return []
+        needed = sorted({unit_index for unit_index, *_ in pending})
+        row_of = {unit_index: row for row, unit_index in enumerate(needed)}
+        vectors = self._vectorizer.transform([units[i].folded for i in needed])
+        char = (vectors @ self._matrix[columns].T).toarray()
+        best: dict[int, ClaimMatch] = {}
+        for unit_index, column, words, hits, factor in pending:
+            unit = units[unit_index]
+            claim_index = self._references[columns[column]].claim_index
+            refuting = post_refutes
+            char_sim = float(char[row_of[unit_index], column])
+            similarity = _similarity(self._keywords[claim_index], char_sim, words, hits) * factor
+            current = best.get(claim_index)
+            if similarity >= min_similarity and (
+                current is None or similarity > current.similarity
+            ):
+                best[claim_index] = ClaimMatch(
+                    self.claims[claim_index],
+                    min(1.0, similarity),
+                    unit.text,
+                    refuting,
+                    {"char": char_sim, "words": words, "keywords": hits},
+                )
         return sorted(best.values(), key=lambda match: -match.similarity)
