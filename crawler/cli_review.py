@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -197,25 +197,6 @@ def _entry_dict(entry: Any) -> dict[str, Any]:
 
 
 # -- export ----------------------------------------------------------------------------------
-EXPORT_FIELDS = (
-    "id",
-    "url",
-    "title",
-    "author",
-    "source",
-    "site",
-    "kind",
-    "section",
-    "published_at",
-    "fetched_at",
-    "flags",
-    "covid_score",
-    "claim_score",
-    "review_status",
-    "text",
-)
-
-
 @click.command("export")
 @click.argument("query", required=False, default="")
 @click.option(
@@ -232,24 +213,21 @@ EXPORT_FIELDS = (
 def export_command(query: str, fmt: str, output: Any) -> None:
     """Export every document matching QUERY (streams any size)."""
     from index import SearchRequest
+    from index.export import csv_chunks, jsonl_line
 
     count = 0
+
+    def counted(documents: Iterator[Any]) -> Iterator[Any]:
+        nonlocal count
+        for document in documents:
+            count += 1
+            yield document
+
     with _store() as store:
-        documents = store.scan(SearchRequest(query=query))
-        if fmt == "jsonl":
-            for document in documents:
-                output.write(json.dumps(document.to_dict(), ensure_ascii=False) + "\n")
-                count += 1
-        else:
-            writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            for document in documents:
-                row = document.to_dict()
-                row["flags"] = ";".join(document.flags)
-                row["covid_score"] = document.scores.get("covid", "")
-                row["claim_score"] = document.scores.get("claim", "")
-                writer.writerow(row)
-                count += 1
+        documents = counted(store.scan(SearchRequest(query=query)))
+        chunks = csv_chunks(documents) if fmt == "csv" else map(jsonl_line, documents)
+        for chunk in chunks:
+            output.write(chunk)
     click.echo(f"exported {count} document(s)", err=True)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,30 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from index.errors import QuerySyntaxError, SearchError
+from index.export import csv_chunks, jsonl_line
 from index.query import parse_query
 from index.store import Hit, SearchResponse
 from index.web.context import web
 from index.web.params import FILTER_FIELDS, PAGE_SIZE, SORTS, ParamError, SearchParams, roll_up
 from index.web.render import histogram_svg
 
-__all__ = ["EXPORT_COLUMNS", "api_search", "export", "hit_json", "search_page"]
+__all__ = ["api_search", "export", "hit_json", "search_page"]
 
-EXPORT_COLUMNS = (
-    "id",
-    "url",
-    "title",
-    "author",
-    "source",
-    "site",
-    "kind",
-    "section",
-    "published_at",
-    "first_seen",
-    "flags",
-    "covid_score",
-    "claim_score",
-    "review_status",
-)
 FACET_LABELS = {
     "source": "Source",
     "site": "Site",
@@ -43,8 +25,6 @@ FACET_LABELS = {
     "flags": "Flags",
     "review_status": "Review status",
 }
-# A cell starting with one of these is a formula to a spreadsheet: crawled text must not be.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -142,20 +122,6 @@ def api_search(request: Request) -> Response:
     )
 
 
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, list):
-        value = ";".join(map(str, value))
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _export_row(doc: Any) -> list[str]:
-    values = doc.to_dict()
-    values["covid_score"] = doc.scores.get("covid")
-    values["claim_score"] = doc.scores.get("claim")
-    return [_csv_cell(values.get(name)) for name in EXPORT_COLUMNS]
-
-
 def export(request: Request) -> Response:
     """Every document matching the page's query and filters, as CSV or JSON lines.
 
@@ -175,22 +141,11 @@ def export(request: Request) -> Response:
 
     def rows() -> Iterator[str]:
         with pool.store() as store:
+            documents = store.scan(search)
             if fmt == "csv":
-                buffer = io.StringIO()
-                writer = csv.writer(buffer)
-                writer.writerow(EXPORT_COLUMNS)
-                for doc in store.scan(search):
-                    writer.writerow(_export_row(doc))
-                    if buffer.tell() > 64_000:
-                        yield buffer.getvalue()
-                        buffer.seek(0)
-                        buffer.truncate()
-                yield buffer.getvalue()
+                yield from csv_chunks(documents)
             else:
-                for doc in store.scan(search):
-                    data = doc.to_dict()
-                    data.pop("segmented", None)
-                    yield json.dumps(data, ensure_ascii=False) + "\n"
+                yield from (jsonl_line(doc) for doc in documents)
 
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
     filename = f"misinfo-export.{fmt}"
