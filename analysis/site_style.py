@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 from parsel import Selector
@@ -230,15 +230,44 @@ class RegisterEntry:
         return self.kind in PRESS_KINDS
 
 
-class PressRegister:
+_Entry = TypeVar("_Entry")  # an entry with a ``domain``
+
+
+class _DomainTable(Generic[_Entry]):
+    """Entries keyed by domain; a host matches its own entry or its nearest parent's."""
+
+    def __init__(self, entries: Iterable[_Entry] = ()):
+        self._by_domain = {normalize_host(entry.domain): entry for entry in entries}
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, str]]) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def from_csv_text(cls, text: str) -> Self:
+        return cls.from_rows(csv.DictReader(io.StringIO(text)))
+
+    def lookup(self, site_or_url: str) -> _Entry | None:
+        """The entry for the host or its nearest listed parent domain, if any."""
+        host = normalize_host(site_or_url)
+        for candidate in _parents(host) if host else ():
+            if candidate in self._by_domain:
+                return self._by_domain[candidate]
+        return None
+
+    def __contains__(self, site_or_url: object) -> bool:
+        return isinstance(site_or_url, str) and self.lookup(site_or_url) is not None
+
+    def __len__(self) -> int:
+        return len(self._by_domain)
+
+
+class PressRegister(_DomainTable[RegisterEntry]):
     """Domains believed to be licensed press (and state portals), matched with subdomains.
 
     Not the official licence register: see ``config/press_register.md``. Build it from CSV rows
     the caller read (``from_rows``) or from the file's text (``from_csv_text``).
     """
-
-    def __init__(self, entries: Iterable[RegisterEntry] = ()):
-        self._by_domain = {normalize_host(entry.domain): entry for entry in entries}
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, str]]) -> PressRegister:
@@ -253,24 +282,6 @@ class PressRegister:
             if (row.get("domain") or "").strip()
         )
 
-    @classmethod
-    def from_csv_text(cls, text: str) -> PressRegister:
-        return cls.from_rows(csv.DictReader(io.StringIO(text)))
-
-    def lookup(self, site_or_url: str) -> RegisterEntry | None:
-        """The entry for the host or its nearest registered parent domain, if any."""
-        host = normalize_host(site_or_url)
-        for candidate in _parents(host) if host else ():
-            if candidate in self._by_domain:
-                return self._by_domain[candidate]
-        return None
-
-    def __contains__(self, site_or_url: object) -> bool:
-        return isinstance(site_or_url, str) and self.lookup(site_or_url) is not None
-
-    def __len__(self) -> int:
-        return len(self._by_domain)
-
 
 @dataclass(frozen=True, slots=True)
 class FlaggedEntry:
@@ -281,11 +292,8 @@ class FlaggedEntry:
     report_url: str = ""
 
 
-class FlaggedSites:
+class FlaggedSites(_DomainTable[FlaggedEntry]):
     """Sites named by press reports as unlicensed or press-imitating (never licensed)."""
-
-    def __init__(self, entries: Iterable[FlaggedEntry] = ()):
-        self._by_domain = {normalize_host(entry.domain): entry for entry in entries}
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, str]]) -> FlaggedSites:
@@ -300,23 +308,6 @@ class FlaggedSites:
             for row in rows
             if (row.get("domain") or "").strip()
         )
-
-    @classmethod
-    def from_csv_text(cls, text: str) -> FlaggedSites:
-        return cls.from_rows(csv.DictReader(io.StringIO(text)))
-
-    def lookup(self, site_or_url: str) -> FlaggedEntry | None:
-        host = normalize_host(site_or_url)
-        for candidate in _parents(host) if host else ():
-            if candidate in self._by_domain:
-                return self._by_domain[candidate]
-        return None
-
-    def __contains__(self, site_or_url: object) -> bool:
-        return isinstance(site_or_url, str) and self.lookup(site_or_url) is not None
-
-    def __len__(self) -> int:
-        return len(self._by_domain)
 
 
 # -- per-page signals ------------------------------------------------------------------------
