@@ -3,7 +3,9 @@
 One class owns the connections (as Datasette's ``Database`` does): every write goes
 through a single write connection inside a transaction; searches and reads use a separate
 read-only connection (WAL mode lets them run while a crawl writes) under a time limit,
-so a pathological query cannot hang the web UI. SQL comes from the pure builders in
+so a pathological query cannot hang the web UI. A search finds its matches once, into a
+temp table on the read connection, and reads hits, facets and histogram from that set
+(:class:`~index.sqlite_sql.StagedSQL`). SQL comes from the pure builders in
 :mod:`index.sqlite_sql`; the schema from the named migrations in :mod:`index.sqlite_schema`;
 review queues from :mod:`index.sqlite_review`. ``sqlite3`` errors are mapped to
 :mod:`index.errors` here, at the boundary.
@@ -15,6 +17,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -144,6 +147,37 @@ def _row_values(doc: Document) -> tuple[Any, ...]:
         claim if covid is None else covid if claim is None else max(covid, claim),
     )
     return tuple(values)
+
+
+_COUNTED = ("source", "site", "kind", "published_day")
+_COUNTED_POSITIONS = tuple(_STORED_COLUMNS.index(name) for name in _COUNTED)
+
+
+def _count_rows(
+    conn: sqlite3.Connection, old: list[tuple[Any, ...]], new: list[tuple[Any, ...]]
+) -> None:
+    """Move documents in ``facet_counts`` and ``day_counts`` from their ``old`` values
+    (source, site, kind, published_day; replaced rows) to the ``new`` ones (written rows).
+
+    Kept here, a batch at a time, rather than by triggers: see migration 0008.
+    """
+    facets: Counter[tuple[Any, ...]] = Counter()
+    days: Counter[str] = Counter()
+    for rows, step in ((old, -1), (new, 1)):
+        for source, site, kind, day in rows:
+            facets[(source, site, kind)] += step
+            if day is not None:
+                days[day] += step
+    conn.executemany(
+        "INSERT INTO facet_counts (source, site, kind, n) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*key, n) for key, n in facets.items() if n],
+    )
+    conn.executemany(
+        "INSERT INTO day_counts (day, n) VALUES (?, ?) "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(day, n) for day, n in days.items() if n],
+    )
 
 
 def _fts_values(rowid: int, title: str, text: str, author: str) -> tuple[Any, ...]:
@@ -303,13 +337,15 @@ class SqliteStore:
         self, conn: sqlite3.Connection, docs: list[Document], result: UpsertResult, now: datetime
     ) -> None:
         marks = ", ".join("?" * len(docs))
-        existing = {
-            row[0]: row[1:]
-            for row in conn.execute(
-                f"SELECT id, rowid, title, text, author FROM documents WHERE id IN ({marks})",
-                [doc.id for doc in docs],
-            )
-        }
+        existing: dict[str, tuple[Any, ...]] = {}
+        counted: list[tuple[Any, ...]] = []
+        for row in conn.execute(
+            "SELECT id, rowid, title, text, author, source, site, kind, published_day "
+            f"FROM documents WHERE id IN ({marks})",
+            [doc.id for doc in docs],
+        ):
+            existing[row[0]] = row[1:5]
+            counted.append(row[5:])
         changed_text = [
             doc
             for doc in docs
@@ -323,7 +359,9 @@ class SqliteStore:
             "DELETE FROM document_flags WHERE doc_rowid = ?",
             [(existing[doc.id][0],) for doc in docs if doc.id in existing],
         )
-        conn.executemany(_UPSERT, [_row_values(doc) for doc in docs])
+        rows = [_row_values(doc) for doc in docs]
+        conn.executemany(_UPSERT, rows)
+        _count_rows(conn, counted, [tuple(row[i] for i in _COUNTED_POSITIONS) for row in rows])
         rowids = dict(
             conn.execute(
                 f"SELECT id, rowid FROM documents WHERE id IN ({marks})", [doc.id for doc in docs]

@@ -445,6 +445,8 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
             m.all_params,
         )
     everything = m.match is None and not m.predicates
+    if everything and request.histogram:
+        histogram = ("SELECT day, n FROM day_counts WHERE n > 0", [])
     return SearchSQL(
         hits=hits,
         count=count,
@@ -604,19 +606,30 @@ def _relevance_page(
 _KEYWORD_FACETS = tuple(name for name in SEARCH_FACETS if name != "flags")
 
 
-def _facets_union(keyword_rows: str, flag_rows: str, ctes: str = "") -> str:
+def _facets_union(
+    keyword_rows: str,
+    flag_rows: str,
+    ctes: str = "",
+    count: str = "count(*)",
+    review_rows: str | None = None,
+) -> str:
     """Top values of every search facet in one statement, in :data:`SEARCH_FACETS` order.
 
     The keyword facets come from one GROUP BY over all their columns (``FROM ...`` in
     ``keyword_rows``; a few hundred groups), summed per facet; flags from
     ``document_flags`` joined as ``flag_rows``; ``ctes`` are common table expressions
-    (``name AS (...), ``) they may read.
+    (``name AS (...), ``) they may read; ``count`` counts one group's rows;
+    ``review_rows`` (key, n) replaces the review_status facet, which ``keyword_rows`` then
+    need not have.
     """
-    keys = ", ".join(f"d.{quote_identifier(name)}" for name in _KEYWORD_FACETS)
+    grouped = [name for name in _KEYWORD_FACETS if name != "review_status" or review_rows is None]
+    keys = ", ".join(f"d.{quote_identifier(name)}" for name in grouped)
     selects = []
     for name in SEARCH_FACETS:
         if name == "flags":
             inner = f"SELECT f.flag AS key, count(*) AS n FROM {flag_rows} GROUP BY f.flag"
+        elif name == "review_status" and review_rows is not None:
+            inner = review_rows
         else:
             column = quote_identifier(name)
             inner = f"SELECT {column} AS key, sum(n) AS n FROM groups GROUP BY {column}"
@@ -624,9 +637,9 @@ def _facets_union(keyword_rows: str, flag_rows: str, ctes: str = "") -> str:
             f"SELECT '{name}' AS facet, key, n FROM ({inner} ORDER BY n DESC, key "
             f"LIMIT {FACET_SIZE})"
         )
-    columns = ", ".join(map(quote_identifier, _KEYWORD_FACETS))
+    columns = ", ".join(map(quote_identifier, grouped))
     return (
-        f"WITH {ctes}groups({columns}, n) AS MATERIALIZED (SELECT {keys}, count(*) "
+        f"WITH {ctes}groups({columns}, n) AS MATERIALIZED (SELECT {keys}, {count} "
         f"{keyword_rows} GROUP BY {keys}) " + " UNION ALL ".join(selects)
     )
 
@@ -634,11 +647,19 @@ def _facets_union(keyword_rows: str, flag_rows: str, ctes: str = "") -> str:
 def _facets_sql(m: _Matched) -> tuple[str, list[Any]]:
     """Top values of every search facet in one statement (standalone: no staged set).
 
-    Matching everything, the keyword facets are one scan of the covering facet index;
-    otherwise the matching rowids are computed once and each match's row is read.
+    Matching everything, the keyword facets come from ``facet_counts``; otherwise the matching rowids are computed once and each match's row is read.
     """
     if m.match is None and not m.predicates:
-        return _facets_union("FROM documents AS d", "document_flags AS f"), []
+        # The trigger-kept counts (migration 0008); groups whose documents all moved away
+        # keep a zero row.
+        sql = _facets_union(
+            "FROM facet_counts AS d WHERE d.n > 0",
+            "document_flags AS f",
+            count="sum(d.n)",
+            review_rows="SELECT review_status AS key, count(*) AS n FROM documents "
+            "GROUP BY review_status",
+        )
+        return sql, []
     rowids, params = m.rowids()
     sql = _facets_union(
         "FROM matched CROSS JOIN documents AS d ON d.rowid = matched.rid",
