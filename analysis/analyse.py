@@ -146,6 +146,7 @@ def _score_claim(
         tokens=tokens,
         threshold=threshold,
         timestamp=_timestamp(post.published_at),
+        normalized=True,  # analyse() normalised both already
     ).to_dict()
 
 

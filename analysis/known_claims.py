@@ -323,34 +323,6 @@ class ClaimMatch:
         return result
 
 
-# Scripts where folding is not character by character: Greek (final sigma), Hangul jamo and the
-# Brahmic scripts whose NFC composes two spacing characters.
-_CONTEXT_FOLD = re.compile(
-    "[\u0370-\u03ff\u0900-\u0dff\u1100-\u11ff\u1b00-\u1b7f\u1f00-\u1fff\u3130-\u318f"
-    "\ua960-\ua97f\ud7b0-\ud7ff\U00011000-\U00011fff]"
-)
-
-
-class _FoldTable(dict):
-    """``str.translate`` table filled on demand with :func:`fold_diacritics` of each character."""
-
-    def __missing__(self, code: int) -> str:
-        folded = self[code] = fold_diacritics(chr(code))
-        return folded
-
-
-_FOLD_TABLE = _FoldTable()
-
-
-def _fold(text: str) -> str:
-    """:func:`fold_diacritics`, character by character through a cached table where that is
-    the same (NFC text outside :data:`_CONTEXT_FOLD`): the reference walks every character in
-    Python and dominated matching time."""
-    if _CONTEXT_FOLD.search(text):
-        return fold_diacritics(text)
-    return text.translate(_FOLD_TABLE)
-
-
 @lru_cache(maxsize=65536)
 def _is_stopword(syllable: str) -> bool:
     """Whether a syllable folds to a stopword (cached: posts reuse a few thousand syllables)."""
@@ -359,7 +331,7 @@ def _is_stopword(syllable: str) -> bool:
 
 def _terms(text: str, words: Sequence[str] | None, *, fold: bool) -> frozenset[str]:
     """Content syllables plus multi-syllable words ("_"-joined) of a piece of text."""
-    form = _fold if fold else str.lower
+    form = fold_diacritics if fold else str.lower
     terms = {s for s in _SYLLABLE.findall(form(text)) if not _is_stopword(s)}
     for word in words or ():
         if "_" in word and _SYLLABLE.search(word):
@@ -371,7 +343,7 @@ def _unit(text: str, words: Sequence[str] | None) -> TextUnit:
     accented = diacritics_ratio(text) >= DEFAULT_ACCENTED_RATIO
     return TextUnit(
         text=text,
-        folded=_fold(text),
+        folded=fold_diacritics(text),
         lowered=text.lower(),
         accented=accented,
         terms=_terms(text, words, fold=not accented),
@@ -509,9 +481,9 @@ class _PostWords:
     @classmethod
     def of_text(cls, text: str, title: str, tokens: Sequence[str] | None) -> _PostWords:
         full = f"{title}\n{text}"
-        words = set(_SYLLABLE.findall(full.lower())) | set(_SYLLABLE.findall(_fold(full)))
+        words = set(_SYLLABLE.findall(full.lower())) | set(_SYLLABLE.findall(fold_diacritics(full)))
         joined = {t for t in tokens or () if "_" in t}
-        terms = words | {t.lower() for t in joined} | {_fold(t) for t in joined}
+        terms = words | {t.lower() for t in joined} | {fold_diacritics(t) for t in joined}
         return cls(frozenset(words), frozenset(terms), tokens is not None)
 
     @classmethod

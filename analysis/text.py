@@ -19,6 +19,7 @@ __all__ = [
     "canonical_terms",
     "canonical_tokens",
     "detect_language",
+    "diacritics_counts",
     "diacritics_ratio",
     "extract_entities",
     "fold_diacritics",
@@ -60,11 +61,48 @@ def normalize_text(text: str) -> str:
 _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "D"})
 
 
-def fold_diacritics(text: str) -> str:
-    """Lower-case ``text`` and strip Vietnamese diacritics ("Đà Nẵng" -> "da nang")."""
+def _fold_reference(text: str) -> str:
+    """The definition of :func:`fold_diacritics`, walking every character in Python."""
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_TABLE))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped).lower()
+
+
+#: Characters around which folding is not character by character: Greek (final sigma
+#: lower-cases by context) and the scripts with a character of combining class 0 that
+#: composes with the one before it under NFC (Hangul jamo, Brahmic two-part vowels, Tibetan,
+#: Myanmar "ဦ"): stripping a mark between two such characters joins them. ``tests/test_text.py``
+#: checks this list against the Unicode database.
+_CONTEXT_FOLD = re.compile(
+    "[\u0370-\u03ff\u0900-\u0dff\u0f00-\u109f\u1100-\u11ff\u1b00-\u1b7f"
+    "\u1f00-\u1fff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff\U00011000-\U00011fff]"
+)
+
+
+class _FoldCache(dict):
+    """``str.translate`` table filled on demand with the fold of each character."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_reference(chr(code))
+        return folded
+
+
+_FOLD_CACHE = _FoldCache()
+
+
+def fold_diacritics(text: str) -> str:
+    """Lower-case ``text`` and strip Vietnamese diacritics ("Đà Nẵng" -> "da nang").
+
+    Character by character through a cached table (one C call) wherever that equals the
+    definition (:func:`_fold_reference`, outside :data:`_CONTEXT_FOLD`): folding is on every
+    post's hot path (signals, known claims), and the reference costs a Python step per
+    character.
+    """
+    if text.isascii():
+        return text.lower()
+    if _CONTEXT_FOLD.search(text):
+        return _fold_reference(text)
+    return text.translate(_FOLD_CACHE)
 
 
 def segment_words(text: str) -> list[str]:
@@ -297,7 +335,49 @@ def diacritics_ratio(text: str) -> float:
     Vietnamese prose written normally scores about 0.5-0.8; text typed without
     diacritics ("dich covid o ha noi") scores near 0 and is matched in folded form.
     """
-    return _marked_share(_words_and_folds(text))
+    marked, words = diacritics_counts(text)
+    return marked / words if words else 0.0
+
+
+class _WordClassTable(dict):
+    """``str.translate`` table: each character's class in the words of :func:`_words_and_folds`.
+
+    ``a`` ASCII letter, ``v`` non-ASCII letter that folds to ASCII (a diacritic), ``x`` other
+    letter, ``d``/``D`` ASCII/other digit, space for what is not part of a word.
+    """
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = _fold_same_length(char)
+        if not _MATCH_WORD.match(folded):
+            kind = " "
+        elif folded.isdigit():
+            kind = "d" if folded.isascii() else "D"
+        elif char.isascii():
+            kind = "a"
+        else:
+            kind = "v" if folded.isascii() else "x"
+        self[code] = kind
+        return kind
+
+
+_WORD_CLASSES = _WordClassTable()
+_CLASS_WORD = re.compile(r"[advxD]+")
+_CLASS_NUMBER = re.compile(r"(?<![advxD])[dD]+(?![advxD])")
+_CLASS_MARKED = re.compile(r"(?<![advxD])[adv]*v[adv]*(?![advxD])")
+
+
+def diacritics_counts(text: str) -> tuple[int, int]:
+    """(words carrying a diacritic, words) as :func:`diacritics_ratio` counts them.
+
+    Counted on a one-letter-per-character class string with three regular expressions, not
+    word by word in Python: the known-claims matcher asks this of every sentence of a post.
+    """
+    classes = text.translate(_WORD_CLASSES)
+    words = len(_CLASS_WORD.findall(classes)) - len(_CLASS_NUMBER.findall(classes))
+    if not words:
+        return 0, 0
+    return len(_CLASS_MARKED.findall(classes)), words
 
 
 def _marked_share(pairs: list[tuple[str, str]]) -> float:

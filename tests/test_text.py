@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
 
+from analysis import text as text_module
 from analysis.text import (
     canonical_terms,
     canonical_tokens,
@@ -97,6 +99,67 @@ def test_detect_language(text: str, lang: str) -> None:
 
 def test_fold_diacritics() -> None:
     assert fold_diacritics("Đà Nẵng") == "da nang"
+    assert fold_diacritics("ΟΔΟΣ Σ") == "οδος σ"  # final sigma: folded by context
+
+
+def _reference_fold(text: str) -> str:
+    """fold_diacritics as first written: NFD, drop combining marks, NFC, lower case."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped).lower()
+
+
+def _reference_ratio(text: str) -> float:
+    """diacritics_ratio as first written: word by word over the same-length fold."""
+    pairs = [
+        (text[m.start() : m.end()], m.group())
+        for m in text_module._MATCH_WORD.finditer(text_module._fold_same_length(text))
+        if not m.group().isdigit()
+    ]
+    marked = sum(1 for word, folded in pairs if not word.isascii() and folded.isascii())
+    return marked / len(pairs) if pairs else 0.0
+
+
+_VARIED_TEXTS = [
+    "Đà Nẵng ghi nhận 12 ca mắc COVID-19, tỏi và gừng KHÔNG chữa được!!!",
+    unicodedata.normalize("NFD", "Thủy điện Hòa Bình xả lũ"),
+    "dich covid o ha noi, x² + ٣ = ½ café naïve İstanbul ﬁnal",
+    "ΟΔΟΣ Σ σοφία ἀλήθεια, 안녕하세요 한국어, ဦ ဥ\u102e\u1037\u102e, नमस्ते, ཀ\u0fb5",
+    "新型冠状病毒 🙂 ＡＢＣ１２３ tiếng Việt",
+    "",
+]
+
+
+def test_fold_diacritics_equals_its_definition_on_varied_text() -> None:
+    rng = random.Random(7)
+    pool = [
+        chr(code)
+        for code in [
+            *range(32, 0x250),
+            *range(0x300, 0x370),
+            *range(0x1E00, 0x1F00),
+            *(0x3A3, 0x3C3, 0x1025, 0x102E, 0x1037, 0xAC00, 0x1161, 0x11A8, 0x4E00, 0x0E01),
+            *(0x130, 0x2460, 0xB2, 0x663, 0xFF10, 0xFB01, 0x1F600, 0x0F92, 0x0FB7),
+        ]
+    ]
+    texts = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(1, 12))) for _ in range(3000)]
+    for text in texts:
+        assert fold_diacritics(text) == _reference_fold(text), repr(text)
+        assert diacritics_ratio(text) == _reference_ratio(text), repr(text)
+
+
+def test_fold_cache_guard_covers_every_composing_pair() -> None:
+    """Per-character folding is only exact outside the characters that compose as a pair's
+    second half with combining class 0 (a stripped mark between two of them joins them)."""
+    second_halves = {*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)}  # Hangul jamo
+    for code in range(0x20000):
+        decomposition = unicodedata.decomposition(chr(code)).split()
+        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
+            second = int(decomposition[1], 16)
+            if unicodedata.combining(chr(second)) == 0:
+                second_halves.add(second)
+    uncovered = [hex(c) for c in second_halves if not text_module._CONTEXT_FOLD.match(chr(c))]
+    assert uncovered == []
 
 
 def test_segment_words_joins_syllables() -> None:
