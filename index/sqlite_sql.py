@@ -229,7 +229,10 @@ class StagedSQL:
     into :data:`MATCHED_TABLE` (after :data:`CREATE_MATCHED` and :data:`CLEAR_MATCHED`) and
     the rest read that set. The total is the fill's row count.
 
-    Without it, hits, count, facets and histogram each ran the FTS5 match again.
+    Without it, hits, count, facets and histogram each ran the FTS5 match again. Only
+    searches with a full-text part are staged: filling the set with the (possibly tens of
+    thousands of) rowids that plain predicates select costs more than evaluating them per
+    statement (their count reads an index; a sorted page stops after ``limit`` matches).
     """
 
     fill: tuple[str, list[Any]]
@@ -444,8 +447,7 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
             "AND d.published_day IS NOT NULL GROUP BY d.published_day",
             m.all_params,
         )
-    everything = m.match is None and not m.predicates
-    if everything and request.histogram:
+    if m.match is None and not m.predicates and request.histogram:
         histogram = ("SELECT day, n FROM day_counts WHERE n > 0", [])
     return SearchSQL(
         hits=hits,
@@ -453,7 +455,7 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
         facets=facets,
         histogram=histogram,
         uses_fts=m.match is not None,
-        staged=None if everything else _staged(node, m, request, sort, columns),
+        staged=_staged(node, m, request, sort, columns) if m.match is not None else None,
     )
 
 
