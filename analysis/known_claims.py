@@ -44,7 +44,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from analysis.text import diacritics_ratio, fold_diacritics, normalize_text, segment_words
+from analysis.text import (
+    diacritics_counts,
+    diacritics_ratio,
+    fold_diacritics,
+    normalize_text,
+    segment_words,
+)
 
 __all__ = [
     "DEFAULT_MATCH_MIN_SIMILARITY",
@@ -395,13 +401,46 @@ def text_units(text: str, title: str = "", tokens: Sequence[str] | None = None) 
 
 
 @dataclass(frozen=True)
+class _Alternatives:
+    """The word runs of a keyword group's alternatives, for the prefilter's subset test.
+
+    An alternative can only match where all of its words occur as whole words. Each is filed
+    under its longest word, so a test looks only at the alternatives whose key word is there
+    (groups list dozens of alternatives and the prefilter tests every group of every claim).
+    """
+
+    always: bool
+    by_word: dict[str, tuple[frozenset[str], ...]]
+    keys: frozenset[str]
+
+    @classmethod
+    def of(cls, alternatives: Iterable[str]) -> _Alternatives:
+        by_word: dict[str, list[frozenset[str]]] = {}
+        always = False
+        for alternative in alternatives:
+            words = frozenset(_SYLLABLE.findall(alternative))
+            if not words:
+                always = True  # no word to require: it may match anywhere
+                continue
+            key = max(sorted(words), key=len)
+            by_word.setdefault(key, []).append(words)
+        frozen = {word: tuple(runs) for word, runs in by_word.items()}
+        return cls(always, frozen, frozenset(frozen))
+
+    def may_occur(self, words: frozenset[str]) -> bool:
+        """False when no alternative can occur in a text whose word runs are ``words``."""
+        if self.always:
+            return True
+        return any(alt <= words for key in self.keys & words for alt in self.by_word[key])
+
+
+@dataclass(frozen=True)
 class _KeywordGroup:
     accented: re.Pattern[str]
     folded: re.Pattern[str]
-    #: the word runs of each alternative, as written and folded: an alternative can only
-    #: match where all of its words occur as whole words (the prefilter's test)
-    accented_words: tuple[frozenset[str], ...] = ()
-    folded_words: tuple[frozenset[str], ...] = ()
+    #: the alternatives' word runs as written and folded (the prefilter's test)
+    accented_words: _Alternatives
+    folded_words: _Alternatives
 
     @classmethod
     def parse(cls, group: str) -> _KeywordGroup:
@@ -410,14 +449,8 @@ class _KeywordGroup:
         return cls(
             _alternation(alternatives),
             _alternation(folded),
-            tuple(frozenset(_SYLLABLE.findall(a)) for a in alternatives),
-            tuple(frozenset(_SYLLABLE.findall(a)) for a in folded),
-        )
-
-    def may_occur(self, words: frozenset[str] | set[str]) -> bool:
-        """False when the group cannot occur in a text whose word runs are ``words``."""
-        return any(alt <= words for alt in self.accented_words) or any(
-            alt <= words for alt in self.folded_words
+            _Alternatives.of(alternatives),
+            _Alternatives.of(folded),
         )
 
     def find(self, unit: TextUnit) -> int | None:
@@ -456,6 +489,11 @@ def _similarity(groups: Sequence[_KeywordGroup], char: float, words: float, hits
     return similarity * DEFAULT_PARTIAL_KEYWORD_FACTOR if hits < 1 else similarity
 
 
+def _bound(groups: Sequence[_KeywordGroup], words: float, hits: float) -> float:
+    """:func:`_similarity` at character similarity 1: the prefilter's upper bound."""
+    return _similarity(groups, 1.0, words, hits)
+
+
 @dataclass
 class _Reference:
     claim_index: int
@@ -465,42 +503,93 @@ class _Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class _PostWords:
-    """What a whole post could offer any of its units: the prefilter's upper bounds.
+class _Side:
+    """What the units of a post compared in one form could offer: the prefilter's bounds.
 
-    ``words`` are the word runs of the post lower-cased and folded (a keyword alternative
-    matches a unit only where its words are whole words of the unit, so of the post);
-    ``terms`` adds the multi-syllable word tokens in both forms. ``tokens_known`` is False
-    when no word tokens were given: any multi-syllable term of a claim may then be present.
+    Units written with diacritics (``accented``) are compared as written, lower-cased, and
+    the others folded (:class:`TextUnit`), so each form gets its own bound: a post written
+    with diacritics never offers "toi" (folded "tỏi", garlic) to a claim because it says
+    "tôi" (I). ``words`` are the word runs of the units of this form (a keyword alternative
+    matches a unit only where its words are whole words of the unit); ``terms`` adds their
+    multi-syllable word tokens. ``tokens_known`` is False when no word tokens were given:
+    any multi-syllable term of a claim may then be present.
     """
 
+    accented: bool
     words: frozenset[str]
     terms: frozenset[str]
-    tokens_known: bool
+    tokens_known: bool = True
 
-    @classmethod
-    def of_text(cls, text: str, title: str, tokens: Sequence[str] | None) -> _PostWords:
-        full = f"{title}\n{text}"
-        words = set(_SYLLABLE.findall(full.lower())) | set(_SYLLABLE.findall(fold_diacritics(full)))
-        joined = {t for t in tokens or () if "_" in t}
-        terms = words | {t.lower() for t in joined} | {fold_diacritics(t) for t in joined}
-        return cls(frozenset(words), frozenset(terms), tokens is not None)
-
-    @classmethod
-    def of_units(cls, units: Sequence[TextUnit]) -> _PostWords:
-        words: set[str] = set()
-        terms: set[str] = set()
-        for unit in units:
-            words.update(_SYLLABLE.findall(unit.lowered), _SYLLABLE.findall(unit.folded))
-            terms |= unit.terms
-        return cls(frozenset(words), frozenset(terms | words), True)
-
-    def word_share(self, reference_terms: frozenset[str]) -> float:
-        """Upper bound of the ``words`` part of any unit of the post for these terms."""
+    def word_share(self, reference: _Reference) -> float:
+        """Upper bound of the ``words`` part of any unit of this form for a reference."""
+        reference_terms = reference.accented_terms if self.accented else reference.folded_terms
         present = len(reference_terms & self.terms)
         if not self.tokens_known:
             present += sum(1 for t in reference_terms if "_" in t and t not in self.terms)
         return present / max(1, len(reference_terms))
+
+    def may_occur(self, group: _KeywordGroup) -> bool:
+        """False when the keyword group cannot occur in any unit of this form."""
+        alternatives = group.accented_words if self.accented else group.folded_words
+        return alternatives.may_occur(self.words)
+
+
+def _side(accented: bool, texts: list[str], tokens: Iterable[str], tokens_known: bool) -> _Side:
+    joined = "\n".join(texts)
+    form = str.lower if accented else fold_diacritics
+    words = frozenset(_SYLLABLE.findall(form(joined)))
+    return _Side(accented, words, words | {form(t) for t in tokens}, tokens_known)
+
+
+def _sides_of_text(text: str, title: str, tokens: Sequence[str] | None) -> list[_Side]:
+    """The sides of the units :func:`text_units` would build, without building them.
+
+    Whether a unit is accented needs only its counts of words and of words with diacritics,
+    which add up over the two sentences of a pair (as do syllables).
+    """
+    sentences = _split_sentences(text)
+    counts = [diacritics_counts(sentence) for sentence in sentences]
+    syllables = [len(_SYLLABLE.findall(sentence)) for sentence in sentences]
+    accented_side: list[str] = []
+    folded_side: list[str] = []
+    if title.strip():
+        marked, words = diacritics_counts(title)
+        (accented_side if _accented(marked, words) else folded_side).append(title)
+    forms = [{_accented(*count)} for count in counts]
+    for index in range(len(sentences) - 1):
+        if syllables[index] + syllables[index + 1] <= DEFAULT_PAIR_MAX_SYLLABLES:
+            pair = _accented(
+                counts[index][0] + counts[index + 1][0], counts[index][1] + counts[index + 1][1]
+            )
+            forms[index].add(pair)
+            forms[index + 1].add(pair)
+    for sentence, sentence_forms in zip(sentences, forms, strict=True):
+        if True in sentence_forms:
+            accented_side.append(sentence)
+        if False in sentence_forms:
+            folded_side.append(sentence)
+    joined = [t for t in tokens or () if "_" in t]
+    known = tokens is not None
+    sides = [_side(True, accented_side, joined, known)] if accented_side else []
+    return sides + ([_side(False, folded_side, joined, known)] if folded_side else [])
+
+
+def _accented(marked: int, words: int) -> bool:
+    """:func:`_unit`'s test, from :func:`analysis.text.diacritics_counts`."""
+    return (marked / words if words else 0.0) >= DEFAULT_ACCENTED_RATIO
+
+
+def _sides_of_units(units: Sequence[TextUnit]) -> list[_Side]:
+    sides: list[_Side] = []
+    for accented in (True, False):
+        chosen = [unit for unit in units if unit.accented == accented]
+        if chosen:
+            words: set[str] = set()
+            for unit in chosen:
+                words.update(_SYLLABLE.findall(unit.lowered if accented else unit.folded))
+            terms = words.union(*(unit.terms for unit in chosen))
+            sides.append(_Side(accented, frozenset(words), frozenset(terms)))
+    return sides
 
 
 class KnownClaimIndex:
@@ -520,6 +609,9 @@ class KnownClaimIndex:
                     )
                 )
         self._keywords = [[_KeywordGroup.parse(group) for group in c.keywords] for c in self.claims]
+        self._claim_references: list[list[_Reference]] = [[] for _ in self.claims]
+        for reference in self._references:
+            self._claim_references[reference.claim_index].append(reference)
         self._vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32
         )
@@ -561,7 +653,7 @@ class KnownClaimIndex:
         """
         if not units or not self._references:
             return []
-        candidates = self._candidates(_PostWords.of_units(units), min_similarity)
+        candidates = self._candidates(_sides_of_units(units), min_similarity)
         return self._match_units(units, candidates, min_similarity) if candidates else []
 
     def match_text(
@@ -582,7 +674,7 @@ class KnownClaimIndex:
         """
         if not self._references or not (text.strip() or title.strip()):
             return []
-        candidates = self._candidates(_PostWords.of_text(text, title, tokens), min_similarity)
+        candidates = self._candidates(_sides_of_text(text, title, tokens), min_similarity)
         if not candidates:
             return []
         if tokens is None and tokenize is not None:
@@ -590,33 +682,26 @@ class KnownClaimIndex:
         units = text_units(text, title, tokens)
         return self._match_units(units, candidates, min_similarity) if units else []
 
-    def _candidates(self, post: _PostWords, min_similarity: float) -> set[int]:
+    def _candidates(self, sides: Sequence[_Side], min_similarity: float) -> set[int]:
         """Claims some unit of the post could match at ``min_similarity`` (a sound superset).
 
-        The bound takes the character similarity as 1, the word share over the whole post and
-        the share of keyword groups that may occur anywhere in it.
+        For each form its units are compared in, the bound takes the character similarity
+        as 1, the word share over all units of that form and the share of keyword groups
+        that may occur in one of them. Keyword groups are tested first: word shares (one set
+        intersection per claim text) are computed only where they can decide.
         """
-        best_words = [0.0] * len(self.claims)
-        for reference in self._references:
-            share = max(
-                post.word_share(reference.accented_terms), post.word_share(reference.folded_terms)
-            )
-            best_words[reference.claim_index] = max(best_words[reference.claim_index], share)
         candidates: set[int] = set()
-        for index, groups in enumerate(self._keywords):
-            words = best_words[index]
-            if groups:
-                present = sum(1 for group in groups if group.may_occur(post.words))
-                hits = present / len(groups)
-                bound = DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT * words
-                bound += DEFAULT_KEYWORD_WEIGHT * hits
-                if hits < 1:
-                    bound *= DEFAULT_PARTIAL_KEYWORD_FACTOR
-            else:
-                bound = (DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT * words) / (
-                    DEFAULT_CHAR_WEIGHT + DEFAULT_WORD_WEIGHT
-                )
-            if bound + _BOUND_SLACK >= min_similarity:
+        for side in sides:
+            for index, groups in enumerate(self._keywords):
+                if index in candidates:
+                    continue
+                hits = sum(1 for g in groups if side.may_occur(g)) / len(groups) if groups else 0.0
+                if _bound(groups, 1.0, hits) + _BOUND_SLACK < min_similarity:
+                    continue
+                if not _bound(groups, 0.0, hits) + _BOUND_SLACK >= min_similarity:
+                    words = max(side.word_share(r) for r in self._claim_references[index])
+                    if _bound(groups, words, hits) + _BOUND_SLACK < min_similarity:
+                        continue
                 candidates.add(index)
         return candidates
 
