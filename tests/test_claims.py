@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 
@@ -217,6 +218,45 @@ def test_missing_engagement_is_neutral(tiny_classifier):
     assert without.classifier == empty.classifier
     for result in (without, empty, partial):
         assert 0.0 <= result.score <= 1.0
+
+
+def _varied_examples() -> list[ClaimExample]:
+    """~50 posts that exercise every feature: engagement present, partial or missing,
+    posting times, URLs, capitals, "!", hashtags, text without diacritics, decomposed
+    Unicode, unseen words and other scripts."""
+    texts = [
+        "KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!",
+        "Sở Y tế thông báo lịch tiêm chủng tại phường 3.",
+        "uong nuoc muoi am chua khoi co vit, share gap cho moi nguoi",
+        "Xem chi tiết tại https://example.vn/tin-tuc?id=12 và www.bocongan.gov.vn #covid #tingia",
+        unicodedata.normalize("NFD", "Hà Nội ghi nhận thêm 12 ca mắc mới trong cộng đồng"),
+        "THỦ TƯỚNG YÊU CẦU PHONG TỎA TOÀN QUỐC TỪ 0H NGÀY MAI???",
+        "The outbreak is spreading fast and the hospitals are full",
+        "新型冠状病毒肺炎疫情 ✅ 🙏",
+        "a",
+        "Bệnh viện Bạch Mai tạm dừng tiếp nhận bệnh nhân, người nhà làm trong bệnh viện cho biết",
+    ]
+    engagements = [None, {}, {"likes": 3}, {"likes": 120, "comments": 4, "shares": 900}]
+    timestamps = [None, 1_584_000_000.0, 1_600_000_000.0 + 3600 * 13]
+    examples = []
+    for index, text in enumerate(texts):
+        for variant in range(5):
+            engagement = engagements[(index + variant) % len(engagements)]
+            timestamp = timestamps[(index * 5 + variant) % len(timestamps)]
+            body = text if variant < 3 else f"{text} {text.upper()} !!"
+            examples.append(ClaimExample(body, engagement, timestamp))
+    return examples
+
+
+def test_classifier_fast_path_equals_scikit_learn(tiny_classifier):
+    examples = _varied_examples()
+    assert tiny_classifier._compiled_models() is not None  # the fast path is the one used
+    fast = tiny_classifier.predict_proba(examples)
+    reference = tiny_classifier._predict_proba_sklearn(examples)
+    assert len(examples) == 50
+    assert fast == pytest.approx(reference, abs=1e-9, rel=0)
+    one = [tiny_classifier.predict_one(example) for example in examples]
+    assert one == pytest.approx(list(reference), abs=1e-9, rel=0)
 
 
 def test_token_alignment_survives_tokenizer_splits():
