@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
-from analysis.text import CanonToken, canonical_tokens, detect_language
+from analysis.text import CanonForms, canonical_forms, canonical_tokens, detect_language
 
 __all__ = [
     "DEFAULT_COVID_MODEL",
@@ -142,27 +144,26 @@ class _Hit:
     surface: str
 
 
-def _find(lexicon: CovidLexicon, text: str, tokens: list[CanonToken]) -> list[_Hit]:
-    joined = " ".join(t.form for t in tokens)
-    index_of_start: dict[int, int] = {}
-    index_of_end: dict[int, int] = {}
-    offset = 0
-    for i, token in enumerate(tokens):
-        index_of_start[offset] = i
-        offset += len(token.form)
-        index_of_end[offset] = i
-        offset += 1
+def _find(lexicon: CovidLexicon, text: str, canon: CanonForms) -> list[_Hit]:
+    forms = canon.forms
+    joined = " ".join(forms)
     hits: list[_Hit] = []
-    for match in lexicon.pattern.finditer(joined):
-        first = index_of_start.get(match.start())
-        last = index_of_end.get(match.end())
-        if first is None or last is None:
+    matches = list(lexicon.pattern.finditer(joined))
+    if not matches:
+        return hits
+    # ends[k] is one past where token k ends in ``joined`` (= where token k + 1 starts)
+    ends = list(accumulate(len(form) + 1 for form in forms))
+    for match in matches:
+        start, end = match.span()
+        first = bisect_right(ends, start)
+        last = bisect_left(ends, end + 1)
+        if (ends[first - 1] if first else 0) != start or last >= len(ends) or ends[last] != end + 1:
             continue  # matched inside a merged token ("cam on"): not a term boundary
         group = lexicon.group_of(match.group())
         if group == "unrelated":
             continue
-        surface = text[tokens[first].start : tokens[last].end]
-        hits.append(_Hit(match.group(), group, first, surface))
+        begin, finish = canon.span(first, last)
+        hits.append(_Hit(match.group(), group, first, text[begin:finish]))
     return hits
 
 
@@ -201,17 +202,16 @@ def covid_features(
     parts: int = DEFAULT_SPREAD_PARTS,
 ) -> CovidFeatures:
     """Match the lexicon on title and text and summarise the evidence as numbers."""
-    body_tokens = canonical_tokens(text)
-    title_tokens = canonical_tokens(title) if title else []
-    body_hits = _find(lexicon, text, body_tokens)
-    title_hits = _find(lexicon, title, title_tokens) if title_tokens else []
+    body = canonical_forms(text)
+    body_hits = _find(lexicon, text, body)
+    title_hits = _find(lexicon, title, canonical_forms(title)) if title else []
     all_hits = title_hits + body_hits
     specific = [h for h in all_hits if h.group == "specific"]
     context = [h for h in all_hits if h.group == "context"]
     distractors = [h for h in all_hits if h.group == "distractors"]
     background = [h for h in all_hits if h.group == "background"]
     body_specific = [h for h in body_hits if h.group == "specific"]
-    size = max(len(body_tokens), 1)
+    size = max(len(body.forms), 1)
     touched = {min(h.token_index * parts // size, parts - 1) for h in body_specific}
     values = {
         "specific": _mass(specific, lexicon.specific),

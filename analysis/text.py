@@ -14,8 +14,10 @@ from functools import lru_cache
 __all__ = [
     "DEFAULT_PHRASES",
     "DEFAULT_TEENCODE",
+    "CanonForms",
     "CanonToken",
     "Entity",
+    "canonical_forms",
     "canonical_terms",
     "canonical_tokens",
     "detect_language",
@@ -294,6 +296,99 @@ def canonical_tokens(
         out.append(CanonToken(teencode.get(form, form), start, end))
         i += 1
     return out
+
+
+class CanonForms:
+    """:func:`canonical_tokens` as plain strings: ``forms[k]`` is ``tokens[k].form``.
+
+    A detector that matches on the joined forms and quotes only the few tokens it matched
+    need not build a span object per word; spans are found from the folded text on demand.
+    """
+
+    __slots__ = ("_folded", "_merges", "_spans", "forms")
+
+    def __init__(self, forms: list[str], folded: str, merges: list[tuple[int, int]]) -> None:
+        self.forms = forms
+        self._folded = folded
+        #: (index in ``forms``, words merged into it) for each phrase merge, in order
+        self._merges = merges
+        self._spans: list[tuple[int, int]] | None = None
+
+    def _word_spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = [m.span() for m in _MATCH_WORD.finditer(self._folded)]
+        return self._spans
+
+    def _words_of(self, index: int) -> tuple[int, int]:
+        """Indices of the first and last word (as written) behind ``forms[index]``."""
+        shift = 0
+        for at, size in self._merges:
+            if at > index:
+                break
+            if at == index:
+                return index + shift, index + shift + size - 1
+            shift += size - 1
+        return index + shift, index + shift
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """``[start, end)`` in the text of tokens ``first`` to ``last`` (inclusive)."""
+        spans = self._word_spans()
+        return spans[self._words_of(first)[0]][0], spans[self._words_of(last)[1]][1]
+
+
+def canonical_forms(
+    text: str,
+    *,
+    teencode: dict[str, str] | None = None,
+    phrases: dict[tuple[str, ...], str] | None = None,
+) -> CanonForms:
+    """The forms of :func:`canonical_tokens` without a per-word object (same merges)."""
+    teencode = DEFAULT_TEENCODE if teencode is None else teencode
+    phrases = DEFAULT_PHRASES if phrases is None else phrases
+    folded = _fold_same_length(text)
+    words = _MATCH_WORD.findall(folded)
+    get = teencode.get
+    forms = [get(w, w) for w in words]
+    starters = _phrase_starters(phrases)
+    if starters.isdisjoint(words):
+        return CanonForms(forms, folded, [])
+    max_n = max((len(key) for key in phrases), default=1)
+    count = len(words)
+    merges: list[tuple[int, int, str]] = []  # (word index, words merged, replacement)
+    spans: list[tuple[int, int]] | None = None
+    free = 0
+    for i in [i for i, w in enumerate(words) if w in starters]:
+        if i < free:
+            continue
+        for n in range(min(max_n, count - i), 0, -1):
+            key = tuple(words[i : i + n])
+            replacement = phrases.get(key)
+            if replacement is None:
+                continue
+            if key[0] == "co" and n == 2:
+                if spans is None:
+                    spans = [m.span() for m in _MATCH_WORD.finditer(folded)]
+                first = (words[i], *spans[i])
+                second = (words[i + 1], *spans[i + 1])
+                if not _looks_like_co_vi(text, first, second):
+                    continue
+            merges.append((i, n, replacement))
+            free = i + n
+            break
+    if not merges:
+        return CanonForms(forms, folded, [])
+    out: list[str] = []
+    positions: list[tuple[int, int]] = []
+    previous = 0
+    for i, n, replacement in merges:
+        out.extend(forms[previous:i])
+        positions.append((len(out), n))
+        out.append(replacement)
+        previous = i + n
+    out.extend(forms[previous:])
+    result = CanonForms(out, folded, positions)
+    result._spans = spans
+    return result
 
 
 def _phrase_starters(phrases: dict[tuple[str, ...], str]) -> frozenset[str]:
