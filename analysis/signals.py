@@ -154,14 +154,51 @@ def _evidence(text: str, start: int, end: int) -> str:
     return text[start:end][:DEFAULT_MAX_EVIDENCE_CHARS].strip()
 
 
+_RUN = re.compile(r"\w+")
+#: Characters that ``re.IGNORECASE`` matches to a letter of the phrases although their
+#: ``str.lower()`` is not that letter (found by scanning every code point against every
+#: letter of :data:`_PHRASES` in both spellings): texts with them skip the pre-check.
+_CASE_EXCEPTIONS = frozenset("İıſ")
+
+
+def _runs(phrase: str) -> frozenset[str]:
+    return frozenset(_RUN.findall(phrase))
+
+
+#: Per kind, the word runs of each phrase as written and folded. Every run of a phrase is a
+#: whole word run of the text where it matches (the phrase is bounded by ``(?<!\w)``,
+#: ``(?!\w)`` and whitespace), so a kind none of whose phrases has all its runs among the
+#: text's cannot match and its case-insensitive scans are skipped.
+_ACCENTED_RUNS = {name: [_runs(p) for p in phrases] for name, phrases in _PHRASES.items()}
+_FOLDED_RUNS = {
+    name: [_runs(fold_diacritics(p)) for p in phrases] for name, phrases in _PHRASES.items()
+}
+#: A literal every match of the extra patterns contains.
+_ACCENTED_EXTRA_LITERALS = {"sensational": ("sốc", "nóng")}
+_FOLDED_EXTRA_LITERALS = {"sensational": ("nong", "soc")}
+
+
+def _may_match(runs: list[frozenset[str]], words: set[str] | None) -> bool:
+    return words is None or any(phrase <= words for phrase in runs)
+
+
 def _phrase_signals(text: str, folded: str, aligned: bool) -> list[Signal]:
     lowered = text.lower()
+    lowered_words: set[str] | None = None
+    folded_words: set[str] | None = None
+    if _CASE_EXCEPTIONS.isdisjoint(text):
+        lowered_words = set(_RUN.findall(lowered))
+        folded_words = set(_RUN.findall(folded.lower()))
     found: list[Signal] = []
     for name in _PHRASES:
-        patterns = [(_ACCENTED[name], lowered), (_FOLDED[name], folded)]
-        if name in _ACCENTED_EXTRA:
+        patterns = []
+        if _may_match(_ACCENTED_RUNS[name], lowered_words):
+            patterns.append((_ACCENTED[name], lowered))
+        if _may_match(_FOLDED_RUNS[name], folded_words):
+            patterns.append((_FOLDED[name], folded))
+        if name in _ACCENTED_EXTRA and any(w in lowered for w in _ACCENTED_EXTRA_LITERALS[name]):
             patterns.append((_ACCENTED_EXTRA[name], lowered))
-        if name in _FOLDED_EXTRA:
+        if name in _FOLDED_EXTRA and any(w in folded for w in _FOLDED_EXTRA_LITERALS[name]):
             patterns.append((_FOLDED_EXTRA[name], folded))
         seen_spans: set[tuple[int, int]] = set()
         for pattern, haystack in patterns:
