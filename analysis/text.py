@@ -602,27 +602,40 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     Offline and cheap: Vietnamese diacritics settle most texts; stop-word shares
     tell Vietnamese typed without diacritics from English; non-Latin script is "other".
     """
-    pairs = _words_and_folds(text)
-    folded = [f for _, f in pairs]
-    letters = sum(len(f) for f in folded)
-    non_latin = sum(1 for f in folded for ch in f if not ch.isascii() and ch.isalpha())
+    # folded words and their class runs (see _WordClassTable) line up one for one; numbers
+    # (all-digit words) are left out, as in _words_and_folds
+    classes = text.translate(_WORD_CLASSES)
+    runs = [
+        (f, c)
+        for f, c in zip(
+            _MATCH_WORD.findall(_fold_same_length(text)), _CLASS_WORD.findall(classes), strict=True
+        )
+        if not f.isdigit()
+    ]
+    folded = [f for f, _ in runs]
+    letters = sum(map(len, folded))
+    non_latin = sum(
+        1 for f in folded if not f.isascii() for ch in f if not ch.isascii() and ch.isalpha()
+    )
     if letters >= 4 * min_words and non_latin / letters > 0.5:
         return "other"  # scripts written without spaces (Chinese, Thai) have few "words"
-    words = [w for w, _ in pairs]
-    if len(words) < min_words:
+    count = len(folded)
+    if count < min_words:
         return "unknown"
     latin = sum(1 for f in folded if f.isascii())
-    if latin / len(words) < 0.5:
+    if latin / count < 0.5:
         return "other"
     vi_hits = sum(1 for f in folded if f in _VI_STOPWORDS)
-    # a word written with diacritics is not an English stop word ("thế" is not "the")
-    en_hits = sum(1 for w, f in pairs if f in _EN_STOPWORDS and w.isascii())
-    ratio = _marked_share(pairs)
-    if ratio >= 0.2 and ratio * len(words) >= 2:
+    # a word written with diacritics is not an English stop word ("thế" is not "the"):
+    # as written it is ASCII only when its classes are all "a"/"d"
+    en_hits = sum(1 for f, c in runs if f in _EN_STOPWORDS and "v" not in c and "x" not in c)
+    marked = sum(1 for _, c in runs if "v" in c and "x" not in c and "D" not in c)
+    ratio = marked / count
+    if ratio >= 0.2 and ratio * count >= 2:
         return "vi"
-    if en_hits > vi_hits and en_hits / len(words) >= 0.08:
+    if en_hits > vi_hits and en_hits / count >= 0.08:
         return "en"
-    if vi_hits / len(words) >= 0.08 or ratio >= 0.2:
+    if vi_hits / count >= 0.08 or ratio >= 0.2:
         return "vi"
     return "other"
 
