@@ -185,3 +185,25 @@ def test_extract_entities_types_and_order() -> None:
 def test_extract_entities_survives_odd_tokens() -> None:
     # a token made of underscores or spaces crashed the Rust featurizer once
     assert extract_entities(["______", " ", "Hà Nội", "."]) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cô vít lại bùng phát, co-vi ko đáng sợ",
+        "Món này có vị cay, tks cả nhà",
+        "corona virus và SARS-CoV-2, F0 đi cách ly",
+        "Uong nuoc chanh nong pha mat ong luc doi la virus corona chet ngay!!!",
+        "Vắc-xin, vacxin, vaccine: tiêm mũi nhắc lại ở Đà Nẵng",
+        "",
+    ],
+)
+def test_canonical_forms_equal_canonical_tokens(text):
+    """The fast string form the Covid detector uses gives the same tokens and spans."""
+    from analysis.text import canonical_forms
+
+    tokens = canonical_tokens(text)
+    forms = canonical_forms(text)
+    assert forms.forms == [token.form for token in tokens]
+    for index, token in enumerate(tokens):
+        assert forms.span(index, index) == (token.start, token.end)
