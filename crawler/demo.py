@@ -123,21 +123,17 @@ def _serve_ui(app: App, port: int) -> None:
     from crawler.cli_web import serve_web
 
     password = secrets.token_urlsafe(9)
-    try:
-        serve_web(
-            app,
-            "127.0.0.1",
-            port,
-            demo_user=(DEMO_USER, password),
-            ready_message=(
-                f"\nWeb UI: http://127.0.0.1:{port}/  (user {DEMO_USER}, password {password})"
-                "\nCtrl+C stops the demo."
-            ),
-        )
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot serve the web UI on port {port}: {exc.strerror or exc} (try --ui-port)"
-        ) from exc
+    # A port in use is a one-line error from serve_web (a ClickException naming the port).
+    serve_web(
+        app,
+        "127.0.0.1",
+        port,
+        demo_user=(DEMO_USER, password),
+        ready_message=(
+            f"\nWeb UI: http://127.0.0.1:{port}/  (user {DEMO_USER}, password {password})"
+            "\nCtrl+C stops the demo."
+        ),
+    )
 
 
 def _sample_searches(app: App) -> None:
