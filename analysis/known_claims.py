@@ -541,8 +541,18 @@ def _side(accented: bool, texts: list[str], tokens: Iterable[str], tokens_known:
     return _Side(accented, words, words | {form(t) for t in tokens}, tokens_known)
 
 
-def _sides_of_text(text: str, title: str, tokens: Sequence[str] | None) -> list[_Side]:
-    """The sides of the units :func:`text_units` would build, without building them.
+@dataclass(frozen=True, slots=True)
+class _UnitShape:
+    """What the prefilter needs of one unit :func:`text_units` would build: its text, form
+    and syllable count (which sets the long-unit damping of :meth:`KnownClaimIndex.match`)."""
+
+    text: str
+    accented: bool
+    syllables: int
+
+
+def _unit_shapes(text: str, title: str) -> list[_UnitShape]:
+    """The units :func:`text_units` would build, without their terms and folded forms.
 
     Whether a unit is accented needs only its counts of words and of words with diacritics,
     which add up over the two sentences of a pair (as do syllables).
@@ -550,28 +560,39 @@ def _sides_of_text(text: str, title: str, tokens: Sequence[str] | None) -> list[
     sentences = _split_sentences(text)
     counts = [diacritics_counts(sentence) for sentence in sentences]
     syllables = [len(_SYLLABLE.findall(sentence)) for sentence in sentences]
-    accented_side: list[str] = []
-    folded_side: list[str] = []
+    shapes: list[_UnitShape] = []
     if title.strip():
-        marked, words = diacritics_counts(title)
-        (accented_side if _accented(marked, words) else folded_side).append(title)
-    forms = [{_accented(*count)} for count in counts]
+        shapes.append(
+            _UnitShape(title, _accented(*diacritics_counts(title)), len(_SYLLABLE.findall(title)))
+        )
+    for sentence, count, syllable_count in zip(sentences, counts, syllables, strict=True):
+        shapes.append(_UnitShape(sentence, _accented(*count), syllable_count))
     for index in range(len(sentences) - 1):
-        if syllables[index] + syllables[index + 1] <= DEFAULT_PAIR_MAX_SYLLABLES:
+        pair_syllables = syllables[index] + syllables[index + 1]
+        if pair_syllables <= DEFAULT_PAIR_MAX_SYLLABLES:
             pair = _accented(
                 counts[index][0] + counts[index + 1][0], counts[index][1] + counts[index + 1][1]
             )
-            forms[index].add(pair)
-            forms[index + 1].add(pair)
-    for sentence, sentence_forms in zip(sentences, forms, strict=True):
-        if True in sentence_forms:
-            accented_side.append(sentence)
-        if False in sentence_forms:
-            folded_side.append(sentence)
+            text_of_pair = f"{sentences[index]} {sentences[index + 1]}"
+            shapes.append(_UnitShape(text_of_pair, pair, pair_syllables))
+    return shapes
+
+
+def _sides_of_shapes(shapes: Sequence[_UnitShape], tokens: Sequence[str] | None) -> list[_Side]:
+    """The sides of the units :func:`text_units` would build (the post-level bound)."""
     joined = [t for t in tokens or () if "_" in t]
     known = tokens is not None
-    sides = [_side(True, accented_side, joined, known)] if accented_side else []
-    return sides + ([_side(False, folded_side, joined, known)] if folded_side else [])
+    sides: list[_Side] = []
+    for accented in (True, False):
+        texts = [shape.text for shape in shapes if shape.accented == accented]
+        if texts:
+            sides.append(_side(accented, texts, joined, known))
+    return sides
+
+
+def _sides_of_text(text: str, title: str, tokens: Sequence[str] | None) -> list[_Side]:
+    """The sides of the units :func:`text_units` would build, without building them."""
+    return _sides_of_shapes(_unit_shapes(text, title), tokens)
 
 
 def _accented(marked: int, words: int) -> bool:
@@ -674,7 +695,10 @@ class KnownClaimIndex:
         """
         if not self._references or not (text.strip() or title.strip()):
             return []
-        candidates = self._candidates(_sides_of_text(text, title, tokens), min_similarity)
+        shapes = _unit_shapes(text, title)
+        candidates = self._candidates(_sides_of_shapes(shapes, tokens), min_similarity)
+        if candidates:
+            candidates = self._unit_candidates(shapes, tokens, candidates, min_similarity)
         if not candidates:
             return []
         if tokens is None and tokenize is not None:
@@ -704,6 +728,48 @@ class KnownClaimIndex:
                         continue
                 candidates.add(index)
         return candidates
+
+    def _unit_candidates(
+        self,
+        shapes: Sequence[_UnitShape],
+        tokens: Sequence[str] | None,
+        candidates: set[int],
+        min_similarity: float,
+    ) -> set[int]:
+        """The ``candidates`` that some single unit could match (a sound subset of them).
+
+        The post-level bound lets long posts through whose claim words are spread over the
+        whole post; a unit only offers its own words, and its long-unit damping applies. Each
+        unit's bound takes the character similarity as 1, its word runs plus all of the
+        post's multi-syllable tokens as its terms, and the share of keyword groups that may
+        occur in it.
+        """
+        joined = [t for t in tokens or () if "_" in t]
+        known = tokens is not None
+        token_forms = {
+            True: frozenset(t.lower() for t in joined),
+            False: frozenset(fold_diacritics(t) for t in joined),
+        }
+        remaining = set(candidates)
+        kept: set[int] = set()
+        for shape in shapes:
+            if not remaining:
+                break
+            factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, shape.syllables)) ** 0.5)
+            form = str.lower if shape.accented else fold_diacritics
+            words = frozenset(_SYLLABLE.findall(form(shape.text)))
+            side = _Side(shape.accented, words, words | token_forms[shape.accented], known)
+            for index in list(remaining):
+                groups = self._keywords[index]
+                hits = sum(1 for g in groups if side.may_occur(g)) / len(groups) if groups else 0.0
+                if _bound(groups, 1.0, hits) * factor + _BOUND_SLACK < min_similarity:
+                    continue
+                share = max(side.word_share(r) for r in self._claim_references[index])
+                if _bound(groups, share, hits) * factor + _BOUND_SLACK < min_similarity:
+                    continue
+                kept.add(index)
+                remaining.discard(index)
+        return kept
 
     def _match_units(
         self, units: Sequence[TextUnit], candidates: set[int], min_similarity: float
