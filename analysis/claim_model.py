@@ -93,7 +93,7 @@ def metadata_features(example: ClaimExample) -> list[float]:
         row.append(math.nan)
     text = example.text
     letters = _LETTER.findall(text)
-    upper = sum(1 for ch in letters if ch.isupper())
+    upper = sum(map(str.isupper, letters))
     row += [
         math.log1p(len(text)),
         upper / len(letters) if letters else 0.0,
@@ -296,9 +296,9 @@ class _CompiledText:
 
     def _word_indices(self, text: str) -> list[int]:
         tokens = self.token_pattern.findall(text)
-        grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-        get = self.word_vocab.get
-        return [i for i in map(get, grams) if i is not None]
+        grams = tokens + list(map(" ".join, itertools.pairwise(tokens)))
+        found = list(map(self.word_vocab.get, grams))
+        return [i for i in found if i is not None]
 
     def _char_word(self, word: str) -> np.ndarray:
         """Vocabulary indices of the ``char_wb`` n-grams of one word (as scikit-learn cuts them)."""
@@ -340,7 +340,8 @@ class _CompiledText:
     def scores(self, text: str) -> np.ndarray:
         """Decision functions of the LR and NB-SVM base models for one model text."""
         word = np.array(self._word_indices(text), dtype=np.int64)
-        pieces = [self._char_word(w) for w in text.split()]
+        cache, compute = self._char_cache, self._char_word
+        pieces = [cache[w] if w in cache else compute(w) for w in text.split()]
         char = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
         return (
             self.intercepts
