@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -78,6 +79,7 @@ __all__ = [
     "highlight_terms",
     "make_snippet",
     "parse_query",
+    "positive_text_leaves",
     "to_local_day",
     "to_utc_and_local_day",
     "to_utc_iso",
@@ -591,29 +593,33 @@ class _Want:
     prefix: bool
 
 
-def highlight_terms(node: Node) -> list[tuple[str, bool, bool]]:
-    """Positive full-text words of a query as ``(text, folded, prefix)`` triples.
+def positive_text_leaves(node: Node) -> Iterator[Term | Phrase | Prefix]:
+    """The full-text leaves of a query that can explain a match, in query order.
 
-    Words under a NOT are left out: they never explain why a document matched.
+    Leaves under a NOT (an odd number of them) are left out: they never explain why a
+    document matched.
     """
-    found: list[tuple[str, bool, bool]] = []
 
-    def walk(item: Node, negated: bool) -> None:
+    def walk(item: Node, negated: bool) -> Iterator[Term | Phrase | Prefix]:
         if isinstance(item, And | Or):
             for child in item.children:
-                walk(child, negated)
+                yield from walk(child, negated)
         elif isinstance(item, Not):
-            walk(item.child, not negated)
-        elif negated:
-            return
-        elif isinstance(item, Term):
-            found.append((item.text, item.folded, False))
-        elif isinstance(item, Prefix):
-            found.append((item.text, item.folded, True))
-        elif isinstance(item, Phrase):
-            found.extend((word, item.folded, False) for word in item.words)
+            yield from walk(item.child, not negated)
+        elif not negated and isinstance(item, Term | Phrase | Prefix):
+            yield item
 
-    walk(node, False)
+    return walk(node, False)
+
+
+def highlight_terms(node: Node) -> list[tuple[str, bool, bool]]:
+    """Positive full-text words of a query as ``(text, folded, prefix)`` triples."""
+    found: list[tuple[str, bool, bool]] = []
+    for leaf in positive_text_leaves(node):
+        if isinstance(leaf, Phrase):
+            found.extend((word, leaf.folded, False) for word in leaf.words)
+        else:
+            found.append((leaf.text, leaf.folded, isinstance(leaf, Prefix)))
     return list(dict.fromkeys(found))
 
 

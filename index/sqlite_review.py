@@ -211,18 +211,7 @@ def history(conn: sqlite3.Connection, item_id: str) -> list[AuditEntry]:
         "WHERE item_id = ? ORDER BY seq",
         (item_id,),
     ).fetchall()
-    return [
-        AuditEntry(
-            item_id=row[0],
-            at=row[1],
-            user=row[2],
-            action=row[3],
-            note=row[4],
-            before=None if row[5] is None else json.loads(row[5]),
-            after=None if row[6] is None else json.loads(row[6]),
-        )
-        for row in rows
-    ]
+    return [_audit_entry(row) for row in rows]
 
 
 # -- transitions -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from index.query import (
     Term,
     date_bounds,
     fast_fold,
+    positive_text_leaves,
 )
 from index.store import SearchRequest
 
@@ -529,19 +530,11 @@ def title_expressions(node: Node) -> list[str]:
     Leaves under a NOT never explain a match, so they are left out.
     """
     found: list[str] = []
-
-    def walk(item: Node, negated: bool) -> None:
-        if isinstance(item, And | Or):
-            for child in item.children:
-                walk(child, negated)
-        elif isinstance(item, Not):
-            walk(item.child, not negated)
-        elif not negated and isinstance(item, Term | Phrase | Prefix) and "title" in item.fields:
-            expression = fts_expression(replace(item, fields=("title",)))
+    for leaf in positive_text_leaves(node):
+        if "title" in leaf.fields:
+            expression = fts_expression(replace(leaf, fields=("title",)))
             if expression is not None:
                 found.append(expression)
-
-    walk(node, False)
     return list(dict.fromkeys(found))
 
 
