@@ -25,6 +25,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index import sqlite_review
 from index.documents import FACET_FIELDS, Document
 from index.errors import (
@@ -43,11 +45,13 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
+from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
     CLEAR_MATCHED,
     CREATE_MATCHED,
     DOCUMENT_COLUMNS,
+    MATCHED_TABLE,
     SearchSQL,
     fast_fold,
     quote_identifier,
@@ -192,6 +196,28 @@ def _fts_values(rowid: int, title: str, text: str, author: str) -> tuple[Any, ..
     )
 
 
+@contextmanager
+def _read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One snapshot for every statement of a search (and its doc-values refresh)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _rowid_array(conn: sqlite3.Connection, sql: str, params: Any = ()) -> np.ndarray:
+    """The rowids that ``sql`` (one ``group_concat`` of them) lists.
+
+    One comma-separated string parsed by numpy costs a third of fetching one row per match.
+    """
+    listed = conn.execute(sql, params).fetchone()[0]
+    if not listed:
+        return np.zeros(0, np.int64)
+    return np.fromstring(listed, dtype=np.int64, sep=",")
+
+
 def _document(row: sqlite3.Row | tuple[Any, ...]) -> Document:
     data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
     for name in _JSON_FIELDS:
@@ -266,6 +292,7 @@ class SqliteStore:
                 self._read.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             # Searches materialise matching rowids; keep those scratch tables in memory.
             self._read.execute("PRAGMA temp_store = MEMORY")
+        self._doc_values = DocValues()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -331,6 +358,7 @@ class SqliteStore:
                     batch = {}
             if batch:
                 self._upsert_batch(conn, list(batch.values()), result, now)
+            trim_change_log(conn)
         return result
 
     def _upsert_batch(
@@ -375,6 +403,7 @@ class SqliteStore:
             "INSERT OR IGNORE INTO document_flags (doc_rowid, flag) VALUES (?, ?)",
             [(rowids[doc.id], flag) for doc in docs for flag in doc.flags],
         )
+        log_changes(conn, list(rowids.values()))
         sqlite_review.enqueue_documents(conn, docs, now)
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
@@ -426,11 +455,22 @@ class SqliteStore:
     def search(self, request: SearchRequest) -> SearchResponse:
         node = parse_query(request.query)
         statements = search_sql(node, request)
-        with self._reading() as conn:
+        with self._reading() as conn, _read_transaction(conn):
+            # Facets and histogram of a set of matches count it in memory (doc values);
+            # matching everything, they read the count tables.
+            values = None
+            if (request.facets or request.histogram) and statements.rowids is not None:
+                values = self._doc_values if self._doc_values.refresh(conn) else None
+            matched = None
             staged = statements.staged
             if staged is None:
                 rows = conn.execute(*statements.hits).fetchall()
-                total = conn.execute(*statements.count).fetchone()[0]
+                if values is not None:
+                    sql, params = statements.rowids
+                    matched = _rowid_array(conn, f"SELECT group_concat(rid) FROM ({sql})", params)
+                    total = len(matched)
+                else:
+                    total = conn.execute(*statements.count).fetchone()[0]
                 facets_sql, histogram_sql = statements.facets, statements.histogram
             else:
                 conn.execute(CREATE_MATCHED)
@@ -438,8 +478,14 @@ class SqliteStore:
                 total = conn.execute(*staged.fill).rowcount
                 rows = conn.execute(*staged.page(total)).fetchall()
                 facets_sql, histogram_sql = staged.facets(total), staged.histogram(total)
-            facet_rows = conn.execute(*facets_sql).fetchall() if facets_sql else []
-            histogram_rows = conn.execute(*histogram_sql).fetchall() if histogram_sql else []
+                if values is not None:
+                    matched = _rowid_array(conn, f"SELECT group_concat(rid) FROM {MATCHED_TABLE}")
+            if matched is not None:
+                facet_rows = values.facets(matched) if request.facets else []
+                histogram_rows = values.days(matched) if request.histogram else []
+            else:
+                facet_rows = conn.execute(*facets_sql).fetchall() if facets_sql else []
+                histogram_rows = conn.execute(*histogram_sql).fetchall() if histogram_sql else []
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:

@@ -29,6 +29,7 @@ from index.review import (
     review_status_of,
     site_item,
 )
+from index.sqlite_docvalues import log_changed_ids
 
 __all__ = [
     "claim",
@@ -102,6 +103,7 @@ def _set_review_status(conn: sqlite3.Connection, item: ReviewItem) -> None:
             "UPDATE documents SET review_status = ?, version = version + 1 WHERE id = ?",
             (status, item.target_id),
         )
+        log_changed_ids(conn, [item.target_id])
 
 
 # -- enqueueing ------------------------------------------------------------------------------
@@ -138,10 +140,12 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
         ],
     )
     conn.executemany(_AUDIT, [_audit_values(item, "system", "enqueue", "", None) for item in fresh])
+    opened = [item.target_id for item in fresh if item.queue != "site"]
     conn.executemany(
         "UPDATE documents SET review_status = 'open' WHERE id = ? AND review_status = 'none'",
-        [(item.target_id,) for item in fresh if item.queue != "site"],
+        [(doc_id,) for doc_id in opened],
     )
+    log_changed_ids(conn, opened)
 
 
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:

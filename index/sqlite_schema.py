@@ -19,6 +19,8 @@ Layout:
 * ``documents_fts``: contentless FTS5 over title/text/author as written (``unicode61
   remove_diacritics 0``: "hà" and "ha" are different words) and folded copies
   (``*_f`` columns, :func:`~analysis.text.fold_diacritics`), rowid = documents.rowid.
+* ``doc_changes``: rowids of written documents, in order (migration 0009), so readers can
+  keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
 """
@@ -215,6 +217,14 @@ GROUP BY published_day;
 CREATE INDEX documents_review_status ON documents (review_status);
 """
 
+# Facets and histograms of a search count its matches in memory (index/sqlite_docvalues.py);
+# readers follow writes through this log of changed rowids, appended to by the store's
+# writers in the same transaction (no trigger: see migration 0008) and trimmed by them.
+# AUTOINCREMENT: a sequence number is never reused, even after the log is emptied.
+_CHANGE_LOG = """
+CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_rowid INTEGER NOT NULL);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
@@ -242,6 +252,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0006_facet_index_and_fts_hashsize", _script(_FACETS_AND_WRITES)),
     ("0007_fewer_indexes", _script(_FEWER_INDEXES)),
     ("0008_count_tables", _script(_COUNT_TABLES)),
+    ("0009_change_log", _script(_CHANGE_LOG)),
 ]
 
 

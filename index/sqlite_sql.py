@@ -273,6 +273,9 @@ class SearchSQL:
     histogram: tuple[str, list[Any]] | None = None
     uses_fts: bool = False
     staged: StagedSQL | None = None
+    #: The matching rowids (as ``rid``) of an unstaged search that has predicates; facets
+    #: and histogram may count them in memory instead (``None``: it matches everything).
+    rowids: tuple[str, list[Any]] | None = None
 
     def statements(self) -> list[tuple[str, list[Any]]]:
         return [s for s in (self.hits, self.count, self.facets, self.histogram) if s]
@@ -457,6 +460,7 @@ def search_sql(node: Node, request: SearchRequest) -> SearchSQL:
         histogram=histogram,
         uses_fts=m.match is not None,
         staged=_staged(node, m, request, sort, columns) if m.match is not None else None,
+        rowids=m.rowids() if m.match is not None or m.predicates else None,
     )
 
 

@@ -1,8 +1,10 @@
 """The embedded store's fast paths agree with the plain ones.
 
 Searches with words are "staged" (matches collected once into a temp table); facets and the
-histogram over all documents read count tables the upsert maintains. Both must give exactly
-what the self-contained SQL and a direct count give, also after re-crawls change documents.
+histogram of a set of matches are counted from in-memory doc values that follow the
+database through its change log; over all documents they read count tables the upsert
+maintains. All must give exactly what the self-contained SQL and a direct count give, also
+after re-crawls and review decisions (from another connection) change documents.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 import index.sqlite as sqlite_module
 from index import Document, SearchRequest
 from index.sqlite import SqliteStore
+from index.sqlite_docvalues import trim_change_log as trim
 
 WORDS = [
     "Hà",
@@ -117,6 +120,7 @@ def test_staged_search_equals_the_self_contained_sql(store, monkeypatch, query, 
     def unstaged(node, req):
         statements = original(node, req)
         statements.staged = None
+        statements.rowids = None  # facets and histogram in SQL, not from doc values
         return statements
 
     monkeypatch.setattr(sqlite_module, "search_sql", unstaged)
@@ -126,3 +130,62 @@ def test_staged_search_equals_the_self_contained_sql(store, monkeypatch, query, 
     assert staged.histogram == plain.histogram
     if sort == "newest" or staged.total <= 50:
         assert {h.document.id for h in staged.hits} == {h.document.id for h in plain.hits}
+
+
+def _sql_only(monkeypatch):
+    """Make the store answer facets and histograms with SQL alone (the reference)."""
+    original = sqlite_module.search_sql
+
+    def plain(node, req):
+        statements = original(node, req)
+        statements.staged = None
+        statements.rowids = None
+        return statements
+
+    monkeypatch.setattr(sqlite_module, "search_sql", plain)
+
+
+QUERIES = ["ha noi", "covid", "bão OR lũ", "flags:covid", "source:vnexpress", "NOT covid"]
+
+
+def _facets_of(store, queries):
+    found = {}
+    for query in queries:
+        response = store.search(SearchRequest(query=query, facets=True, histogram="day"))
+        found[query] = (response.total, response.facets, response.histogram)
+    return found
+
+
+def test_doc_values_follow_writes_from_another_connection(store, tmp_path, monkeypatch):
+    before = _facets_of(store, QUERIES)  # builds the reader's doc values
+    writer = SqliteStore(tmp_path / "index.db")
+    documents = list(writer.scan(SearchRequest(query="covid", sort="oldest")))
+    # A re-crawl moves documents to a new source and day and drops their flags; new
+    # documents arrive; analysts decide review items.
+    writer.upsert(
+        replace(doc, source="tuoitre", site="tuoitre.localhost", flags=[],
+                published_at="2026-07-04T09:00:00+07:00")
+        for doc in documents[:20]
+    )  # fmt: skip
+    writer.upsert(replace(doc, id=f"new{doc.id}") for doc in make_documents(40, seed=9))
+    for item in writer.review_list("covid", limit=5):
+        writer.review_decide(item.id, "analyst", "false", expected_version=item.version)
+    after = _facets_of(store, QUERIES)
+    assert after != before
+    _sql_only(monkeypatch)
+    assert after == _facets_of(store, QUERIES)
+    writer.close()
+
+
+def test_doc_values_rebuild_when_the_change_log_was_trimmed(store, tmp_path, monkeypatch):
+    _facets_of(store, QUERIES)
+    monkeypatch.setattr(sqlite_module, "trim_change_log", lambda conn: trim(conn, keep=3))
+    writer = SqliteStore(tmp_path / "index.db")
+    writer.upsert(
+        replace(doc, id=f"late{doc.id}", source="late") for doc in make_documents(30, seed=5)
+    )
+    found = _facets_of(store, QUERIES)
+    assert any(b.key == "late" for b in found["covid"][1]["source"])
+    _sql_only(monkeypatch)
+    assert found == _facets_of(store, QUERIES)
+    writer.close()
