@@ -502,6 +502,22 @@ def test_histogram_rolls_days_up_to_weeks_and_months():
     assert interval == "month" and bars == [("2026-01-01", "2026-01-31", 31)]
 
 
+def test_histogram_keeps_empty_periods_between_posts():
+    # The store's daily histogram is filled: a wide search has many empty days.
+    days = [Bucket("2025-11-03", 2), *(Bucket(f"2025-11-{d:02d}", 0) for d in range(4, 31))]
+    days += [Bucket(f"2025-12-{d:02d}", 0) for d in range(1, 32)] + [Bucket("2026-01-01", 5)]
+    interval, bars = roll_up(days, max_bars=8)
+    assert interval == "month"
+    assert bars == [
+        ("2025-11-01", "2025-11-30", 2),
+        ("2025-12-01", "2025-12-31", 0),
+        ("2026-01-01", "2026-01-31", 5),
+    ]
+    interval, bars = roll_up(days, max_bars=9)
+    assert interval == "week" and len(bars) == 9 and sum(n for _, _, n in bars) == 7
+    assert bars[0] == ("2025-11-03", "2025-11-09", 2) and bars[4][2] == 0
+
+
 # -- posts -----------------------------------------------------------------------------------
 
 

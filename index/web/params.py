@@ -204,20 +204,39 @@ def roll_up(
     Days become weeks (starting Monday), then months, whichever first fits; so a narrow result
     set shows days and five years of posts show months, from one daily query.
     """
-    days = [(date.fromisoformat(bucket.key), bucket.count) for bucket in buckets]
-    for interval in ("day", "week", "month"):
-        merged: dict[date, int] = {}
-        for day, count in days:
-            if interval == "day":
-                key = day
-            elif interval == "week":
-                key = _week_start(day)
-            else:
-                key = day.replace(day=1)
-            merged[key] = merged.get(key, 0) + count
-        if len(merged) <= max_bars or interval == "month":
-            return interval, [
-                (start.isoformat(), _period_end(start, interval).isoformat(), count)
-                for start, count in sorted(merged.items())
-            ]
-    raise AssertionError("unreachable")
+    if not buckets:
+        return "day", []
+    first, last = date.fromisoformat(buckets[0].key), date.fromisoformat(buckets[-1].key)
+    # Pick the interval from the span alone, then fold only the days that have posts (the
+    # store's daily histogram is filled with empty days: years of them on a wide search).
+    fits = (name for name in ("day", "week") if _periods(first, last, name) <= max_bars)
+    interval = next(fits, "month")
+    merged: dict[date, int] = {}
+    for bucket in buckets:
+        if bucket.count:
+            key = _period_start(date.fromisoformat(bucket.key), interval)
+            merged[key] = merged.get(key, 0) + bucket.count
+    bars = []
+    start = _period_start(first, interval)
+    while start <= last:
+        end = _period_end(start, interval)
+        bars.append((start.isoformat(), end.isoformat(), merged.get(start, 0)))
+        start = end + timedelta(days=1)
+    return interval, bars
+
+
+def _period_start(day: date, interval: str) -> date:
+    if interval == "day":
+        return day
+    if interval == "week":
+        return _week_start(day)
+    return day.replace(day=1)
+
+
+def _periods(first: date, last: date, interval: str) -> int:
+    """How many ``interval`` periods the days ``first`` to ``last`` touch."""
+    if interval == "day":
+        return (last - first).days + 1
+    if interval == "week":
+        return (_week_start(last) - _week_start(first)).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1

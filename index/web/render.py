@@ -71,21 +71,16 @@ def histogram_svg(
     for index, ((first, last, count), link) in enumerate(zip(bars, links, strict=True)):
         bar_height = 0 if count == 0 else max(2.0, height * count / top)
         period = first if first == last else f"{first} → {last}"
+        # Only the link and the period are text; escaped once each (Markup.format escapes
+        # every argument, ~40 us a bar).
+        label = f"<title>{escape(period)}: {int(count)}</title>"
+        x, bar_width = f"{index * slot:.2f}", f"{max(slot - gap, 0.5):.2f}"
         parts.append(
             Markup(
-                '<a href="{link}"><rect x="{x:.2f}" y="{y:.2f}" width="{bw:.2f}" '
-                'height="{bh:.2f}" class="bar"><title>{period}: {count}</title></rect>'
-                '<rect x="{x:.2f}" y="0" width="{bw:.2f}" height="{h}" class="hit">'
-                "<title>{period}: {count}</title></rect></a>"
-            ).format(
-                link=link,
-                x=index * slot,
-                y=height - bar_height,
-                bw=max(slot - gap, 0.5),
-                bh=bar_height,
-                h=height,
-                period=period,
-                count=count,
+                f'<a href="{escape(link)}"><rect x="{x}" y="{height - bar_height:.2f}" '
+                f'width="{bar_width}" height="{bar_height:.2f}" class="bar">{label}</rect>'
+                f'<rect x="{x}" y="0" width="{bar_width}" height="{int(height)}" class="hit">'
+                f"{label}</rect></a>"
             )
         )
     parts.append(Markup("</svg>"))
