@@ -11,6 +11,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from analysis.crf_features import TemplateFeaturizer
+from analysis.crfsuite_model import model_attributes
+
 __all__ = [
     "DEFAULT_PHRASES",
     "DEFAULT_TEENCODE",
@@ -687,51 +690,46 @@ class Entity:
 
 
 class _CrfStage:
-    """One of underthesea's CRF taggers (POS, chunk, NER) fed by the Rust featurizer.
+    """One of underthesea's CRF taggers (POS, chunk, NER) run on tokens we already have.
 
     underthesea's own ``ner()`` re-tokenises its input and builds features in Python in
     time quadratic in sentence length; the same model files with the same feature
-    templates run here on tokens we already have, giving the same tags.
+    templates run here on our tokens, giving the same tags. Features come from
+    :class:`~analysis.crf_features.TemplateFeaturizer` (strings cached per word), only those
+    the model knows.
     """
 
     def __init__(self, model_file: str, template: list[str]) -> None:
-        from underthesea_core import CRFFeaturizer, CRFTagger
+        from underthesea_core import CRFTagger
 
         self._tagger = CRFTagger()
         self._tagger.load(model_file)
-        self._featurizer = CRFFeaturizer(template, set())
-        # The Rust featurizer calls "3/4" or "<" title case; the models were trained with
-        # Python's rule (first letter of each syllable is upper case), so those few
-        # features are recomputed: (feature index, token offset, template name).
-        self._istitle = [
-            (index, int(name[2:].split("]")[0]), name)
-            for index, name in enumerate(template)
-            if name.endswith(".istitle")
-        ]
+        with open(model_file, "rb") as handle:  # the file the tagger just read (no new input)
+            known = model_attributes(handle.read())
+        self.featurizer = TemplateFeaturizer(template, known=known, reference_lower=_rust_lower)
 
-    def tag(self, sentences: list[list[list[str]]]) -> list[list[str]]:
-        """Tags for each sentence (rows of columns); one featurizer call for all of them."""
-        # the Rust featurizer panics on empty syllables ("  ", a token made of spaces)
-        sentences = [[[_safe_word(row[0]), *row[1:]] for row in rows] for rows in sentences]
-        out: list[list[str]] = []
-        for rows, features in zip(sentences, self._featurizer.process(sentences), strict=True):
-            titles = [_is_title(row[0]) for row in rows]
-            size = len(rows)
-            for i, token_features in enumerate(features):
-                for index, offset, name in self._istitle:
-                    if 0 <= i + offset < size:
-                        token_features[index] = f"{name}={titles[i + offset]}"
-            out.append(list(self._tagger.tag(features)))
-        return out
+    def tag(self, columns: list[list[str]]) -> list[str]:
+        """Tags of one sentence given as columns: words (see :func:`_safe_word`), then tags."""
+        return list(self._tagger.tag(self.featurizer.features(columns)))
+
+
+@lru_cache(maxsize=1)
+def _rust_lowerer():  # -> underthesea_core.CRFFeaturizer (untyped extension)
+    """A one-entry featurizer, for the rare words Python's Unicode tables cannot lower-case."""
+    from underthesea_core import CRFFeaturizer
+
+    return CRFFeaturizer(["T[0].lower"], set())
+
+
+def _rust_lower(word: str) -> str:
+    """``word`` lower-cased by underthesea's Rust featurizer (its Unicode version)."""
+    feature = _rust_lowerer().process([[[word]]])[0][0][0]
+    return feature[len("T[0].lower=") :]
 
 
 def _safe_word(word: str) -> str:
+    # features are built from single-spaced syllables, and an empty word would be no token
     return " ".join(word.split()) or "_"
-
-
-def _is_title(word: str) -> bool:
-    """underthesea's training-time ``istitle``: every syllable starts with a capital."""
-    return bool(word) and all(part[:1].istitle() for part in word.split(" "))
 
 
 @lru_cache(maxsize=1)
@@ -753,30 +751,31 @@ def tag_entities(tokens: list[str]) -> list[tuple[str, str, str, str]]:
 
     ``tokens`` are words as ``word_tokenize`` returns them (syllables joined by spaces).
     """
-    return _tag_sentences([tokens])[0] if tokens else []
-
-
-def _tag_sentences(sentences: list[list[str]]) -> list[list[tuple[str, str, str, str]]]:
-    sentences = [s for s in sentences if s]
-    if not sentences:
+    if not tokens:
         return []
+    pos, chunks, ner = _tag_columns(tokens, chunk=True)
+    return list(zip(tokens, pos, chunks, ner, strict=True))
+
+
+def _tag_columns(tokens: list[str], *, chunk: bool) -> tuple[list[str], list[str], list[str]]:
+    """POS, chunk and NER tags of one sentence, each stage reading the tags before it.
+
+    Without ``chunk`` the chunk tags are placeholders: the NER template reads words, POS and
+    its own column only, so named entities do not need the chunk tagger (a third of the cost).
+    """
     pos_stage, chunk_stage, ner_stage = _ner_stages()
-    pos = pos_stage.tag([[[t, "X"] for t in s] for s in sentences])
-    chunks = chunk_stage.tag(
-        [
-            [[t, p, "X"] for t, p in zip(s, ps, strict=True)]
-            for s, ps in zip(sentences, pos, strict=True)
-        ]
-    )
-    rows = [
-        [[t, p, c, "X"] for t, p, c in zip(s, ps, cs, strict=True)]
-        for s, ps, cs in zip(sentences, pos, chunks, strict=True)
-    ]
-    tags = ner_stage.tag(rows)
-    return [
-        [(t, p, c, n) for (t, p, c, _), n in zip(r, ts, strict=True)]
-        for r, ts in zip(rows, tags, strict=True)
-    ]
+    words = [_safe_word(token) for token in tokens]
+    filler = ["X"] * len(words)
+    pos = pos_stage.tag([words, filler])
+    if chunk or _CHUNK_COLUMN in ner_stage.featurizer.columns:
+        chunks = chunk_stage.tag([words, pos, filler])
+    else:
+        chunks = filler
+    return pos, chunks, ner_stage.tag([words, pos, chunks, filler])
+
+
+#: Column of the chunk tags in the NER stage's rows (word, POS, chunk, NER).
+_CHUNK_COLUMN = 2
 
 
 def sentences_of_tokens(tokens: list[str]) -> list[list[str]]:
@@ -801,10 +800,11 @@ def extract_entities(tokens: list[str]) -> list[Entity]:
     so the analysis entry point feeds it the title and lead sentences only.
     """
     found: dict[tuple[str, str], Entity] = {}
-    for tagged in _tag_sentences(sentences_of_tokens(tokens)):
+    for sentence in sentences_of_tokens(tokens):
         span: list[str] = []
         span_type = ""
-        for word, _pos, _chunk, tag in [*tagged, ("", "", "", "O")]:
+        tags = _tag_columns(sentence, chunk=False)[2]
+        for word, tag in [*zip(sentence, tags, strict=True), ("", "O")]:
             if tag.startswith("I-") and span and tag[2:] == span_type:
                 span.append(word)
                 continue
