@@ -27,6 +27,7 @@ import asyncio
 import json
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -251,6 +252,40 @@ def serve(store_path: Path, state_path: Path, users: int, pool: int):
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+def serve_workers(data_dir: Path, users: int, workers: int):
+    """``misinfo serve --workers N`` over ``data_dir`` (its index.db), as analysts deploy it."""
+    import socket
+
+    import httpx
+
+    from index.web import UserStore
+
+    accounts = UserStore(data_dir / "state.db")
+    for number in range(users):
+        accounts.add(f"bench{number}", PASSWORD)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "crawler", "--data-dir", str(data_dir), "serve"),
+            *("--port", str(port), "--workers", str(workers)),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/login", timeout=2)
+            return server, url
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise SystemExit("misinfo serve --workers did not start") from None
+            time.sleep(0.2)
+
+
 def run_load(url: str, users: int, seconds: float, think: tuple[float, float] = (0, 0)) -> dict:
     """Run the load generator in its own process and read its JSON figures."""
     completed = subprocess.run(
@@ -283,12 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stress-seconds", type=float, default=15, help="no-think-time run (0: skip)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="UI server processes: above 1, `misinfo serve --workers N` in a subprocess",
+    )
     parser.add_argument("--pool", type=int, default=4, help="stores (read connections) in the UI")
     parser.add_argument("--rounds", type=int, default=5, help="baseline rounds of the query mix")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
-        store_path = Path(tmp) / "index.db"
+        store_path = Path(tmp) / "index.db"  # where `misinfo --data-dir tmp` looks
         store = SqliteStore(store_path)
         began = time.perf_counter()
         store.upsert(generate(args.docs))
@@ -296,18 +337,28 @@ def main(argv: list[str] | None = None) -> int:
         base = baseline(store, args.rounds)
         store.close()
 
-        server, thread, url = serve(store_path, Path(tmp) / "state.db", args.users, args.pool)
+        if args.workers > 1:
+            process, url = serve_workers(Path(tmp), args.users, args.workers)
+        else:
+            server, thread, url = serve(store_path, Path(tmp) / "state.db", args.users, args.pool)
         try:
             # One analyst first: the UI's own overhead (HTTP, session, templates) per search.
             single = run_load(url, 1, min(args.seconds, 10.0))
             ui = run_load(url, args.users, args.seconds, args.think)
             stress = run_load(url, args.users, args.stress_seconds) if args.stress_seconds else None
         finally:
-            server.should_exit = True
-            thread.join(10)
+            if args.workers > 1:
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+            else:
+                server.should_exit = True
+                thread.join(10)
 
     think = f"{args.think[0]:g}-{args.think[1]:g} s"
-    print(f"\nsearch page, {args.docs:,} documents, query mix of {len(QUERY_MIX)}:")
+    print(
+        f"\nsearch page, {args.docs:,} documents, query mix of {len(QUERY_MIX)}, "
+        f"{args.workers} server process{'es' if args.workers > 1 else ''}:"
+    )
     print(f"{'':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>8} {'n':>6}")
     rows = [
         ("store, in-process (base)", base),

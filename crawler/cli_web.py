@@ -9,9 +9,11 @@ file); ``misinfo demo`` and the scheduler service call :func:`serve_web` or
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -33,8 +35,10 @@ __all__ = [
     "runs_provider",
     "serve_command",
     "serve_web",
+    "serve_workers",
     "start_web",
     "users_group",
+    "worker_app",
 ]
 
 SECRET_KEY_FILE = "web_secret_key"
@@ -211,6 +215,62 @@ def serve_web(
     running.wait()
 
 
+def worker_app():
+    """The UI app of one ``misinfo serve --workers N`` process (a uvicorn app factory).
+
+    uvicorn starts worker processes from an import string, so the parent passes its
+    configuration through the environment (:func:`serve_workers` sets it).
+    """
+    config = os.environ.get("MISINFO_CONFIG")
+    app = App(
+        config_dir=Path(config) if config else None,
+        data_dir=Path(os.environ["MISINFO_DATA_DIR"]),
+    )
+    secure = os.environ.get("MISINFO_WEB_SECURE_COOKIES") == "1"
+    return build_web_app(app, https_only=secure)
+
+
+def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: bool) -> None:
+    """Serve the UI from ``workers`` processes sharing one socket (uvicorn's supervisor).
+
+    Searches are CPU-bound Python and SQLite work: one process uses about one core, so
+    several analysts searching at once queue behind each other. Sessions are signed
+    cookies with the shared key file, so any worker serves any analyst. The login rate
+    limit is per process.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    app.ensure_data_dir()
+    app.open_store().close()  # fail here, in one line, on a broken store
+    load_secret_key(app.data_dir)  # created once, before the workers race to read it
+    os.environ["MISINFO_DATA_DIR"] = str(app.data_dir.resolve())
+    if app.config_dir is not None:
+        os.environ["MISINFO_CONFIG"] = str(app.config_dir.resolve())
+    os.environ["MISINFO_WEB_SECURE_COOKIES"] = "1" if https_only else "0"
+    click.echo(f"Web UI on http://{host}:{port}/ with {workers} worker processes (Ctrl+C to stop)")
+    config = uvicorn.Config(
+        "crawler.cli_web:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+    try:
+        sock = config.bind_socket()
+    except SystemExit:
+        message = f"cannot serve the web UI on {host}:{port} (port in use?)"
+        raise click.ClickException(message) from None
+    # uvicorn creates the socket without IPPROTO_TCP, so asyncio skips TCP_NODELAY on the
+    # connections it accepts, and a response's second write waits for the client's delayed
+    # ACK (~40 ms a page). Accepted sockets inherit the option from the listening one.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
+
+
 def _app() -> App:
     app = click.get_current_context().find_object(App)
     if app is None:
@@ -226,7 +286,14 @@ def _app() -> App:
     is_flag=True,
     help="Mark the session cookie Secure (when an HTTPS proxy is in front).",
 )
-def serve_command(host: str, port: int, secure_cookies: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes; about one per core when many analysts search at once.",
+)
+def serve_command(host: str, port: int, secure_cookies: bool, workers: int) -> None:
     """Serve the analyst web UI: search, posts with evidence, review queues, sites, status.
 
     Log in with an account made by `misinfo users add`.
@@ -234,7 +301,10 @@ def serve_command(host: str, port: int, secure_cookies: bool) -> None:
     from index.errors import SearchError
 
     try:
-        serve_web(_app(), host, port, https_only=secure_cookies)
+        if workers > 1:
+            serve_workers(_app(), host, port, workers, https_only=secure_cookies)
+        else:
+            serve_web(_app(), host, port, https_only=secure_cookies)
     except (ConfigError, SearchError) as exc:
         raise click.ClickException(str(exc)) from exc
 
