@@ -31,7 +31,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from analysis.text import fold_diacritics, normalize_text
+from analysis.text import fold_diacritics, letter_counts, normalize_text
 
 __all__ = [
     "DEFAULT_CV_FOLDS",
@@ -61,7 +61,6 @@ DEFAULT_NB_C = 4.0
 ENGAGEMENT_KEYS = ("likes", "comments", "shares")
 _VN_OFFSET = timedelta(hours=7)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +91,10 @@ def metadata_features(example: ClaimExample) -> list[float]:
     else:
         row.append(math.nan)
     text = example.text
-    letters = _LETTER.findall(text)
-    upper = sum(map(str.isupper, letters))
+    letters, upper = letter_counts(text)
     row += [
         math.log1p(len(text)),
-        upper / len(letters) if letters else 0.0,
+        upper / letters if letters else 0.0,
         100 * text.count("!") / (len(text) + 1),
         float(len(_URL.findall(text)) + text.count("<URL>")),
         float(text.count("#")),
@@ -308,16 +306,14 @@ class _CompiledText:
         padded = f" {word} "
         length = len(padded)
         low, high = self.char_range
-        get = self.char_vocab.get
-        indices: list[int] = []
-        for n in range(low, high + 1):
-            if length <= n:  # a short word is counted once, whole
-                if (i := get(padded)) is not None:
-                    indices.append(i)
-                break
-            for start in range(length - n + 1):
-                if (i := get(padded[start : start + n])) is not None:
-                    indices.append(i)
+        grams = [
+            padded[start : start + n]
+            for n in range(low, min(high, length - 1) + 1)
+            for start in range(length - n + 1)
+        ]
+        if high >= length:  # a short word is counted once, whole
+            grams.append(padded)
+        indices = [i for i in map(self.char_vocab.get, grams) if i is not None]
         found = np.array(indices, dtype=np.int64)
         if len(self._char_cache) >= DEFAULT_NGRAM_CACHE_WORDS:
             self._char_cache.clear()
@@ -399,14 +395,16 @@ class _CompiledTrees:
         return expit(np.array([self._raw(row) for row in np.asarray(x, dtype=np.float64)]))
 
     def _raw(self, row: np.ndarray) -> float:
+        # every node's split decided at once (a leaf's children are itself), then the walk is
+        # one look-up per level instead of a dozen array operations per level
+        values = row[self.feature]
+        left = values <= self.threshold
+        if np.isnan(row).any():  # NaN compares False: send it where the split learnt to
+            left |= np.isnan(values) & self.missing_left
+        child = np.where(left, self.left, self.right)
         node = self.roots
-        missing = bool(np.isnan(row).any())
         for _ in range(self.depth):
-            values = row[self.feature[node]]
-            left = values <= self.threshold[node]
-            if missing:  # NaN compares False: send it where the split learnt to
-                left |= np.isnan(values) & self.missing_left[node]
-            node = np.where(left, self.left[node], self.right[node])
+            node = child[node]
         return self.baseline + float(self.value[node].sum())
 
 

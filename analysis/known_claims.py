@@ -401,56 +401,60 @@ def text_units(text: str, title: str = "", tokens: Sequence[str] | None = None) 
 
 
 @dataclass(frozen=True)
-class _Alternatives:
-    """The word runs of a keyword group's alternatives, for the prefilter's subset test.
+class _AlternativeIndex:
+    """Every keyword group's alternatives in one form (as written or folded), for the prefilter.
 
     An alternative can only match where all of its words occur as whole words. Each is filed
-    under its longest word, so a test looks only at the alternatives whose key word is there
-    (groups list dozens of alternatives and the prefilter tests every group of every claim).
+    under its longest word, so the groups that may occur in a text are found from the few
+    filed words the text has, instead of testing every group of every claim.
     """
 
-    always: bool
-    by_word: dict[str, tuple[frozenset[str], ...]]
+    #: groups with an alternative that has no word to require: it may match anywhere
+    always: frozenset[int]
+    by_word: dict[str, tuple[tuple[int, frozenset[str]], ...]]
     keys: frozenset[str]
 
     @classmethod
-    def of(cls, alternatives: Iterable[str]) -> _Alternatives:
-        by_word: dict[str, list[frozenset[str]]] = {}
-        always = False
-        for alternative in alternatives:
-            words = frozenset(_SYLLABLE.findall(alternative))
-            if not words:
-                always = True  # no word to require: it may match anywhere
-                continue
-            key = max(sorted(words), key=len)
-            by_word.setdefault(key, []).append(words)
+    def of(cls, groups: Sequence[Iterable[str]]) -> _AlternativeIndex:
+        """Index of the groups (numbered by position), each given as its alternatives."""
+        by_word: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        always: set[int] = set()
+        for number, alternatives in enumerate(groups):
+            for alternative in alternatives:
+                words = frozenset(_SYLLABLE.findall(alternative))
+                if not words:
+                    always.add(number)
+                    continue
+                key = max(sorted(words), key=len)
+                by_word.setdefault(key, []).append((number, words))
         frozen = {word: tuple(runs) for word, runs in by_word.items()}
-        return cls(always, frozen, frozenset(frozen))
+        return cls(frozenset(always), frozen, frozenset(frozen))
 
-    def may_occur(self, words: frozenset[str]) -> bool:
-        """False when no alternative can occur in a text whose word runs are ``words``."""
-        if self.always:
-            return True
-        return any(alt <= words for key in self.keys & words for alt in self.by_word[key])
+    def occurring(self, words: frozenset[str]) -> set[int]:
+        """The groups that may occur in a text whose word runs are ``words``."""
+        found = set(self.always)
+        by_word = self.by_word
+        for key in self.keys & words:
+            for number, alternative in by_word[key]:
+                if number not in found and alternative <= words:
+                    found.add(number)
+        return found
 
 
 @dataclass(frozen=True)
 class _KeywordGroup:
     accented: re.Pattern[str]
     folded: re.Pattern[str]
-    #: the alternatives' word runs as written and folded (the prefilter's test)
-    accented_words: _Alternatives
-    folded_words: _Alternatives
+    #: the alternatives as written (lower-cased) and folded (the prefilter indexes them)
+    alternatives: tuple[str, ...]
+    folded_alternatives: tuple[str, ...]
 
     @classmethod
     def parse(cls, group: str) -> _KeywordGroup:
         alternatives = [alt.strip().lower() for alt in group.split("|") if alt.strip()]
         folded = [fold_diacritics(a) for a in alternatives]
         return cls(
-            _alternation(alternatives),
-            _alternation(folded),
-            _Alternatives.of(alternatives),
-            _Alternatives.of(folded),
+            _alternation(alternatives), _alternation(folded), tuple(alternatives), tuple(folded)
         )
 
     def find(self, unit: TextUnit) -> int | None:
@@ -527,11 +531,6 @@ class _Side:
         if not self.tokens_known:
             present += sum(1 for t in reference_terms if "_" in t and t not in self.terms)
         return present / max(1, len(reference_terms))
-
-    def may_occur(self, group: _KeywordGroup) -> bool:
-        """False when the keyword group cannot occur in any unit of this form."""
-        alternatives = group.accented_words if self.accented else group.folded_words
-        return alternatives.may_occur(self.words)
 
 
 def _side(accented: bool, texts: list[str], tokens: Iterable[str], tokens_known: bool) -> _Side:
@@ -630,6 +629,16 @@ class KnownClaimIndex:
                     )
                 )
         self._keywords = [[_KeywordGroup.parse(group) for group in c.keywords] for c in self.claims]
+        # the prefilter numbers every claim's keyword groups in one sequence
+        flat = [group for groups in self._keywords for group in groups]
+        self._alternatives = {
+            True: _AlternativeIndex.of([group.alternatives for group in flat]),
+            False: _AlternativeIndex.of([group.folded_alternatives for group in flat]),
+        }
+        self._group_numbers: list[range] = []
+        for groups in self._keywords:
+            start = sum(map(len, self._group_numbers))
+            self._group_numbers.append(range(start, start + len(groups)))
         self._claim_references: list[list[_Reference]] = [[] for _ in self.claims]
         for reference in self._references:
             self._claim_references[reference.claim_index].append(reference)
@@ -716,10 +725,11 @@ class KnownClaimIndex:
         """
         candidates: set[int] = set()
         for side in sides:
+            occurring = self._alternatives[side.accented].occurring(side.words)
             for index, groups in enumerate(self._keywords):
                 if index in candidates:
                     continue
-                hits = sum(1 for g in groups if side.may_occur(g)) / len(groups) if groups else 0.0
+                hits = self._group_share(index, occurring)
                 if _bound(groups, 1.0, hits) + _BOUND_SLACK < min_similarity:
                     continue
                 if not _bound(groups, 0.0, hits) + _BOUND_SLACK >= min_similarity:
@@ -728,6 +738,11 @@ class KnownClaimIndex:
                         continue
                 candidates.add(index)
         return candidates
+
+    def _group_share(self, index: int, occurring: set[int]) -> float:
+        """Share of claim ``index``'s keyword groups among the ``occurring`` ones."""
+        numbers = self._group_numbers[index]
+        return sum(1 for n in numbers if n in occurring) / len(numbers) if numbers else 0.0
 
     def _unit_candidates(
         self,
@@ -759,9 +774,10 @@ class KnownClaimIndex:
             form = str.lower if shape.accented else fold_diacritics
             words = frozenset(_SYLLABLE.findall(form(shape.text)))
             side = _Side(shape.accented, words, words | token_forms[shape.accented], known)
+            occurring = self._alternatives[shape.accented].occurring(words)
             for index in list(remaining):
                 groups = self._keywords[index]
-                hits = sum(1 for g in groups if side.may_occur(g)) / len(groups) if groups else 0.0
+                hits = self._group_share(index, occurring)
                 if _bound(groups, 1.0, hits) * factor + _BOUND_SLACK < min_similarity:
                     continue
                 share = max(side.word_share(r) for r in self._claim_references[index])

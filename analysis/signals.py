@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from analysis.text import fold_diacritics
+from analysis.text import fold_diacritics, letter_counts
 
 __all__ = [
     "DEFAULT_CAPS_MIN_LETTERS",
@@ -147,7 +147,6 @@ _FOLDED = {
     for name, phrases in _PHRASES.items()
 }
 _PUNCTUATION = re.compile(r"[!?]{3,}|(?:[!?]\s*){4,}")
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def _evidence(text: str, start: int, end: int) -> str:
@@ -213,14 +212,13 @@ def _phrase_signals(text: str, folded: str, aligned: bool) -> list[Signal]:
 
 
 def _caps_signal(text: str) -> Signal | None:
-    letters = _LETTER.findall(text)
-    if len(letters) < DEFAULT_CAPS_MIN_LETTERS:
+    letters, upper = letter_counts(text)
+    if letters < DEFAULT_CAPS_MIN_LETTERS:
         return None
-    upper = sum(1 for ch in letters if ch.isupper())
-    if upper / len(letters) < DEFAULT_CAPS_RATIO:
+    if upper / letters < DEFAULT_CAPS_RATIO:
         return None
     line = max((ln for ln in text.splitlines() if ln.strip()), key=_upper_count)
-    evidence = f"{round(100 * upper / len(letters))}% capitals: {line.strip()}"
+    evidence = f"{round(100 * upper / letters)}% capitals: {line.strip()}"
     return Signal("excessive_caps", evidence[:DEFAULT_MAX_EVIDENCE_CHARS])
 
 

@@ -207,3 +207,18 @@ def test_canonical_forms_equal_canonical_tokens(text):
     assert forms.forms == [token.form for token in tokens]
     for index, token in enumerate(tokens):
         assert forms.span(index, index) == (token.start, token.end)
+
+
+def test_letter_counts_equal_a_list_of_letters() -> None:
+    """letter_counts is the count of ``[^\\W\\d_]`` matches and of the upper-case ones."""
+    import re
+
+    from analysis.text import letter_counts
+
+    rng = random.Random(11)
+    pool = [chr(c) for c in [*range(32, 0x250), *range(0x370, 0x400), 0x1C5, 0x2160, 0x24B6]]
+    pool += ["Đ", "Ễ", "ǅ", "_", "٣", "\U0001d400"]
+    texts = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 30))) for _ in range(2000)]
+    for text in texts:
+        letters = re.findall(r"[^\W\d_]", text)
+        assert letter_counts(text) == (len(letters), sum(map(str.isupper, letters))), repr(text)
