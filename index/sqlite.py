@@ -461,25 +461,28 @@ class SqliteStore:
             values = None
             if (request.facets or request.histogram) and statements.rowids is not None:
                 values = self._doc_values if self._doc_values.refresh(conn) else None
-            matched = None
             staged = statements.staged
             if staged is None:
                 rows = conn.execute(*statements.hits).fetchall()
-                if values is not None:
-                    sql, params = statements.rowids
-                    matched = _rowid_array(conn, f"SELECT group_concat(rid) FROM ({sql})", params)
-                    total = len(matched)
-                else:
-                    total = conn.execute(*statements.count).fetchone()[0]
+                sql, params = statements.rowids or ("", [])
+                listing = f"SELECT group_concat(rid) FROM ({sql})"
                 facets_sql, histogram_sql = statements.facets, statements.histogram
             else:
                 conn.execute(CREATE_MATCHED)
                 conn.execute(CLEAR_MATCHED)
                 total = conn.execute(*staged.fill).rowcount
                 rows = conn.execute(*staged.page(total)).fetchall()
+                listing, params = f"SELECT group_concat(rid) FROM {MATCHED_TABLE}", []
                 facets_sql, histogram_sql = staged.facets(total), staged.histogram(total)
-                if values is not None:
-                    matched = _rowid_array(conn, f"SELECT group_concat(rid) FROM {MATCHED_TABLE}")
+            matched = _rowid_array(conn, listing, params) if values is not None else None
+            if matched is not None and not values.covers(matched):
+                matched = None
+            if staged is None:
+                total = (
+                    len(matched)
+                    if matched is not None
+                    else conn.execute(*statements.count).fetchone()[0]
+                )
             if matched is not None:
                 facet_rows = values.facets(matched) if request.facets else []
                 histogram_rows = values.days(matched) if request.histogram else []

@@ -193,6 +193,15 @@ class DocValues:
 
     # -- counting a set of matches ------------------------------------------------------
 
+    def covers(self, rowids: np.ndarray) -> bool:
+        """True when every rowid has its values here (a write the log missed, say by an
+        older version of this program, leaves a newer row out: count it in SQL instead)."""
+        if not rowids.size:
+            return True
+        return int(rowids.max()) < self._size and bool(
+            (self._codes["source"][rowids] != _ABSENT).all()
+        )
+
     def facets(self, rowids: np.ndarray) -> list[tuple[str, str, int]]:
         """``(facet, key, count)`` rows for the documents at ``rowids``: the top
         :data:`~index.query.FACET_SIZE` keys per facet, most frequent first, ties by key,

@@ -189,3 +189,19 @@ def test_doc_values_rebuild_when_the_change_log_was_trimmed(store, tmp_path, mon
     _sql_only(monkeypatch)
     assert found == _facets_of(store, QUERIES)
     writer.close()
+
+
+def test_rows_missing_from_the_log_are_counted_in_sql(store, tmp_path, monkeypatch):
+    _facets_of(store, QUERIES)
+    # A writer that does not log (an older version of this program, say).
+    monkeypatch.setattr(sqlite_module, "log_changes", lambda conn, rowids: None)
+    writer = SqliteStore(tmp_path / "index.db")
+    writer.upsert(
+        replace(doc, id=f"unlogged{doc.id}", source="unlogged")
+        for doc in make_documents(25, seed=6)
+    )
+    found = _facets_of(store, QUERIES)
+    assert any(b.key == "unlogged" for b in found["ha noi"][1]["source"])
+    _sql_only(monkeypatch)
+    assert found == _facets_of(store, QUERIES)
+    writer.close()
