@@ -4,8 +4,9 @@ One class owns the connections (as Datasette's ``Database`` does): every write g
 through a single write connection inside a transaction; searches and reads use a separate
 read-only connection (WAL mode lets them run while a crawl writes) under a time limit,
 so a pathological query cannot hang the web UI. A search finds its matches once, into a
-temp table on the read connection, and reads hits, facets and histogram from that set
-(:class:`~index.sqlite_sql.StagedSQL`). SQL comes from the pure builders in
+temp table on the read connection, and reads its page of hits from that set
+(:class:`~index.sqlite_sql.StagedSQL`); facets and histogram count the set in memory
+(:mod:`index.sqlite_docvalues`), all in one read transaction. SQL comes from the pure builders in
 :mod:`index.sqlite_sql`; the schema from the named migrations in :mod:`index.sqlite_schema`;
 review queues from :mod:`index.sqlite_review`. ``sqlite3`` errors are mapped to
 :mod:`index.errors` here, at the boundary.
