@@ -96,10 +96,12 @@ class DocValues:
         Call it inside the same read transaction as the statements whose matches are
         counted, so both see one snapshot.
         """
-        newest, oldest = conn.execute("SELECT max(seq), min(seq) FROM doc_changes").fetchone()
-        newest = newest or 0
+        # Separate statements: SQLite answers a lone max() or min() from the end of the
+        # key; both in one statement scan the whole log.
+        newest = conn.execute("SELECT max(seq) FROM doc_changes").fetchone()[0] or 0
         if self._built and newest == self._seq:
             return len(self._flags.values) <= 64
+        oldest = conn.execute("SELECT min(seq) FROM doc_changes").fetchone()[0]
         behind = not self._built or (oldest is not None and oldest > self._seq + 1)
         changed: list[int] = []
         if not behind:
