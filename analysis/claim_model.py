@@ -19,9 +19,11 @@ Recipe (chosen by user-grouped cross-validation on ReINTEL, see ``analysis/model
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -231,6 +233,32 @@ def grouped_folds(
 DEFAULT_NGRAM_CACHE_WORDS = 200_000
 
 
+def _ngram_cuts(length: int, ngram_range: tuple[int, int]) -> tuple[slice, ...]:
+    """The slices ``char_wb`` cuts from a padded word of ``length`` characters, in its order.
+
+    Each n from low to high gives every n-character window; a word no longer than n is
+    counted once, whole, and ends the list (as scikit-learn's ``_char_wb_ngrams``).
+    """
+    low, high = ngram_range
+    cuts = [
+        slice(start, start + n)
+        for n in range(low, min(high, length - 1) + 1)
+        for start in range(length - n + 1)
+    ]
+    if high >= length:
+        cuts.append(slice(0, length))
+    found = tuple(cuts)
+    if length <= DEFAULT_NGRAM_CUT_LENGTHS:
+        _NGRAM_CUTS[(length, ngram_range)] = found
+    return found
+
+
+#: Padded word lengths whose n-gram slices are kept (longer words are rare: URLs, rules).
+DEFAULT_NGRAM_CUT_LENGTHS = 64
+_NGRAM_CUTS: dict[tuple[int, tuple[int, int]], tuple[slice, ...]] = {}
+_is_not_none = functools.partial(operator.is_not, None)
+
+
 class _CompiledText:
     """Both TF-IDF views and both linear base models folded into per-feature weights.
 
@@ -243,9 +271,14 @@ class _CompiledText:
     """
 
     def __init__(self, word_vectorizer, char_vectorizer, base: _BaseModels) -> None:
-        self.word_vocab: dict[str, int] = word_vectorizer.vocabulary_
+        # plain ints (scikit-learn stores numpy scalars): index lists become arrays faster
+        self.word_vocab: dict[str, int] = {
+            k: int(v) for k, v in word_vectorizer.vocabulary_.items()
+        }
         self.word_idf = np.asarray(word_vectorizer.idf_, dtype=np.float32)
-        self.char_vocab: dict[str, int] = char_vectorizer.vocabulary_
+        self.char_vocab: dict[str, int] = {
+            k: int(v) for k, v in char_vectorizer.vocabulary_.items()
+        }
         self.char_idf = np.asarray(char_vectorizer.idf_, dtype=np.float32)
         self.char_range: tuple[int, int] = tuple(char_vectorizer.ngram_range)
         self.token_pattern = re.compile(word_vectorizer.token_pattern)
@@ -295,8 +328,7 @@ class _CompiledText:
     def _word_indices(self, text: str) -> list[int]:
         tokens = self.token_pattern.findall(text)
         grams = tokens + list(map(" ".join, itertools.pairwise(tokens)))
-        found = list(map(self.word_vocab.get, grams))
-        return [i for i in found if i is not None]
+        return list(filter(_is_not_none, map(self.word_vocab.get, grams)))
 
     def _char_word(self, word: str) -> np.ndarray:
         """Vocabulary indices of the ``char_wb`` n-grams of one word (as scikit-learn cuts them)."""
@@ -304,16 +336,11 @@ class _CompiledText:
         if found is not None:
             return found
         padded = f" {word} "
-        length = len(padded)
-        low, high = self.char_range
-        grams = [
-            padded[start : start + n]
-            for n in range(low, min(high, length - 1) + 1)
-            for start in range(length - n + 1)
-        ]
-        if high >= length:  # a short word is counted once, whole
-            grams.append(padded)
-        indices = [i for i in map(self.char_vocab.get, grams) if i is not None]
+        cuts = _NGRAM_CUTS.get((len(padded), self.char_range))
+        if cuts is None:
+            cuts = _ngram_cuts(len(padded), self.char_range)
+        grams = map(padded.__getitem__, cuts)
+        indices = list(filter(_is_not_none, map(self.char_vocab.get, grams)))
         found = np.array(indices, dtype=np.int64)
         if len(self._char_cache) >= DEFAULT_NGRAM_CACHE_WORDS:
             self._char_cache.clear()
@@ -322,9 +349,21 @@ class _CompiledText:
 
     @staticmethod
     def _tfidf_dot(indices: np.ndarray, idf: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        if not len(indices):
+        """Both decision-function parts of one view; sorts ``indices`` (a fresh array) in place."""
+        size = len(indices)
+        if not size:
             return np.zeros(weights.shape[1])
-        features, counts = np.unique(indices, return_counts=True)
+        # np.unique(indices, return_counts=True) without its wrappers (called twice per post)
+        indices.sort()
+        first = np.empty(size, dtype=bool)
+        first[0] = True
+        np.not_equal(indices[1:], indices[:-1], out=first[1:])
+        starts = first.nonzero()[0]
+        features = indices[starts]
+        ends = np.empty_like(starts)
+        ends[:-1] = starts[1:]
+        ends[-1] = size
+        counts = ends - starts
         values = (np.log(counts.astype(np.float32)) + np.float32(1)) * idf[features]
         # as scikit-learn's l2 normalisation: float32 squares summed in float64
         norm = math.sqrt(float(np.sum(values * values, dtype=np.float64)))

@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -105,8 +106,9 @@ class CovidLexicon:
                 return group
         raise KeyError(phrase)
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
+        """One matcher for every phrase (built once per lexicon: it is asked for every post)."""
         return _compile(
             tuple(
                 sorted(

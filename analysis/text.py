@@ -654,14 +654,14 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     latin = sum(1 for f in folded if f.isascii())
     if latin / count < 0.5:
         return "other"
+    marked = sum(1 for _, c in runs if "v" in c and "x" not in c and "D" not in c)
+    ratio = marked / count
+    if ratio >= 0.2 and ratio * count >= 2:
+        return "vi"  # most posts: stop words need not be counted
     vi_hits = sum(1 for f in folded if f in _VI_STOPWORDS)
     # a word written with diacritics is not an English stop word ("thế" is not "the"):
     # as written it is ASCII only when its classes are all "a"/"d"
     en_hits = sum(1 for f, c in runs if f in _EN_STOPWORDS and "v" not in c and "x" not in c)
-    marked = sum(1 for _, c in runs if "v" in c and "x" not in c and "D" not in c)
-    ratio = marked / count
-    if ratio >= 0.2 and ratio * count >= 2:
-        return "vi"
     if en_hits > vi_hits and en_hits / count >= 0.08:
         return "en"
     if vi_hits / count >= 0.08 or ratio >= 0.2:

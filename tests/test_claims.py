@@ -266,3 +266,33 @@ def test_token_alignment_survives_tokenizer_splits():
     units = text_units(text, "", tokens)
     assert units[1].text.startswith("Uống") and "nước_muối" in units[1].terms
     assert not any("_" in term for term in units[0].terms)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 5), (2, 4), (3, 3)])
+def test_char_ngram_cuts_equal_scikit_learn_char_wb(ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis.claim_model import DEFAULT_NGRAM_CUT_LENGTHS, _ngram_cuts
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
+    for size in range(1, DEFAULT_NGRAM_CUT_LENGTHS + 10):  # cached and uncached lengths
+        word = "".join("aăbcdđeêg"[i % 9] for i in range(size))
+        padded = f" {word} "
+        assert [padded[cut] for cut in _ngram_cuts(len(padded), ngram_range)] == analyzer(word)
+
+
+def test_exact_case_signal_patterns_find_what_case_insensitive_ones_find(monkeypatch):
+    from analysis import signals as signals_module
+    from analysis.text import fold_diacritics
+
+    texts = []
+    for phrases in signals_module._PHRASES.values():
+        for phrase in phrases:
+            for variant in (phrase.upper(), phrase.title(), fold_diacritics(phrase).upper()):
+                texts.append(f"Tin này: {variant} nhé, ĐỌC KỸ TRƯỚC KHI CHIA SẺ")
+    texts += ["CHIA ſẺ NGAY", "chıa sẻ ngay", "TİN SỐC", "tin ẛoc nong hoi", "KHẨN CẤP!!! Chia sẻ"]
+    fast = [signals_module.detect_signals(text) for text in texts]
+    monkeypatch.setattr(signals_module, "_ACCENTED_EXACT", signals_module._ACCENTED)
+    monkeypatch.setattr(signals_module, "_FOLDED_EXACT", signals_module._FOLDED)
+    assert [signals_module.detect_signals(text) for text in texts] == fast
+    assert sum(1 for found in fast if found) > len(texts) // 2
