@@ -82,20 +82,25 @@ class Analysis:
     def segmented(self) -> str:
         return " ".join(self.tokens)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, segmented: bool = True) -> dict[str, Any]:
+        """The result as JSON-ready data; ``segmented=False`` leaves out the segmented text
+        (``misinfo analyze`` writes no segmentation, so it need not be joined)."""
+        out = {
             "lang": self.lang,
             "entities": [entity.to_dict() for entity in self.entities],
             "covid": self.covid,
             "claim": self.claim,
-            "segmented": self.segmented,
         }
+        if segmented:
+            out["segmented"] = self.segmented
+        return out
 
 
 def _lead_tokens(title_tokens: list[str], body_tokens: list[str]) -> list[str]:
-    lead = [
-        t for sentence in sentences_of_tokens(body_tokens)[:DEFAULT_NER_SENTENCES] for t in sentence
-    ]
+    # the lead sentences lie within the first DEFAULT_NER_MAX_TOKENS body tokens, since the
+    # result is cut there: no need to cut the whole body into sentences
+    head = body_tokens[:DEFAULT_NER_MAX_TOKENS]
+    lead = [t for sentence in sentences_of_tokens(head)[:DEFAULT_NER_SENTENCES] for t in sentence]
     # the title is its own sentence even without a full stop
     title = (
         [*title_tokens, "."]

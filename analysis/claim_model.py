@@ -275,19 +275,26 @@ class _CompiledText:
         self.word_vocab: dict[str, int] = {
             k: int(v) for k, v in word_vectorizer.vocabulary_.items()
         }
-        self.word_idf = np.asarray(word_vectorizer.idf_, dtype=np.float32)
         self.char_vocab: dict[str, int] = {
             k: int(v) for k, v in char_vectorizer.vocabulary_.items()
         }
-        self.char_idf = np.asarray(char_vectorizer.idf_, dtype=np.float32)
         self.char_range: tuple[int, int] = tuple(char_vectorizer.ngram_range)
         self.token_pattern = re.compile(word_vectorizer.token_pattern)
-        n_word = len(self.word_idf)
+        # idf values are float32 (exact in float64), as the vectorizers compute with them
+        idf = np.concatenate(
+            [
+                np.asarray(word_vectorizer.idf_, dtype=np.float32),
+                np.asarray(char_vectorizer.idf_, dtype=np.float32),
+            ]
+        ).astype(np.float64)
         lr = np.asarray(base.lr.coef_, dtype=np.float64)[0]
         nb = np.asarray(base.nb.coef_, dtype=np.float64)[0] * base.nb_ratio
-        weights = np.column_stack([lr, nb])
-        self.word_weights = np.ascontiguousarray(weights[:n_word])
-        self.char_weights = np.ascontiguousarray(weights[n_word:])
+        # per feature (idf, LR weight, NB weight) side by side: a post's features are read
+        # with one gather over one array, not two over two (fewer cache lines per feature)
+        table = np.column_stack([idf, lr, nb])
+        n_word = len(word_vectorizer.idf_)
+        self.word_table = np.ascontiguousarray(table[:n_word])
+        self.char_table = np.ascontiguousarray(table[n_word:])
         self.intercepts = np.array(
             [float(base.lr.intercept_[0]), float(base.nb.intercept_[0])], dtype=np.float64
         )
@@ -348,29 +355,32 @@ class _CompiledText:
         return found
 
     @staticmethod
-    def _tfidf_dot(indices: np.ndarray, idf: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Both decision-function parts of one view; sorts ``indices`` (a fresh array) in place."""
+    def _tfidf_dot(indices: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """Both decision-function parts of one view; sorts ``indices`` (a fresh array) in place.
+
+        ``table`` rows are (idf, LR weight, NB weight); the idf column holds float32 values.
+        """
         size = len(indices)
         if not size:
-            return np.zeros(weights.shape[1])
+            return np.zeros(table.shape[1] - 1)
         # np.unique(indices, return_counts=True) without its wrappers (called twice per post)
         indices.sort()
         first = np.empty(size, dtype=bool)
         first[0] = True
         np.not_equal(indices[1:], indices[:-1], out=first[1:])
         starts = first.nonzero()[0]
-        features = indices[starts]
+        rows = table[indices[starts]]
         ends = np.empty_like(starts)
         ends[:-1] = starts[1:]
         ends[-1] = size
         counts = ends - starts
-        values = (np.log(counts.astype(np.float32)) + np.float32(1)) * idf[features]
+        values = (np.log(counts.astype(np.float32)) + np.float32(1)) * rows[:, 0].astype(np.float32)
         # as scikit-learn's l2 normalisation: float32 squares summed in float64
         norm = math.sqrt(float(np.sum(values * values, dtype=np.float64)))
         if norm == 0:
-            return np.zeros(weights.shape[1])
+            return np.zeros(table.shape[1] - 1)
         unit = (values.astype(np.float64) / norm).astype(np.float32)
-        return unit.astype(np.float64) @ weights[features]
+        return unit.astype(np.float64) @ np.ascontiguousarray(rows[:, 1:])
 
     def scores(self, text: str) -> np.ndarray:
         """Decision functions of the LR and NB-SVM base models for one model text."""
@@ -380,8 +390,8 @@ class _CompiledText:
         char = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
         return (
             self.intercepts
-            + self._tfidf_dot(word, self.word_idf, self.word_weights)
-            + self._tfidf_dot(char, self.char_idf, self.char_weights)
+            + self._tfidf_dot(word, self.word_table)
+            + self._tfidf_dot(char, self.char_table)
         )
 
 

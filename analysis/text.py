@@ -486,22 +486,25 @@ class _WordClassTable(dict):
 
 
 _WORD_CLASSES = _WordClassTable()
-_CLASS_WORD = re.compile(r"[advxD]+")
-_CLASS_NUMBER = re.compile(r"(?<![advxD])[dD]+(?![advxD])")
-_CLASS_MARKED = re.compile(r"(?<![advxD])[adv]*v[adv]*(?![advxD])")
 
 
 def diacritics_counts(text: str) -> tuple[int, int]:
     """(words carrying a diacritic, words) as :func:`diacritics_ratio` counts them.
 
-    Counted on a one-letter-per-character class string with three regular expressions, not
-    word by word in Python: the known-claims matcher asks this of every sentence of a post.
+    Counted on a one-letter-per-character class string, whose words are its runs of
+    letters: the known-claims matcher asks this of every sentence of a post. A run of
+    digits only is a number (not a word); a word is marked when its letters are ASCII
+    letters, digits and diacritic letters with at least one of the latter.
     """
-    classes = text.translate(_WORD_CLASSES)
-    words = len(_CLASS_WORD.findall(classes)) - len(_CLASS_NUMBER.findall(classes))
+    words = marked = 0
+    for run in text.translate(_WORD_CLASSES).split():
+        if run.strip("dD"):
+            words += 1
+            if "v" in run and not run.strip("adv"):
+                marked += 1
     if not words:
         return 0, 0
-    return len(_CLASS_MARKED.findall(classes)), words
+    return marked, words
 
 
 def _marked_share(pairs: list[tuple[str, str]]) -> float:
@@ -631,14 +634,12 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     Offline and cheap: Vietnamese diacritics settle most texts; stop-word shares
     tell Vietnamese typed without diacritics from English; non-Latin script is "other".
     """
-    # folded words and their class runs (see _WordClassTable) line up one for one; numbers
-    # (all-digit words) are left out, as in _words_and_folds
+    # folded words and their class runs (see _WordClassTable: letters between spaces) line up
+    # one for one; numbers (all-digit words) are left out, as in _words_and_folds
     classes = text.translate(_WORD_CLASSES)
     runs = [
         (f, c)
-        for f, c in zip(
-            _MATCH_WORD.findall(_fold_same_length(text)), _CLASS_WORD.findall(classes), strict=True
-        )
+        for f, c in zip(_MATCH_WORD.findall(_fold_same_length(text)), classes.split(), strict=True)
         if not f.isdigit()
     ]
     folded = [f for f, _ in runs]

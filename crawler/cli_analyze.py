@@ -105,8 +105,7 @@ def analyze_lines(
             if on_error is not None:
                 on_error(lineno, str(exc))
             continue
-        result = analyse(post, resources, thresholds=thresholds).to_dict()
-        result.pop("segmented", None)
+        result = analyse(post, resources, thresholds=thresholds).to_dict(segmented=False)
         stats.flagged_covid += bool(result["covid"].get("flag"))
         stats.flagged_claim += bool(result["claim"].get("flag"))
         record["analysis"] = result
