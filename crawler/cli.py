@@ -181,6 +181,21 @@ def _format_table(headers: list[str], rows: list[list[str]]) -> str:
     show_default=True,
     help="Seconds to wait for a source another process is crawling (0: refuse at once).",
 )
+@click.option(
+    "--frontier",
+    "frontier_kind",
+    type=click.Choice(["local", "redis"]),
+    help="Where the queue of pages lives: in this process (local), or on the Redis of "
+    "$MISINFO_REDIS_URL, shared by every process crawling the source (redis). "
+    "[default: setting 'frontier', local]",
+)
+@click.option(
+    "--run",
+    "run_name",
+    metavar="NAME",
+    help="With --frontier redis: processes given the same run NAME share one crawl. "
+    "[default: setting 'redis.run', default]",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
 @click.option(
     "--trigger", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True
@@ -197,6 +212,8 @@ def crawl_command(
     crawl_all: bool,
     max_pages: int | None,
     wait: float,
+    frontier_kind: str | None,
+    run_name: str | None,
     verbose: bool,
     trigger: str,
     sources_file: Path | None,
@@ -207,7 +224,11 @@ def crawl_command(
     updated, unchanged and errors. The run is recorded in the run history. A source that
     another process (e.g. the `misinfo run` service) is crawling is refused, or waited for
     with --wait.
+
+    With --frontier redis, any number of processes on any machines may crawl a source at
+    once: they share one queue on Redis and every page is fetched once in all.
     """
+    from crawler.frontier import Frontier
     from crawler.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
     from crawler.runner import CrawlProgress, run_crawls
     from crawler.runs import RunHistory
@@ -232,8 +253,16 @@ def crawl_command(
         selected = [by_name[name] for name in dict.fromkeys(names)]
     else:
         raise click.UsageError("name at least one SOURCE, or use --all (see `misinfo sources`)")
+    frontier = Frontier.from_app(app, kind=frontier_kind, run=run_name)
     overrides = _crawl_overrides(max_pages, verbose)
-    locks = [SourceLock(app.data_dir, source.name, trigger=trigger) for source in selected]
+    history = RunHistory(app.state_path)
+    if frontier.shared:
+        # Others may share the source's lock: settle dead runs' rows only where nobody does.
+        _settle_stale_runs(app, history, selected)
+    locks = [
+        SourceLock(app.data_dir, source.name, trigger=trigger, shared=frontier.shared)
+        for source in selected
+    ]
     try:
         try:
             acquire_all(locks)
@@ -252,11 +281,16 @@ def crawl_command(
             sys.exit(EXIT_LOCKED)
         raise click.ClickException(message) from exc
     try:
-        history = RunHistory(app.state_path)
-        for source in selected:  # we hold its lock: an open row of it is a dead run's
-            history.fail_stale(source.name, "interrupted: the crawl process died")
+        if not frontier.shared:
+            for source in selected:  # we hold its lock: an open row of it is a dead run's
+                history.fail_stale(source.name, "interrupted: the crawl process died")
         records = run_crawls(
-            app, selected, trigger=trigger, progress=CrawlProgress(), overrides=overrides
+            app,
+            selected,
+            trigger=trigger,
+            progress=CrawlProgress(),
+            overrides=overrides,
+            frontier=frontier,
         )
     finally:
         for lock in locks:
@@ -264,6 +298,23 @@ def crawl_command(
     _print_run_summary(records)
     if any(record.status == "failed" for record in records):
         sys.exit(1)
+
+
+def _settle_stale_runs(app: App, history: Any, sources: list[Source]) -> None:
+    """Mark open run rows failed for each source no process holds a lock on (exclusive for
+    a moment: a shared lock held by a live crawl means its rows are live)."""
+    from crawler.locks import LockBusy, SourceLock
+
+    for source in sources:
+        probe = SourceLock(app.data_dir, source.name)
+        try:
+            probe.acquire()
+        except LockBusy:
+            continue
+        try:
+            history.fail_stale(source.name, "interrupted: the crawl process died")
+        finally:
+            probe.release()
 
 
 def _crawl_overrides(max_pages: int | None, verbose: bool) -> dict[str, Any]:

@@ -6,6 +6,10 @@ same documents. Each crawl holds an exclusive ``fcntl`` lock on
 ``<data dir>/locks/<source>.lock``; the kernel drops it when the process dies, however it
 dies, so a crashed crawl never leaves a stale lock behind. The file's content (pid, trigger,
 start time) only serves the message shown to whoever finds the lock taken.
+
+Crawls on the redis frontier (:mod:`crawler.frontier`) take the lock *shared*: any number of
+them may crawl one source together (they split one Redis queue), while a local-frontier
+crawl, which takes it exclusive, still waits for them all, and they for it.
 """
 
 from __future__ import annotations
@@ -64,11 +68,13 @@ class LockBusy(Exception):
 
 
 class SourceLock:
-    """An exclusive, non-reentrant lock on one source (or the service) in a data directory."""
+    """A non-reentrant lock on one source (or the service) in a data directory: exclusive,
+    or ``shared`` with other shared holders (redis-frontier crawls of the source)."""
 
-    def __init__(self, data_dir: Path, name: str, *, trigger: str = "manual"):
+    def __init__(self, data_dir: Path, name: str, *, trigger: str = "manual", shared: bool = False):
         self.name = name
         self.trigger = trigger
+        self.shared = shared
         self.path = lock_dir(data_dir) / f"{name}.lock"
         self._handle: IO[str] | None = None
 
@@ -83,10 +89,11 @@ class SourceLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait
         handle = self.path.open("a+", encoding="utf-8")
+        mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
         try:
             while True:
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
@@ -108,7 +115,8 @@ class SourceLock:
             return
         handle, self._handle = self._handle, None
         try:
-            handle.truncate(0)
+            if not self.shared:  # other shared holders may still be named in the file
+                handle.truncate(0)
         finally:
             handle.close()  # closing the descriptor drops the flock
 

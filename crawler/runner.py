@@ -21,6 +21,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.app import App
+from crawler.frontier import Frontier
 from crawler.runs import RunHistory, RunRecord
 from crawler.settings import BASE_SETTINGS, crawl_settings
 from crawler.sources import Source
@@ -188,8 +189,14 @@ def run_crawls(
     progress: CrawlProgress | None = None,
     overrides: dict[str, Any] | None = None,
     on_finish: Callable[[RunRecord], None] | None = None,
+    frontier: Frontier | None = None,
 ) -> list[RunRecord]:
-    """Crawl ``sources`` concurrently until done; record and return one run per source."""
+    """Crawl ``sources`` concurrently until done; record and return one run per source.
+
+    ``frontier`` defaults to the one ``settings.yaml`` names. With the local frontier each
+    source resumes from its ``JOBDIR``; with the redis frontier the shared Redis queue is the
+    resumable state, so no job directory is kept.
+    """
     from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
     if not is_reactor_installed():
@@ -197,6 +204,10 @@ def run_crawls(
         install_reactor(BASE_SETTINGS["TWISTED_REACTOR"])
     from twisted.internet import task
 
+    if frontier is None:
+        frontier = Frontier.from_app(app)
+    # Before any run row: an unreachable Redis fails the command with one line.
+    frontier.check_reachable()
     app.ensure_data_dir()
     history = RunHistory(app.state_path)
     index_uri = app.index_uri
@@ -214,7 +225,9 @@ def run_crawls(
 
     # Every source's settings first: a missing browser fails the command before any run row.
     all_settings = {
-        source.name: crawl_settings(app, source, index_uri=index_uri, overrides=overrides)
+        source.name: crawl_settings(
+            app, source, index_uri=index_uri, overrides=overrides, frontier=frontier
+        )
         for source in sources
     }
     crawlers: dict[str, Crawler] = {}
@@ -222,8 +235,9 @@ def run_crawls(
     jobs: dict[str, JobDir] = {}
     for source in sources:
         settings = all_settings[source.name]
-        job = jobs[source.name] = JobDir.prepare(app.data_dir, source.name, now=_now())
-        settings.setdict(job.settings(), priority="cmdline")
+        if not frontier.shared:
+            job = jobs[source.name] = JobDir.prepare(app.data_dir, source.name, now=_now())
+            settings.setdict(job.settings(), priority="cmdline")
         crawler = Crawler(spider_class(source), settings)
         crawlers[source.name] = crawler
         record = RunRecord(source=source.name, trigger=trigger, started_at=_now())
@@ -262,7 +276,8 @@ def run_crawls(
         }
         record.errors = collector.by_source.get(name, [])
         reason = stats.get("finish_reason", "unknown")
-        jobs[name].close(reason)
+        if name in jobs:
+            jobs[name].close(reason)
         if reason not in COMPLETE_REASONS or (record.fetched == 0 and record.failed):
             record.status = "failed"
             if reason not in COMPLETE_REASONS:

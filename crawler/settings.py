@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import Settings
 
 from crawler.app import App, ConfigError
+from crawler.frontier import Frontier
 from crawler.sources import Source
 
 __all__ = [
@@ -63,6 +64,12 @@ BASE_SETTINGS: dict[str, Any] = {
     # Resume after a hard kill (crawler.middlewares.ResumeMiddleware): documents stored since
     # this ISO time by the interrupted run are not fetched again; set per run by the runner.
     "MM_RESUME_SINCE": None,
+    # Shared crawl runs on the redis frontier (crawler.frontier_run.SharedRun); the
+    # frontier (crawler.frontier.Frontier.scrapy_settings) turns it on with scrapy-redis.
+    "MM_SHARED_RUN_ENABLED": False,
+    "MM_SHARED_RUN_KEY": None,  # <prefix>:<source>:<run>, the prefix of the run's Redis keys
+    "MM_SHARED_RUN_TTL": 86_400,  # seconds an unfinished run's keys outlive its last process
+    "MM_SHARED_RUN_WORKER_TIMEOUT": 30,  # seconds without a heartbeat: a process is dead
     # Browser for kind: social / render: true sources (crawler.spiders.social).
     "MM_BROWSER_WAIT_MS": 15000,  # wait this long for the first post to appear
     "MM_BROWSER_GROW_MS": 4000,  # after a scroll or click, wait this long for more posts
@@ -95,6 +102,7 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.middlewares.ResumeMiddleware": 50,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
+    "EXTENSIONS": {"crawler.frontier_run.SharedRun": 500},
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
@@ -108,9 +116,18 @@ BASE_SETTINGS: dict[str, Any] = {
 
 
 def crawl_settings(
-    app: App, source: Source, *, index_uri: str, overrides: dict[str, Any] | None = None
+    app: App,
+    source: Source,
+    *,
+    index_uri: str,
+    overrides: dict[str, Any] | None = None,
+    frontier: Frontier | None = None,
 ) -> Settings:
-    """Scrapy settings for one crawl of ``source`` from the app's ``settings.yaml``."""
+    """Scrapy settings for one crawl of ``source`` from the app's ``settings.yaml``.
+
+    ``frontier`` (default: local) decides the scheduler and duplicate filter: Scrapy's own,
+    or scrapy-redis's on a Redis shared by every process crawling the source.
+    """
     crawl = app.settings.get("crawl", {})
     settings = Settings()
     settings.setdict(BASE_SETTINGS, priority="default")
@@ -137,6 +154,8 @@ def crawl_settings(
         },
         priority="project",
     )
+    if frontier is not None:
+        settings.setdict(frontier.scrapy_settings(source.name), priority="project")
     if needs_browser(source):
         settings.setdict(
             browser_settings(
