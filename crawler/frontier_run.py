@@ -40,8 +40,9 @@ __all__ = ["SharedRun", "worker_id"]
 log = logging.getLogger(__name__)
 
 #: KEYS: workers set, queue, dupefilter. ARGV: this worker's id, the heartbeat key prefix,
-#: "1" if this process completed the run. Leaves the run; if no live worker remains and
-#: the run is complete, deletes it. Returns 1 when it deleted the run.
+#: "1" if this process completed the run, the run's TTL. Leaves the run; if no live worker
+#: remains and the run is complete, deletes it (returns 1), else keeps it for the TTL (a
+#: queue emptied and refilled since the last heartbeat has lost its expiry).
 _LEAVE = """
 redis.call('DEL', ARGV[2] .. ARGV[1])
 redis.call('SREM', KEYS[1], ARGV[1])
@@ -54,6 +55,9 @@ end
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return 1
+end
+for _, key in ipairs(KEYS) do
+  redis.call('EXPIRE', key, ARGV[4])
 end
 return 0
 """
@@ -168,7 +172,7 @@ class SharedRun:
         complete = reason in COMPLETE_REASONS
         cleared = self._leave(
             keys=[self.workers_key, *self._data_keys()],
-            args=[self.worker, self.heartbeat_prefix, "1" if complete else "0"],
+            args=[self.worker, self.heartbeat_prefix, "1" if complete else "0", self.ttl],
         )
         if cleared:
             self.crawler.stats.set_value("mm/frontier/run_cleared", 1)
