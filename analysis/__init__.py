@@ -7,8 +7,9 @@ from analysis.analyse import (
     PostInput,
     Thresholds,
     analyse,
+    analyse_batch,
 )
-from analysis.claims import ClaimResources, ClaimResult, score_claim
+from analysis.claims import ClaimPost, ClaimResources, ClaimResult, score_claim, score_claims
 from analysis.covid import (
     DEFAULT_COVID_MODEL,
     DEFAULT_COVID_THRESHOLD,
@@ -51,6 +52,7 @@ __all__ = [
     "Analysis",
     "AnalysisResources",
     "CanonToken",
+    "ClaimPost",
     "ClaimResources",
     "ClaimResult",
     "CovidLexicon",
@@ -65,6 +67,7 @@ __all__ = [
     "SiteStyleResult",
     "Thresholds",
     "analyse",
+    "analyse_batch",
     "canonical_terms",
     "canonical_tokens",
     "covid_features",
@@ -76,6 +79,7 @@ __all__ = [
     "normalize_text",
     "page_signals",
     "score_claim",
+    "score_claims",
     "score_site",
     "segment_words",
     "signals_from_fields",

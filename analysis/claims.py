@@ -38,9 +38,11 @@ __all__ = [
     "DEFAULT_CLASSIFIER_WEIGHT",
     "DEFAULT_MAX_MATCHES",
     "DEFAULT_SIGNAL_WEIGHT",
+    "ClaimPost",
     "ClaimResources",
     "ClaimResult",
     "score_claim",
+    "score_claims",
 ]
 
 DEFAULT_CLAIM_THRESHOLD = 0.5
@@ -89,6 +91,17 @@ def combine(match: float, classifier: float | None, signals: float) -> float:
     return min(1.0, max(0.0, 1.0 - keep))
 
 
+@dataclass(frozen=True)
+class ClaimPost:
+    """One post as the claim layer reads it (the fields of :func:`score_claim`)."""
+
+    text: str
+    title: str = ""
+    engagement: dict[str, int] | None = None
+    tokens: Sequence[str] | None = None
+    timestamp: float | None = None
+
+
 def score_claim(
     *,
     text: str,
@@ -110,28 +123,73 @@ def score_claim(
     :func:`analysis.text.normalize_text` (as :func:`analysis.analyse.analyse` does), which is
     then not repeated.
     """
+    post = ClaimPost(text, title, engagement, tokens, timestamp)
+    return score_claims(
+        [post],
+        resources=resources,
+        threshold=threshold,
+        min_similarity=min_similarity,
+        normalized=normalized,
+    )[0]
+
+
+def score_claims(
+    posts: Sequence[ClaimPost],
+    *,
+    resources: ClaimResources | None,
+    threshold: float = DEFAULT_CLAIM_THRESHOLD,
+    min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY,
+    normalized: bool = False,
+) -> list[ClaimResult]:
+    """:func:`score_claim` of each post, one source at a time over all of them.
+
+    The results are those of scoring each post alone; running the known-claims matcher,
+    the signals and the classifier each over the whole batch keeps each one's tables in the
+    CPU caches (see :func:`analysis.analyse.analyse_batch`).
+    """
     if not normalized:
-        text = normalize_text(text)
-        title = normalize_text(title)
+        posts = [
+            ClaimPost(
+                normalize_text(p.text), normalize_text(p.title), p.engagement, p.tokens, p.timestamp
+            )
+            for p in posts
+        ]
     resources = resources or ClaimResources()
-    matches: list[ClaimMatch] = []
     index = resources.known_claims
-    if index is not None and len(index) and (text or title):
-        matches = index.match_text(
-            text,
-            title,
-            list(tokens) if tokens is not None else None,
-            min_similarity=min_similarity,
-            tokenize=segment_words,
-        )[:DEFAULT_MAX_MATCHES]
-    full_text = f"{title}\n{text}".strip() if title else text
-    signals = detect_signals(full_text)
-    probability: float | None = None
-    if resources.classifier is not None and full_text:
-        probability = resources.classifier.predict_one(
-            ClaimExample(text=full_text, engagement=engagement, timestamp=timestamp),
-            normalized=True,
-        )
+    matches: list[list[ClaimMatch]] = []
+    for post in posts:
+        if index is not None and len(index) and (post.text or post.title):
+            found = index.match_text(
+                post.text,
+                post.title,
+                list(post.tokens) if post.tokens is not None else None,
+                min_similarity=min_similarity,
+                tokenize=segment_words,
+            )
+            matches.append(found[:DEFAULT_MAX_MATCHES])
+        else:
+            matches.append([])
+    full_texts = [f"{p.title}\n{p.text}".strip() if p.title else p.text for p in posts]
+    signals = [detect_signals(full_text) for full_text in full_texts]
+    probabilities: list[float | None] = [None] * len(posts)
+    if resources.classifier is not None:
+        for row, (post, full_text) in enumerate(zip(posts, full_texts, strict=True)):
+            if full_text:
+                probabilities[row] = resources.classifier.predict_one(
+                    ClaimExample(
+                        text=full_text, engagement=post.engagement, timestamp=post.timestamp
+                    ),
+                    normalized=True,
+                )
+    return [
+        _result(found, signal_list, probability, threshold)
+        for found, signal_list, probability in zip(matches, signals, probabilities, strict=True)
+    ]
+
+
+def _result(
+    matches: list[ClaimMatch], signals: list[Signal], probability: float | None, threshold: float
+) -> ClaimResult:
     best = matches[0].similarity if matches else 0.0
     score = combine(best, probability, signal_strength(signals))
     # A flag must carry evidence an analyst can read (a matched claim, a wording signal);
