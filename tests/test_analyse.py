@@ -85,3 +85,28 @@ def test_thresholds_decide_the_flag(resources: AnalysisResources) -> None:
 def test_empty_text(resources: AnalysisResources) -> None:
     out = analyse(PostInput(text=""), resources).to_dict()
     assert out["lang"] == "unknown" and out["segmented"] == ""
+
+
+def test_a_batch_gives_each_post_its_own_analysis(resources: AnalysisResources) -> None:
+    from analysis.analyse import analyse_batch
+
+    posts = [
+        PostInput(
+            title="Hà Nội thêm 5 ca Covid-19",
+            text="Bộ Y tế cho biết Hà Nội ghi nhận thêm 5 ca mắc Covid-19.",
+            engagement={"likes": 10, "shares": 1},
+            published_at="2021-04-30T20:00:00",
+        ),
+        PostInput(text="The Covid-19 outbreak is spreading fast and the hospitals are full"),
+        PostInput(text=""),
+        PostInput(text="KHẨN CẤP chia sẻ ngay: uống nước chanh nóng diệt virus corona!!!"),
+        PostInput(text="Dịch cô vít đang lan ở Hà Nội, mọi người đeo khẩu trang nha"),
+        PostInput(
+            text="Ông Putin ca ngợi những thành tựu vĩ đại của Liên Xô", title="Tin thế giới"
+        ),
+    ]
+    batch = [a.to_dict() for a in analyse_batch(posts, resources)]
+    assert batch == [analyse(post, resources).to_dict() for post in posts]
+    assert batch[::-1] == [a.to_dict() for a in analyse_batch(posts[::-1], resources)]
+    assert [a["lang"] for a in batch] == ["vi", "en", "unknown", "vi", "vi", "vi"]
+    assert analyse_batch([], resources) == []
