@@ -48,6 +48,7 @@ from analysis.text import (
     diacritics_counts,
     diacritics_ratio,
     fold_diacritics,
+    fold_each,
     normalize_text,
     segment_words,
 )
@@ -537,7 +538,9 @@ def _side(accented: bool, texts: list[str], tokens: Iterable[str], tokens_known:
     joined = "\n".join(texts)
     form = str.lower if accented else fold_diacritics
     words = frozenset(_SYLLABLE.findall(form(joined)))
-    return _Side(accented, words, words | {form(t) for t in tokens}, tokens_known)
+    tokens = list(tokens)
+    forms = [t.lower() for t in tokens] if accented else fold_each(tokens)
+    return _Side(accented, words, words.union(forms), tokens_known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -763,7 +766,7 @@ class KnownClaimIndex:
         known = tokens is not None
         token_forms = {
             True: frozenset(t.lower() for t in joined),
-            False: frozenset(fold_diacritics(t) for t in joined),
+            False: frozenset(fold_each(joined)),
         }
         remaining = set(candidates)
         kept: set[int] = set()

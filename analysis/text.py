@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +29,7 @@ __all__ = [
     "diacritics_ratio",
     "extract_entities",
     "fold_diacritics",
+    "fold_each",
     "letter_counts",
     "normalize_text",
     "segment_words",
@@ -109,6 +111,20 @@ def fold_diacritics(text: str) -> str:
     if _CONTEXT_FOLD.search(text):
         return _fold_reference(text)
     return text.translate(_FOLD_CACHE)
+
+
+def fold_each(words: Sequence[str]) -> list[str]:
+    """``[fold_diacritics(w) for w in words]``, in one pass over them joined where it can.
+
+    Folding is character by character outside :data:`_CONTEXT_FOLD`, so folding the words
+    joined by line breaks and splitting there gives each word's fold; the known-claims
+    prefilter folds every multi-syllable token of a post.
+    """
+    joined = "\n".join(words)
+    if joined.count("\n") != len(words) - 1 or _CONTEXT_FOLD.search(joined):
+        return [fold_diacritics(word) for word in words]
+    folded = joined.lower() if joined.isascii() else joined.translate(_FOLD_CACHE)
+    return folded.split("\n")
 
 
 def segment_words(text: str) -> list[str]:

@@ -222,3 +222,16 @@ def test_letter_counts_equal_a_list_of_letters() -> None:
     for text in texts:
         letters = re.findall(r"[^\W\d_]", text)
         assert letter_counts(text) == (len(letters), sum(map(str.isupper, letters))), repr(text)
+
+
+def test_fold_each_equals_folding_each_word() -> None:
+    from analysis.text import fold_each
+
+    rng = random.Random(5)
+    pool = [*"aĐễ_ΣΟσ ", "\n", "İ", "한", "\u0fb5", "ǅ"]
+    words = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 6))) for _ in range(400)]
+    for size in (0, 1, 2, 5, 40):
+        for start in range(0, len(words), 37):
+            chunk = words[start : start + size]
+            assert fold_each(chunk) == [fold_diacritics(word) for word in chunk], chunk
+    assert fold_each(["Nước_Muối", "COVID", "Đà_Nẵng"]) == ["nuoc_muoi", "covid", "da_nang"]
