@@ -642,6 +642,9 @@ class KnownClaimIndex:
         for groups in self._keywords:
             start = sum(map(len, self._group_numbers))
             self._group_numbers.append(range(start, start + len(groups)))
+        self._claim_of_group = [i for i, numbers in enumerate(self._group_numbers) for _ in numbers]
+        #: each claim's bound when none of its keyword groups occurs
+        self._bound_without_keywords = [_bound(groups, 1.0, 0.0) for groups in self._keywords]
         self._claim_references: list[list[_Reference]] = [[] for _ in self.claims]
         for reference in self._references:
             self._claim_references[reference.claim_index].append(reference)
@@ -729,7 +732,8 @@ class KnownClaimIndex:
         candidates: set[int] = set()
         for side in sides:
             occurring = self._alternatives[side.accented].occurring(side.words)
-            for index, groups in enumerate(self._keywords):
+            for index in self._examined(occurring, min_similarity):
+                groups = self._keywords[index]
                 if index in candidates:
                     continue
                 hits = self._group_share(index, occurring)
@@ -741,6 +745,18 @@ class KnownClaimIndex:
                         continue
                 candidates.add(index)
         return candidates
+
+    def _examined(self, occurring: set[int], min_similarity: float) -> set[int]:
+        """The claims worth bounding: those with a keyword group in ``occurring``, and those
+        whose bound reaches ``min_similarity`` with none of their groups present (the others
+        have a keyword share of 0 and would fall short)."""
+        chosen = {self._claim_of_group[number] for number in occurring}
+        chosen.update(
+            index
+            for index, bound in enumerate(self._bound_without_keywords)
+            if bound + _BOUND_SLACK >= min_similarity
+        )
+        return chosen
 
     def _group_share(self, index: int, occurring: set[int]) -> float:
         """Share of claim ``index``'s keyword groups among the ``occurring`` ones."""
@@ -778,7 +794,7 @@ class KnownClaimIndex:
             words = frozenset(_SYLLABLE.findall(form(shape.text)))
             side = _Side(shape.accented, words, words | token_forms[shape.accented], known)
             occurring = self._alternatives[shape.accented].occurring(words)
-            for index in list(remaining):
+            for index in remaining.intersection(self._examined(occurring, min_similarity)):
                 groups = self._keywords[index]
                 hits = self._group_share(index, occurring)
                 if _bound(groups, 1.0, hits) * factor + _BOUND_SLACK < min_similarity:

@@ -182,6 +182,11 @@ _ACCENTED_EXTRA_LITERALS = {"sensational": ("sốc", "nóng")}
 _FOLDED_EXTRA_LITERALS = {"sensational": ("nong", "soc")}
 
 
+def _has_case_exception(text: str) -> bool:
+    # one substring search per character, not a set look-up per character of the text
+    return any(char in text for char in _CASE_EXCEPTIONS)
+
+
 def _may_match(runs: list[frozenset[str]], words: set[str] | None) -> bool:
     return words is None or any(phrase <= words for phrase in runs)
 
@@ -191,10 +196,10 @@ def _phrase_signals(text: str, folded: str, aligned: bool) -> list[Signal]:
     lowered_words: set[str] | None = None
     folded_words: set[str] | None = None
     accented, folded_patterns = _ACCENTED, _FOLDED
-    if _CASE_EXCEPTIONS.isdisjoint(text):
+    if not _has_case_exception(text):
         lowered_words = set(_RUN.findall(lowered))
         folded_words = set(_RUN.findall(folded.lower()))
-        if _CASE_EXCEPTIONS.isdisjoint(lowered) and _CASE_EXCEPTIONS.isdisjoint(folded):
+        if not (_has_case_exception(lowered) or _has_case_exception(folded)):
             accented, folded_patterns = _ACCENTED_EXACT, _FOLDED_EXACT
     found: list[Signal] = []
     for name in _PHRASES:

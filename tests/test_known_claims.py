@@ -131,3 +131,34 @@ def test_duplicate_ids_across_files_are_a_config_error(tmp_path):
     app = App(config_dir=config_dir, data_dir=tmp_path / "data")
     with pytest.raises(ConfigError, match="duplicate id: tea-cures-covid"):
         load_claim_resources(app)
+
+
+@pytest.mark.parametrize("min_similarity", [0.2, 0.35, 0.45, 0.6])
+def test_prefilter_keeps_every_match_of_full_matching(min_similarity):
+    """match_text's bounds only skip work: comparing every unit with every claim agrees."""
+    from analysis.known_claims import text_units
+    from analysis.text import normalize_text, segment_words
+
+    index = KnownClaimIndex.from_records(
+        load_known_claims(BUNDLED_DIR / "known_false_claims.jsonl")
+    )
+    texts = [f"Nghe nói {c.claim.lower()}. Mọi người chia sẻ nhé!" for c in index.claims[:8]]
+    texts += [alias for c in index.claims[8:16] for alias in c.aliases[:1]]
+    texts += [
+        "Bộ Y tế khẳng định uống nước chanh không chữa được Covid-19, đây là tin giả.",
+        "Hôm nay trời nắng, tôi đi chợ mua tỏi và gừng về nấu canh.",
+        "uong nuoc muoi am moi sang de diet virus corona trong hong",
+    ]
+    everything = set(range(len(index.claims)))
+    found = 0
+    for raw in texts:
+        text = normalize_text(raw)
+        tokens = segment_words(text)
+        fast = index.match_text(text, "", tokens, min_similarity=min_similarity)
+        units = text_units(text, "", tokens)
+        full = index._match_units(units, everything, min_similarity)
+        assert [(m.claim.id, m.similarity) for m in fast] == [
+            (m.claim.id, m.similarity) for m in full
+        ]
+        found += len(full)
+    assert found >= len(texts) // 2  # the texts do match claims at these thresholds
