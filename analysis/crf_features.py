@@ -77,10 +77,9 @@ class _Entry:
             raise ValueError(f"{name!r}: only single words take a function (lower, istitle)")
         return cls(name, first, last, column, function)
 
-    def bounds(self, size: int) -> tuple[int, int]:
-        """Positions ``[start, stop)`` whose rows exist; before is BOS, from ``stop`` on EOS."""
-        start = min(size, max(0, -self.first))
-        return start, max(start, min(size, size - self.last))
+
+#: Which of (word, lower case, title flag) an entry's function reads.
+_FUNCTION_VALUE = {None: 0, "lower": 1, "istitle": 2}
 
 
 class _EveryString(dict):
@@ -129,14 +128,34 @@ class TemplateFeaturizer:
         self._pad = max((max(abs(e.first), abs(e.last)) for e in self._entries), default=0)
         self._bos = tuple(self._tables[e.name].get("BOS") for e in word_entries)
         self._eos = tuple(self._tables[e.name].get("EOS") for e in word_entries)
-        self._word_entries = [(self._tables[e.name].get, e.function) for e in word_entries]
+        # a word's strings come from C-level maps: table per slot, and which of (word, its
+        # lower case, its title flag) each slot reads
+        self._word_tables = tuple(self._tables[e.name] for e in word_entries)
+        self._word_values = tuple(_FUNCTION_VALUE[e.function] for e in word_entries)
+        self._lookup = dict.get if known is not None else _EveryString.get
+        #: per entry: (word slot or None, first row, last row, column, rows, look-up, BOS, EOS)
+        self._plan = [
+            (
+                self._slots.get(e.name),
+                e.first,
+                e.last,
+                e.column,
+                e.last - e.first + 1,
+                self._tables[e.name].get,
+                self._tables[e.name].get("BOS"),
+                self._tables[e.name].get("EOS"),
+            )
+            for e in self._entries
+        ]
         self._reference_lower = reference_lower
         self._words: dict[str, tuple[str | None, ...]] = {}
 
     def _word_strings(self, word: str) -> tuple[str | None, ...]:
         lower = self._reference_lower(word) if _needs_reference_lower(word) else word.lower()
-        values = {None: word, "lower": lower, "istitle": str(is_title(word))}
-        strings = tuple(get(values[function]) for get, function in self._word_entries)
+        values = (word, lower, str(is_title(word)))
+        strings = tuple(
+            map(self._lookup, self._word_tables, map(values.__getitem__, self._word_values))
+        )
         if len(self._words) >= DEFAULT_WORD_CACHE_SIZE:
             self._words.clear()
         self._words[word] = strings
@@ -155,22 +174,20 @@ class TemplateFeaturizer:
         by_slot = list(zip(*([self._bos] * pad + rows + [self._eos] * pad), strict=True))
         joined: dict[tuple[int, int], list[str]] = {}
         out: list[Sequence[str | None]] = []
-        for entry in self._entries:
-            slot = self._slots.get(entry.name)
+        for slot, first, last, column_index, span, get, bos, eos in self._plan:
             if slot is not None:
-                out.append(by_slot[slot][pad + entry.first : pad + entry.first + size])
+                out.append(by_slot[slot][pad + first : pad + first + size])
                 continue
-            start, stop = entry.bounds(size)
-            lo, hi = start + entry.first, stop + entry.first
-            column = columns[entry.column]
-            span = entry.last - entry.first + 1
+            # rows exist for positions [start, stop): BOS before, EOS from stop on
+            start = min(size, max(0, -first))
+            stop = max(start, min(size, size - last))
+            column = columns[column_index]
             if span > 1:
-                pieces = joined.get((entry.column, span))
+                pieces = joined.get((column_index, span))
                 if pieces is None:
                     pieces = [" ".join(column[i : i + span]) for i in range(size - span + 1)]
-                    joined[(entry.column, span)] = pieces
+                    joined[(column_index, span)] = pieces
                 column = pieces
-            get = self._tables[entry.name].get
-            values = list(map(get, column[lo:hi]))
-            out.append([get("BOS")] * start + values + [get("EOS")] * (size - stop))
+            values = list(map(get, column[start + first : stop + first]))
+            out.append([bos] * start + values + [eos] * (size - stop))
         return [tuple(filter(None, token)) for token in zip(*out, strict=True)]
