@@ -198,7 +198,7 @@ def _phrase_signals(text: str, folded: str, aligned: bool) -> list[Signal]:
     accented, folded_patterns = _ACCENTED, _FOLDED
     if not _has_case_exception(text):
         lowered_words = set(_RUN.findall(lowered))
-        folded_words = set(_RUN.findall(folded.lower()))
+        folded_words = set(_RUN.findall(folded))  # folding lower-cases already
         if not (_has_case_exception(lowered) or _has_case_exception(folded)):
             accented, folded_patterns = _ACCENTED_EXACT, _FOLDED_EXACT
     found: list[Signal] = []
@@ -251,8 +251,10 @@ def detect_signals(text: str) -> list[Signal]:
     signals = _phrase_signals(text, folded, aligned)
     if caps := _caps_signal(text):
         signals.append(caps)
-    for match in _PUNCTUATION.finditer(text):
-        signals.append(Signal("excessive_punctuation", match.group().strip()))
+    # every match holds at least three "!" or "?": most posts have fewer and skip the scan
+    if text.count("!") + text.count("?") >= 3:
+        for match in _PUNCTUATION.finditer(text):
+            signals.append(Signal("excessive_punctuation", match.group().strip()))
     unique: dict[tuple[str, str], Signal] = {}
     for signal in signals:
         unique.setdefault((signal.name, signal.evidence.lower()), signal)

@@ -235,3 +235,12 @@ def test_fold_each_equals_folding_each_word() -> None:
             chunk = words[start : start + size]
             assert fold_each(chunk) == [fold_diacritics(word) for word in chunk], chunk
     assert fold_each(["Nước_Muối", "COVID", "Đà_Nẵng"]) == ["nuoc_muoi", "covid", "da_nang"]
+
+
+def test_folded_text_is_already_lower_case() -> None:
+    """The signals detector relies on it (it does not lower-case folded text again)."""
+    rng = random.Random(9)
+    pool = [chr(c) for c in [*range(32, 0x250), *range(0x370, 0x400), 0x130, 0x1E9E, 0x2126]]
+    texts = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 20))) for _ in range(2000)]
+    for text in texts:
+        assert fold_diacritics(text).lower() == fold_diacritics(text), repr(text)
