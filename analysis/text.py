@@ -483,7 +483,8 @@ class _WordClassTable(dict):
     """``str.translate`` table: each character's class in the words of :func:`_words_and_folds`.
 
     ``a`` ASCII letter, ``v`` non-ASCII letter that folds to ASCII (a diacritic), ``x`` other
-    letter, ``d``/``D`` ASCII/other digit, space for what is not part of a word.
+    letter, ``n`` other word character (a numeral such as "½" or "Ⅻ": neither digit nor
+    letter), ``d``/``D`` ASCII/other digit, space for what is not part of a word.
     """
 
     def __missing__(self, code: int) -> str:
@@ -495,8 +496,10 @@ class _WordClassTable(dict):
             kind = "d" if folded.isascii() else "D"
         elif char.isascii():
             kind = "a"
+        elif folded.isascii():
+            kind = "v"
         else:
-            kind = "v" if folded.isascii() else "x"
+            kind = "x" if folded.isalpha() else "n"
         self[code] = kind
         return kind
 
@@ -650,35 +653,34 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     Offline and cheap: Vietnamese diacritics settle most texts; stop-word shares
     tell Vietnamese typed without diacritics from English; non-Latin script is "other".
     """
-    # folded words and their class runs (see _WordClassTable: letters between spaces) line up
-    # one for one; numbers (all-digit words) are left out, as in _words_and_folds
-    classes = text.translate(_WORD_CLASSES)
-    runs = [
-        (f, c)
-        for f, c in zip(_MATCH_WORD.findall(_fold_same_length(text)), classes.split(), strict=True)
-        if not f.isdigit()
-    ]
-    folded = [f for f, _ in runs]
-    letters = sum(map(len, folded))
-    non_latin = sum(
-        1 for f in folded if not f.isascii() for ch in f if not ch.isascii() and ch.isalpha()
-    )
+    # the class runs of the words (see _WordClassTable: runs of letters between spaces) give
+    # every count but the stop words; numbers (runs of digits only) are left out
+    words = [run for run in text.translate(_WORD_CLASSES).split() if run.strip("dD")]
+    letters = sum(map(len, words))
+    non_latin = "".join(words).count("x")  # folded letters outside ASCII
     if letters >= 4 * min_words and non_latin / letters > 0.5:
         return "other"  # scripts written without spaces (Chinese, Thai) have few "words"
-    count = len(folded)
+    count = len(words)
     if count < min_words:
         return "unknown"
-    latin = sum(1 for f in folded if f.isascii())
+    # a folded word is ASCII when none of its characters folds outside ASCII
+    latin = sum(1 for c in words if "x" not in c and "n" not in c and "D" not in c)
     if latin / count < 0.5:
         return "other"
-    marked = sum(1 for _, c in runs if "v" in c and "x" not in c and "D" not in c)
+    marked = sum(1 for c in words if "v" in c and "x" not in c and "n" not in c and "D" not in c)
     ratio = marked / count
     if ratio >= 0.2 and ratio * count >= 2:
         return "vi"  # most posts: stop words need not be counted
+    # the folded words line up one for one with the class runs (as in _words_and_folds)
+    folded = [f for f in _MATCH_WORD.findall(_fold_same_length(text)) if not f.isdigit()]
     vi_hits = sum(1 for f in folded if f in _VI_STOPWORDS)
     # a word written with diacritics is not an English stop word ("thế" is not "the"):
     # as written it is ASCII only when its classes are all "a"/"d"
-    en_hits = sum(1 for f, c in runs if f in _EN_STOPWORDS and "v" not in c and "x" not in c)
+    en_hits = sum(
+        1
+        for f, c in zip(folded, words, strict=True)
+        if f in _EN_STOPWORDS and "v" not in c and "x" not in c and "n" not in c
+    )
     if en_hits > vi_hits and en_hits / count >= 0.08:
         return "en"
     if vi_hits / count >= 0.08 or ratio >= 0.2:

@@ -244,3 +244,36 @@ def test_folded_text_is_already_lower_case() -> None:
     texts = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 20))) for _ in range(2000)]
     for text in texts:
         assert fold_diacritics(text).lower() == fold_diacritics(text), repr(text)
+
+
+def _reference_language(text: str, min_words: int = 3) -> str:
+    """detect_language's definition on folded words (character by character, in Python)."""
+    pairs = [(w, f) for w, f in text_module._words_and_folds(text)]
+    folded = [f for _, f in pairs]
+    letters = sum(map(len, folded))
+    non_latin = sum(1 for f in folded for ch in f if not ch.isascii() and ch.isalpha())
+    if letters >= 4 * min_words and non_latin / letters > 0.5:
+        return "other"
+    if len(folded) < min_words:
+        return "unknown"
+    if sum(1 for f in folded if f.isascii()) / len(folded) < 0.5:
+        return "other"
+    ratio = text_module._marked_share(pairs)
+    if ratio >= 0.2 and ratio * len(folded) >= 2:
+        return "vi"
+    vi_hits = sum(1 for f in folded if f in text_module._VI_STOPWORDS)
+    en_hits = sum(1 for w, f in pairs if f in text_module._EN_STOPWORDS and w.isascii())
+    if en_hits > vi_hits and en_hits / len(folded) >= 0.08:
+        return "en"
+    return "vi" if vi_hits / len(folded) >= 0.08 or ratio >= 0.2 else "other"
+
+
+def test_detect_language_equals_its_definition() -> None:
+    rng = random.Random(13)
+    pool = [chr(c) for c in [*range(32, 0x250), *range(0x370, 0x400), *range(0x1E00, 0x1F00)]]
+    pool += ["½", "Ⅻ", "〇", "²", "١", "０", "中", "ก", "한", "İ", "ı", "ſ"]
+    words = ["the", "and", "là", "của", "½", "Ⅻ", "abc", "đi", "²", "١٢", "ﬁ", "Việt", "of"]
+    texts = _VARIED_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 40))) for _ in range(3000)]
+    texts += [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(3000)]
+    for text in texts:
+        assert detect_language(text) == _reference_language(text), repr(text)
