@@ -551,6 +551,8 @@ class _UnitShape:
     text: str
     accented: bool
     syllables: int
+    #: the sentences (or title) the unit is made of: a pair's words are its two sentences'
+    parts: tuple[str, ...]
 
 
 def _unit_shapes(text: str, title: str) -> list[_UnitShape]:
@@ -565,18 +567,23 @@ def _unit_shapes(text: str, title: str) -> list[_UnitShape]:
     shapes: list[_UnitShape] = []
     if title.strip():
         shapes.append(
-            _UnitShape(title, _accented(*diacritics_counts(title)), len(_SYLLABLE.findall(title)))
+            _UnitShape(
+                title,
+                _accented(*diacritics_counts(title)),
+                len(_SYLLABLE.findall(title)),
+                (title,),
+            )
         )
     for sentence, count, syllable_count in zip(sentences, counts, syllables, strict=True):
-        shapes.append(_UnitShape(sentence, _accented(*count), syllable_count))
+        shapes.append(_UnitShape(sentence, _accented(*count), syllable_count, (sentence,)))
     for index in range(len(sentences) - 1):
         pair_syllables = syllables[index] + syllables[index + 1]
         if pair_syllables <= DEFAULT_PAIR_MAX_SYLLABLES:
             pair = _accented(
                 counts[index][0] + counts[index + 1][0], counts[index][1] + counts[index + 1][1]
             )
-            text_of_pair = f"{sentences[index]} {sentences[index + 1]}"
-            shapes.append(_UnitShape(text_of_pair, pair, pair_syllables))
+            parts = (sentences[index], sentences[index + 1])
+            shapes.append(_UnitShape(" ".join(parts), pair, pair_syllables, parts))
     return shapes
 
 
@@ -586,7 +593,12 @@ def _sides_of_shapes(shapes: Sequence[_UnitShape], tokens: Sequence[str] | None)
     known = tokens is not None
     sides: list[_Side] = []
     for accented in (True, False):
-        texts = [shape.text for shape in shapes if shape.accented == accented]
+        # each sentence once: a pair offers no word its two sentences do not
+        texts = list(
+            dict.fromkeys(
+                part for shape in shapes if shape.accented == accented for part in shape.parts
+            )
+        )
         if texts:
             sides.append(_side(accented, texts, joined, known))
     return sides
