@@ -3,6 +3,9 @@
 Both are measured in the same run on the same texts, so the ratio holds across machines:
 ``python bench/analysis.py [DATA] [--posts N]`` (DATA: ReINTEL's train.csv by default).
 Target: the full analysis costs at most 1.5x underthesea ``word_tokenize`` alone.
+
+The full path is ``analyze_lines`` (JSON in, JSON out) fed the chunk's lines, which it
+analyses as one batch, stage by stage, as ``misinfo analyze`` does with its input.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -99,6 +103,7 @@ def main() -> int:
 
     n = len(posts)
     print(f"posts: {n} ({written} analysed) from {args.data}")
+    print(f"load average: {os.getloadavg()[0]:.2f} (other work on the machine)")
     print(f"word_tokenize alone : {n / tokenise_s:8.1f} posts/s ({tokenise_s:.2f} s CPU)")
     print(f"misinfo analyze path: {n / full_s:8.1f} posts/s ({full_s:.2f} s CPU)")
     print(f"ratio full/tokenise : {full_s / tokenise_s:.2f}x (target <= 1.5x)")
