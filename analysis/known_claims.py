@@ -792,19 +792,25 @@ class KnownClaimIndex:
         """
         joined = [t for t in tokens or () if "_" in t]
         known = tokens is not None
-        token_forms = {
-            True: frozenset(t.lower() for t in joined),
-            False: frozenset(fold_each(joined)),
-        }
+        token_forms: dict[bool, frozenset[str]] = {}
+        # word runs of each sentence in each form, found once: a pair's are its sentences'
+        part_words: dict[tuple[str, bool], frozenset[str]] = {}
         remaining = set(candidates)
         kept: set[int] = set()
         for shape in shapes:
             if not remaining:
                 break
             factor = min(1.0, (DEFAULT_LONG_UNIT_SYLLABLES / max(1, shape.syllables)) ** 0.5)
-            form = str.lower if shape.accented else fold_diacritics
-            words = frozenset(_SYLLABLE.findall(form(shape.text)))
-            side = _Side(shape.accented, words, words | token_forms[shape.accented], known)
+            accented = shape.accented
+            form = str.lower if accented else fold_diacritics
+            for part in shape.parts:
+                if (part, accented) not in part_words:
+                    part_words[(part, accented)] = frozenset(_SYLLABLE.findall(form(part)))
+            words = frozenset().union(*(part_words[(part, accented)] for part in shape.parts))
+            if accented not in token_forms:
+                forms = [t.lower() for t in joined] if accented else fold_each(joined)
+                token_forms[accented] = frozenset(forms)
+            side = _Side(accented, words, words | token_forms[accented], known)
             occurring = self._alternatives[shape.accented].occurring(words)
             for index in remaining.intersection(self._examined(occurring, min_similarity)):
                 groups = self._keywords[index]
