@@ -97,3 +97,33 @@ def test_broken_lexicon_is_a_click_exception_with_hint(tmp_path: Path) -> None:
 def test_help() -> None:
     result = CliRunner().invoke(analyze_command, ["--help"])
     assert result.exit_code == 0 and "JSON lines" in result.output
+
+
+def test_batch_size_changes_nothing_but_when_lines_come_out(tmp_path: Path) -> None:
+    stdin = lines_of(GOOD_COVID, GOOD_OTHER, "{not json", ENGLISH, GOOD_OTHER, GOOD_COVID)
+    outputs = [run(tmp_path, stdin, "--batch-size", size) for size in ("1", "2", "32")]
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        assert "6 lines read, 5 written, 1 skipped" in result.stderr
+    assert outputs[0].stdout == outputs[1].stdout == outputs[2].stdout
+    assert [json.loads(line)["id"] for line in outputs[0].stdout.splitlines()] == list("abcba")
+    assert run(tmp_path, stdin, "--batch-size", "0").exit_code != 0
+
+
+def test_analyze_lines_yields_a_full_batch_before_reading_on() -> None:
+    from analysis.analyse import AnalysisResources
+    from crawler.cli_analyze import analyze_lines
+    from crawler.resources import load_analysis_resources
+
+    resources: AnalysisResources = load_analysis_resources(App(config_dir=None))
+    read: list[int] = []
+
+    def lines():
+        for number, record in enumerate([GOOD_COVID, GOOD_OTHER, ENGLISH], start=1):
+            read.append(number)
+            yield json.dumps(record, ensure_ascii=False)
+
+    out = analyze_lines(lines(), resources, batch_size=2)
+    first = next(out)
+    assert json.loads(first)["id"] == "a" and read == [1, 2]
+    assert [json.loads(line)["id"] for line in out] == ["b", "c"]
