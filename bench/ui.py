@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import signal
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             f"the store's in-process rate; {args.users} connections always waiting give "
             f"p50 ~ {args.users} / rate = {args.users / stress['rps'] * 1000:.0f} ms"
         )
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     verdict = "OK" if ui["p95"] < TARGET_P95_MS and not errors else "MISSED"
     print(f"target p95 < {TARGET_P95_MS:.0f} ms for {args.users} analysts: {verdict}")
     return 0 if verdict == "OK" else 1
