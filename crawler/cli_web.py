@@ -198,11 +198,17 @@ def serve_web(
     **options: Any,
 ) -> None:
     """Serve the UI until Ctrl+C (``misinfo serve``, ``misinfo demo``)."""
-    from index.web import UserStore
-
     running = start_web(app, host, port, demo_user=demo_user, **options)
     click.echo(ready_message or f"Web UI on {running.url} (Ctrl+C to stop)")
-    if host not in _LOOPBACK and not options.get("https_only"):
+    _serving_notices(app, host, https_only=bool(options.get("https_only")))
+    running.wait()
+
+
+def _serving_notices(app: App, host: str, *, https_only: bool) -> None:
+    """Warnings an operator needs once the UI is up: no TLS beyond loopback, no accounts."""
+    from index.web import UserStore
+
+    if host not in _LOOPBACK and not https_only:
         click.echo(
             "warning: serving beyond this machine without TLS; put it behind an HTTPS proxy "
             "and use --secure-cookies",
@@ -212,7 +218,6 @@ def serve_web(
         click.echo(
             "No accounts yet: create one with `misinfo users add NAME --role admin`.", err=True
         )
-    running.wait()
 
 
 def worker_app():
@@ -248,7 +253,6 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
     if app.config_dir is not None:
         os.environ["MISINFO_CONFIG"] = str(app.config_dir.resolve())
     os.environ["MISINFO_WEB_SECURE_COOKIES"] = "1" if https_only else "0"
-    click.echo(f"Web UI on http://{host}:{port}/ with {workers} worker processes (Ctrl+C to stop)")
     config = uvicorn.Config(
         "crawler.cli_web:worker_app",
         factory=True,
@@ -267,6 +271,12 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
     # connections it accepts, and a response's second write waits for the client's delayed
     # ACK (~40 ms a page). Accepted sockets inherit the option from the listening one.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"Web UI on http://{shown}:{bound}/ with {workers} worker processes (Ctrl+C to stop)"
+    )
+    _serving_notices(app, host, https_only=https_only)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
 
