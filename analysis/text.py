@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from analysis.crf_features import TemplateFeaturizer
 from analysis.crfsuite_model import model_attributes
 
 __all__ = [
     "DEFAULT_PHRASES",
+    "DEFAULT_TABLE_MIN_CHARS",
     "DEFAULT_TEENCODE",
     "CanonForms",
     "CanonToken",
@@ -458,15 +461,60 @@ class _LetterCaseTable(dict):
 
 _LETTER_CASES = _LetterCaseTable()
 
+#: Texts from this many characters on are classified through a :class:`_CodePointTable`;
+#: below it, ``str.translate`` (no numpy call overheads) is faster.
+DEFAULT_TABLE_MIN_CHARS = 96
+
+
+class _CodePointTable:
+    """One ASCII byte per code point, read for a whole text with one numpy gather.
+
+    ``str.translate`` with a dict looks each non-ASCII character up in Python's dict (about
+    50 ns each, a post's capitals and language cost ~0.1 ms); here the text's code points
+    index a byte array. Bytes are filled on first sight by ``classify`` (0: not seen yet), so
+    every text gets exactly the classes ``classify`` gives.
+    """
+
+    def __init__(self, classify: Callable[[str], str]) -> None:
+        self._classify = classify
+        self._table = np.zeros(0x110000, dtype=np.uint8)
+
+    def classes(self, text: str) -> np.ndarray:
+        """The class byte of each character of ``text``."""
+        # surrogatepass: a str may hold lone surrogates, still one code unit each
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        found = self._table[codes]
+        if not found.all():
+            for code in np.unique(codes[found == 0]).tolist():
+                self._table[code] = ord(self._classify(chr(code)))
+            found = self._table[codes]
+        return found
+
+    def translate(self, text: str) -> str:
+        """``text`` with each character replaced by its class."""
+        return self.classes(text).tobytes().decode("ascii")
+
+
+def _letter_case(char: str) -> str:
+    return _LETTER_CASES[ord(char)] or "-"
+
+
+_LETTER_CASE_BYTES = _CodePointTable(_letter_case)
+_UPPER, _NOT_LETTER = ord("U"), ord("-")
+
 
 def letter_counts(text: str) -> tuple[int, int]:
     """(letters, upper-case letters) in ``text``: what capital shares are made of.
 
-    One ``str.translate`` pass instead of a list of every letter: the claim classifier and
-    the capitals signal both ask this of every post.
+    One pass over a per-character class (see :class:`_CodePointTable`) instead of a list of
+    every letter: the claim classifier and the capitals signal both ask this of every post.
     """
-    letters = text.translate(_LETTER_CASES)
-    return len(letters), letters.count("U")
+    if len(text) < DEFAULT_TABLE_MIN_CHARS:
+        letters = text.translate(_LETTER_CASES)
+        return len(letters), letters.count("U")
+    classes = _LETTER_CASE_BYTES.classes(text)
+    upper = int(np.count_nonzero(classes == _UPPER))
+    return len(text) - int(np.count_nonzero(classes == _NOT_LETTER)), upper
 
 
 def diacritics_ratio(text: str) -> float:
@@ -505,6 +553,14 @@ class _WordClassTable(dict):
 
 
 _WORD_CLASSES = _WordClassTable()
+_WORD_CLASS_BYTES = _CodePointTable(lambda char: _WORD_CLASSES[ord(char)])
+
+
+def _word_classes(text: str) -> str:
+    """``text.translate(_WORD_CLASSES)``: one class letter per character."""
+    if len(text) < DEFAULT_TABLE_MIN_CHARS:
+        return text.translate(_WORD_CLASSES)
+    return _WORD_CLASS_BYTES.translate(text)
 
 
 def diacritics_counts(text: str) -> tuple[int, int]:
@@ -516,7 +572,7 @@ def diacritics_counts(text: str) -> tuple[int, int]:
     letters, digits and diacritic letters with at least one of the latter.
     """
     words = marked = 0
-    for run in text.translate(_WORD_CLASSES).split():
+    for run in _word_classes(text).split():
         if run.strip("dD"):
             words += 1
             if "v" in run and not run.strip("adv"):
@@ -655,7 +711,7 @@ def detect_language(text: str, *, min_words: int = DEFAULT_MIN_LANGUAGE_WORDS) -
     """
     # the class runs of the words (see _WordClassTable: runs of letters between spaces) give
     # every count but the stop words; numbers (runs of digits only) are left out
-    words = [run for run in text.translate(_WORD_CLASSES).split() if run.strip("dD")]
+    words = [run for run in _word_classes(text).split() if run.strip("dD")]
     letters = sum(map(len, words))
     non_latin = "".join(words).count("x")  # folded letters outside ASCII
     if letters >= 4 * min_words and non_latin / letters > 0.5:

@@ -277,3 +277,24 @@ def test_detect_language_equals_its_definition() -> None:
     texts += [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(3000)]
     for text in texts:
         assert detect_language(text) == _reference_language(text), repr(text)
+
+
+def test_code_point_tables_equal_str_translate_on_long_texts() -> None:
+    """From DEFAULT_TABLE_MIN_CHARS on, letter and word classes come from numpy byte tables:
+    the same classes as ``str.translate`` over any code point (astral, lone surrogates)."""
+    import re
+
+    from analysis.text import DEFAULT_TABLE_MIN_CHARS, letter_counts
+
+    rng = random.Random(17)
+    pool = [chr(c) for c in [*range(32, 0x250), *range(0x370, 0x400), *range(0x1E00, 0x1F00)]]
+    pool += ["½", "Ⅻ", "ǅ", "İ", "ſ", "中", "한", "\U0001d400", "\U0001f600", "\ud800", "\n"]
+    texts = ["".join(rng.choices(pool, k=rng.randint(DEFAULT_TABLE_MIN_CHARS, 300)))]
+    texts += ["".join(rng.choices(pool, k=rng.randint(DEFAULT_TABLE_MIN_CHARS, 300)))
+              for _ in range(600)]  # fmt: skip
+    texts += [chr(rng.randrange(0x110000)) * DEFAULT_TABLE_MIN_CHARS for _ in range(300)]
+    for text in texts:
+        letters = re.findall(r"[^\W\d_]", text)
+        assert letter_counts(text) == (len(letters), sum(map(str.isupper, letters))), repr(text)
+        expected = text.translate(text_module._WORD_CLASSES)
+        assert text_module._word_classes(text) == expected, repr(text)
