@@ -140,12 +140,12 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
         ],
     )
     conn.executemany(_AUDIT, [_audit_values(item, "system", "enqueue", "", None) for item in fresh])
-    opened = [item.target_id for item in fresh if item.queue != "site"]
+    # No doc_changes entry: documents are only enqueued by the upsert that wrote them, and
+    # it logs their rows (SqliteStore._upsert_batch).
     conn.executemany(
         "UPDATE documents SET review_status = 'open' WHERE id = ? AND review_status = 'none'",
-        [(doc_id,) for doc_id in opened],
+        [(item.target_id,) for item in fresh if item.queue != "site"],
     )
-    log_changed_ids(conn, opened)
 
 
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:
