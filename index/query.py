@@ -41,7 +41,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from luqum import tree
 from luqum.exceptions import InconsistentQueryException, ParseError
@@ -79,6 +79,7 @@ __all__ = [
     "highlight_terms",
     "make_snippet",
     "parse_query",
+    "period_start",
     "positive_text_leaves",
     "to_local_day",
     "to_utc_and_local_day",
@@ -267,10 +268,16 @@ def bucket_start(day: str, interval: str) -> str:
     """First day of the ``interval`` ("day", "week" from Monday, "month") holding ``day``."""
     if interval == "day":
         return day
-    date = datetime.strptime(day, "%Y-%m-%d").date()
+    return period_start(datetime.strptime(day, "%Y-%m-%d").date(), interval).isoformat()
+
+
+def period_start(day: date, interval: str) -> date:
+    """:func:`bucket_start` on dates."""
+    if interval == "day":
+        return day
     if interval == "week":
-        return (date - timedelta(days=date.weekday())).isoformat()
-    return date.replace(day=1).isoformat()
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
 
 
 def _period(value: str) -> tuple[datetime, datetime | None]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from index.query import period_start
 from index.store import Bucket, SearchRequest
 
 __all__ = [
@@ -183,10 +184,6 @@ class SearchParams:
         return [(key, value) for key in FILTER_FIELDS for value in self.filters.get(key, ())]
 
 
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def _period_end(start: date, interval: str) -> date:
     if interval == "day":
         return start
@@ -214,10 +211,10 @@ def roll_up(
     merged: dict[date, int] = {}
     for bucket in buckets:
         if bucket.count:
-            key = _period_start(date.fromisoformat(bucket.key), interval)
+            key = period_start(date.fromisoformat(bucket.key), interval)
             merged[key] = merged.get(key, 0) + bucket.count
     bars = []
-    start = _period_start(first, interval)
+    start = period_start(first, interval)
     while start <= last:
         end = _period_end(start, interval)
         bars.append((start.isoformat(), end.isoformat(), merged.get(start, 0)))
@@ -225,18 +222,10 @@ def roll_up(
     return interval, bars
 
 
-def _period_start(day: date, interval: str) -> date:
-    if interval == "day":
-        return day
-    if interval == "week":
-        return _week_start(day)
-    return day.replace(day=1)
-
-
 def _periods(first: date, last: date, interval: str) -> int:
     """How many ``interval`` periods the days ``first`` to ``last`` touch."""
     if interval == "day":
         return (last - first).days + 1
     if interval == "week":
-        return (_week_start(last) - _week_start(first)).days // 7 + 1
+        return (period_start(last, "week") - period_start(first, "week")).days // 7 + 1
     return (last.year - first.year) * 12 + last.month - first.month + 1
