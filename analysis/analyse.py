@@ -54,7 +54,7 @@ class PostInput:
 
 @dataclass
 class AnalysisResources:
-    """Everything loaded from files once per process (see ``crawler.resources``)."""
+    """Everything loaded from files once per process (see ``crawler.resources.analysis``)."""
 
     covid_lexicon: CovidLexicon
     covid_model: CovidModel | None = None

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.text import normalize_text  # noqa: E402
 from crawler.app import App  # noqa: E402
-from crawler.cli_analyze import analyze_lines  # noqa: E402
-from crawler.resources import load_analysis_resources  # noqa: E402
+from crawler.cli.analyze import analyze_lines  # noqa: E402
+from crawler.resources.analysis import load_analysis_resources  # noqa: E402
 
 #: Posts per alternation between the two measured paths.
 CHUNK = 20

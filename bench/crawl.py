@@ -76,8 +76,8 @@ def pipeline_worker(sitemap: str, data_dir: str) -> None:
     """Crawl with the full misinfo pipeline; print pages and seconds as JSON."""
     from crawler.app import App
     from crawler.pipelines import _analysis_resources
-    from crawler.runner import run_crawls
-    from crawler.sources import Source
+    from crawler.resources.sources import Source
+    from crawler.service.runner import run_crawls
 
     _analysis_resources(None)  # model loading is start-up, not per-page work
     app = App(data_dir=Path(data_dir))

@@ -123,7 +123,7 @@ class App:
 
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
-        :mod:`crawler.store_spool`): writes wait there while the cluster is away."""
+        :mod:`crawler.resources.store`): writes wait there while the cluster is away."""
         if self.settings.get("store", "sqlite") != "elasticsearch":
             return {}
         return {**self.elasticsearch_options(), "spool_path": str(self.spool_path)}
@@ -131,14 +131,14 @@ class App:
     @property
     def spool_path(self) -> Path:
         """Where Elasticsearch writes wait while the cluster is away."""
-        from crawler.store_spool import SPOOL_FILE
+        from crawler.resources.store import SPOOL_FILE
 
         return self.data_dir / SPOOL_FILE
 
     def open_store(self):  # -> index.Store (imported lazily: the CLI starts fast)
         """The configured store; Elasticsearch comes behind the outage spool
-        (:class:`crawler.store_spool.SpooledStore`)."""
-        from crawler.store_spool import open_configured_store
+        (:class:`crawler.resources.store.SpooledStore`)."""
+        from crawler.resources.store import open_configured_store
 
         self.ensure_data_dir()
         return open_configured_store(self.index_uri, self.store_options())

@@ -31,7 +31,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 
-from crawler.urls import canonical_url
+from crawler.extract.urls import canonical_url
 
 __all__ = [
     "BackoffRetryMiddleware",

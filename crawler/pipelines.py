@@ -17,7 +17,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from analysis.text import normalize_text
 from crawler.items import PostItem
-from crawler.store_spool import SpooledStore, open_configured_store, watch_spool
+from crawler.resources.store import SpooledStore, open_configured_store, watch_spool
 from index import Document, Store, document_id
 
 __all__ = [
@@ -57,7 +57,7 @@ def _app(config_dir: str | None) -> Any:
 @lru_cache(maxsize=4)
 def _analysis_resources(config_dir: str | None) -> Any:
     """Lexicons, known claims and models, loaded once per process and config directory."""
-    from crawler.resources import load_analysis_resources
+    from crawler.resources.analysis import load_analysis_resources
 
     return load_analysis_resources(_app(config_dir))
 
@@ -129,7 +129,7 @@ class AnalysePipeline:
     def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
             raise NotConfigured("MM_ANALYSIS_ENABLED is off")
-        from crawler.resources import thresholds_from_settings
+        from crawler.resources.analysis import thresholds_from_settings
 
         config_dir = crawler.settings.get("MM_CONFIG_DIR")
         return cls(

@@ -16,8 +16,8 @@ from typing import Any
 from scrapy.settings import Settings
 
 from crawler.app import App, ConfigError
-from crawler.frontier import Frontier
-from crawler.sources import Source
+from crawler.frontier.config import Frontier
+from crawler.resources.sources import Source
 
 __all__ = [
     "BASE_SETTINGS",
@@ -64,8 +64,8 @@ BASE_SETTINGS: dict[str, Any] = {
     # Resume after a hard kill (crawler.middlewares.ResumeMiddleware): documents stored since
     # this ISO time by the interrupted run are not fetched again; set per run by the runner.
     "MM_RESUME_SINCE": None,
-    # Shared crawl runs on the redis frontier (crawler.frontier_run.SharedRun); the
-    # frontier (crawler.frontier.Frontier.scrapy_settings) turns it on with scrapy-redis.
+    # Shared crawl runs on the redis frontier (crawler.frontier.shared_run.SharedRun); the
+    # frontier (crawler.frontier.config.Frontier.scrapy_settings) turns it on with scrapy-redis.
     "MM_SHARED_RUN_ENABLED": False,
     "MM_SHARED_RUN_KEY": None,  # <prefix>:<source>:<run>, the prefix of the run's Redis keys
     "MM_SHARED_RUN_TTL": 86_400,  # seconds an unfinished run's keys outlive its last process
@@ -102,7 +102,7 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.middlewares.ResumeMiddleware": 50,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
-    "EXTENSIONS": {"crawler.frontier_run.SharedRun": 500},
+    "EXTENSIONS": {"crawler.frontier.shared_run.SharedRun": 500},
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",

@@ -7,7 +7,7 @@ import pytest
 import analysis
 from analysis.analyse import AnalysisResources, PostInput, Thresholds, analyse
 from crawler.app import App
-from crawler.resources import load_analysis_resources
+from crawler.resources.analysis import load_analysis_resources
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from crawler.app import App
-from crawler.cli_analyze import analyze_command
+from crawler.cli.analyze import analyze_command
 
 GOOD_COVID = {
     "id": "a",
@@ -112,8 +112,8 @@ def test_batch_size_changes_nothing_but_when_lines_come_out(tmp_path: Path) -> N
 
 def test_analyze_lines_yields_a_full_batch_before_reading_on() -> None:
     from analysis.analyse import AnalysisResources
-    from crawler.cli_analyze import analyze_lines
-    from crawler.resources import load_analysis_resources
+    from crawler.cli.analyze import analyze_lines
+    from crawler.resources.analysis import load_analysis_resources
 
     resources: AnalysisResources = load_analysis_resources(App(config_dir=None))
     read: list[int] = []

@@ -185,7 +185,7 @@ MODEL = Path(__file__).resolve().parents[1] / "analysis" / "models" / "claim_cla
 
 
 def test_committed_model_loads_and_records_its_figures():
-    from crawler.claim_resources import load_claim_classifier
+    from crawler.resources.claims import load_claim_classifier
 
     sidecar = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["cv"]["grouped_by"] == "user" and sidecar["cv"]["folds"] == 5

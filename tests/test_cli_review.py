@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.known_claims_file import confirmed_claims_path
+from crawler.resources.confirmed_claims import confirmed_claims_path
 from index import Document
 from index.sqlite import SqliteStore
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crawler.dates import VIETNAM_TZ, parse_iso, parse_vietnamese_date
-from crawler.urls import canonical_url, in_domains, site_of
+from crawler.extract.dates import VIETNAM_TZ, parse_iso, parse_vietnamese_date
+from crawler.extract.urls import canonical_url, in_domains, site_of
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=VIETNAM_TZ)
 

@@ -13,7 +13,7 @@ import pytest
 from analysis.analyse import PostInput, analyse
 from crawler.app import App
 from crawler.demosite import CONTENT_DIR
-from crawler.resources import load_analysis_resources
+from crawler.resources.analysis import load_analysis_resources
 
 COVID_TOPICS = {"covid", "covid_rumour"}
 NOT_COVID = {"dengue", "measles", "swine_fever", "passing_covid", "other"}

@@ -27,11 +27,11 @@ from scrapy.utils.test import get_crawler
 from crawler.app import App
 from crawler.cli import main
 from crawler.demosite import DemoServer
-from crawler.frontier import Frontier, FrontierError, redacted_url
-from crawler.frontier_run import SharedRun
-from crawler.locks import LockBusy, SourceLock
+from crawler.frontier.config import Frontier, FrontierError, redacted_url
+from crawler.frontier.shared_run import SharedRun
+from crawler.resources.sources import load_sources
+from crawler.service.locks import LockBusy, SourceLock
 from crawler.settings import crawl_settings
-from crawler.sources import load_sources
 from index import SearchRequest
 from index.sqlite import SqliteStore
 from tests.conftest import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.health import source_health
+from crawler.service.health import source_health
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from crawler.middlewares import (
     path_pattern,
     retry_after_seconds,
 )
-from crawler.runner import JobDir
+from crawler.service.runner import JobDir
 from index import SearchRequest, open_store
 from tests.conftest import REPO_ROOT, run_cli, write_config
 

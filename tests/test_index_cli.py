@@ -2,7 +2,7 @@
 
 SQLite-only checks always run; the rest need a real node (``MISINFO_ES_URL``) and use an
 index prefix of their own, dropped afterwards. Spooled documents are produced by writing
-through a :class:`~crawler.store_spool.SpooledStore` whose cluster is a closed port, so
+through a :class:`~crawler.resources.store.SpooledStore` whose cluster is a closed port, so
 ``flush`` is tested without stopping any node.
 """
 
@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.cli_index import migrate_store, redact_url
-from crawler.store_spool import SPOOL_FILE, SpooledStore
+from crawler.cli.index import migrate_store, redact_url
+from crawler.resources.store import SPOOL_FILE, SpooledStore
 from index.documents import Document, document_id
 from index.sqlite import SqliteStore
 from index.store import SearchRequest

@@ -14,7 +14,7 @@ from analysis.known_claims import (
 )
 from config import BUNDLED_DIR
 from crawler.app import App, ConfigError
-from crawler.claim_resources import load_claim_resources, load_known_claims
+from crawler.resources.claims import load_claim_resources, load_known_claims
 
 VALID = {
     "id": "tea-cures-covid",
@@ -107,7 +107,7 @@ def test_appended_claim_is_matched_after_reload(tmp_path):
     )
     assert result.matches[0].claim.id == "tea-cures-covid"
     # a configured model that does not exist is an error, not a silent fallback
-    from crawler.claim_resources import ResourceError
+    from crawler.resources.claims import ResourceError
 
     with pytest.raises(ResourceError, match="not found"):
         load_claim_resources(app)

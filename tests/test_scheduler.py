@@ -27,12 +27,13 @@ import pytest
 import yaml
 
 from crawler.app import App, ConfigError
-from crawler.crawl_process import _failure_reason
 from crawler.demosite import DemoServer
-from crawler.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
-from crawler.metrics import duration_buckets, metrics_registry
-from crawler.runs import RunHistory, RunRecord
-from crawler.scheduler import (
+from crawler.resources.sources import Schedule, Source
+from crawler.service.crawl_process import _failure_reason
+from crawler.service.history import RunHistory, RunRecord
+from crawler.service.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
+from crawler.service.metrics import duration_buckets, metrics_registry
+from crawler.service.scheduler import (
     CrawlService,
     SchedulerSettings,
     build_trigger,
@@ -40,7 +41,6 @@ from crawler.scheduler import (
     effective_jitter,
     read_next_runs,
 )
-from crawler.sources import Schedule, Source
 from tests.conftest import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
 
 
@@ -314,7 +314,7 @@ def test_sources_file_edits_apply_without_restart(tmp_path, services):
 
 
 def test_service_serves_the_web_ui_with_metrics(tmp_path, services):
-    pytest.importorskip("crawler.cli_web")
+    pytest.importorskip("crawler.cli.web")
     entry = {"name": "alpha", "start_urls": ["http://127.0.0.1:9/"], "schedule": "0 3 1 1 *"}
     config_dir = write_config(tmp_path / "config", [entry], _settings())
     port = _free_port()
@@ -636,7 +636,7 @@ def test_metrics_are_served_in_front_of_the_web_app_login(tmp_path):
     from starlette.responses import PlainTextResponse, RedirectResponse
     from starlette.testclient import TestClient
 
-    from crawler.cli_run import with_metrics
+    from crawler.cli.run import with_metrics
 
     async def login_wall(scope, receive, send):  # what the UI does to anonymous requests
         if scope["type"] != "http" or scope["path"] == "/login":

@@ -515,7 +515,7 @@ def app_with_profiles(tmp_path: Path):
 def _run_sites(app, *args: str):
     from click.testing import CliRunner
 
-    from crawler.cli_sites import sites_command
+    from crawler.cli.sites import sites_command
 
     return CliRunner().invoke(sites_command, list(args), obj=app, catch_exceptions=False)
 

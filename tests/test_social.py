@@ -13,9 +13,9 @@ import yaml
 
 from crawler.app import App
 from crawler.demosite import DemoServer
-from crawler.runner import spider_class
+from crawler.resources.sources import Selectors, Source
+from crawler.service.runner import spider_class
 from crawler.settings import BrowserNotFound, crawl_settings, find_browser
-from crawler.sources import Selectors, Source
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.social import (
     RenderedNewsSpider,
@@ -281,7 +281,7 @@ def test_js_group_page_yields_every_post_through_chromium(tmp_path: Path, demo_s
 
 
 def test_demo_skips_browser_sources_in_one_line_when_no_browser(tmp_path: Path):
-    from crawler.demo import without_browserless
+    from crawler.cli.demo import without_browserless
 
     news = _source()
     social = Source(

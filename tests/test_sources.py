@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import BUNDLED_DIR
-from crawler.sources import SourcesError, load_sources, parse_interval
+from crawler.resources.sources import SourcesError, load_sources, parse_interval
 
 
 def write(tmp_path: Path, text: str) -> Path:

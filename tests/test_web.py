@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from crawler.app import App
-from crawler.cli_web import (
+from crawler.cli.web import (
     known_claims_appender,
     load_secret_key,
     users_group,
@@ -793,8 +793,8 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path):
 
 
 def test_known_claims_appender_writes_a_valid_record(tmp_path):
-    from crawler.claim_resources import load_claim_resources, load_known_claims
-    from crawler.known_claims_file import confirmed_claims_path
+    from crawler.resources.claims import load_claim_resources, load_known_claims
+    from crawler.resources.confirmed_claims import confirmed_claims_path
 
     app = App(data_dir=tmp_path / "data")  # no config directory needed
     append = known_claims_appender(app)

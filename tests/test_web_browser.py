@@ -1,7 +1,7 @@
 """The web UI in a real Chromium (Playwright) over data crawled from the demo sites.
 
 The demo sites are crawled with ``misinfo crawl`` in a subprocess, as a user would; the UI is
-served by :func:`crawler.cli_web.start_web` (uvicorn on a free loopback port). Every page
+served by :func:`crawler.cli.web.start_web` (uvicorn on a free loopback port). Every page
 visited is screenshotted into ``test-artifacts/screenshots/``. Any JavaScript dialog,
 console error (a CSP violation is one) or page error fails the test: the demo aggregator
 carries an article with XSS payloads in its title, author and body.
@@ -61,7 +61,7 @@ def demo_app(tmp_path_factory, demo_server: DemoServer) -> App:
 
 @pytest.fixture(scope="module")
 def base_url(demo_app: App) -> Iterator[str]:
-    from crawler.cli_web import start_web
+    from crawler.cli.web import start_web
 
     running = start_web(demo_app, "127.0.0.1", 0, demo_user=(USER, PASSWORD))
     try:
@@ -239,7 +239,7 @@ def test_false_claim_can_become_a_known_claim(ui, demo_app):
     with ui.page.expect_navigation():
         ui.page.click('.known-claim button[type="submit"]')
     assert "added known false claim" in ui.page.locator(".flash").first.inner_text()
-    from crawler.known_claims_file import confirmed_claims_path
+    from crawler.resources.confirmed_claims import confirmed_claims_path
 
     written = confirmed_claims_path(demo_app).read_text(encoding="utf-8")
     assert "Uống nước chanh nóng chữa khỏi Covid-19" in written

@@ -13,10 +13,10 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from analysis.site_style import page_signals
-from crawler.extract import extract_page
+from crawler.extract.article import extract_page
+from crawler.extract.urls import canonical_url, in_domains
 from crawler.items import PostItem
-from crawler.sources import Source
-from crawler.urls import canonical_url, in_domains
+from crawler.resources.sources import Source
 
 __all__ = ["NewsSpider"]
 

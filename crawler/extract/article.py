@@ -15,8 +15,8 @@ from datetime import datetime
 import trafilatura
 from parsel import Selector
 
-from crawler.dates import parse_iso, parse_vietnamese_date
-from crawler.urls import canonical_url, site_of
+from crawler.extract.dates import parse_iso, parse_vietnamese_date
+from crawler.extract.urls import canonical_url, site_of
 
 __all__ = ["ExtractedPage", "extract_page"]
 

@@ -1,8 +1,8 @@
 """``misinfo run``: the long-running service (scheduled crawls, web UI, metrics).
 
-A thin command over :class:`crawler.scheduler.CrawlService`: it sets up logging, signals
+A thin command over :class:`crawler.service.scheduler.CrawlService`: it sets up logging, signals
 (``SIGTERM``/``SIGINT`` stop gracefully, ``SIGHUP`` reloads the sources file), the web UI
-when ``crawler.cli_web`` is installed, and Prometheus ``/metrics``.
+when ``crawler.cli.web`` is installed, and Prometheus ``/metrics``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from crawler.app import App, ConfigError
-from crawler.locks import LockBusy
-from crawler.sources import SourcesError
+from crawler.resources.sources import SourcesError
+from crawler.service.locks import LockBusy
 
 __all__ = ["run_command", "with_metrics"]
 
@@ -50,8 +50,8 @@ def run_command(no_ui: bool, host: str | None, port: int | None, metrics_port: i
     state.db, the service log in logs/scheduler.log. Serves the web UI with /metrics, or
     /metrics alone on --metrics-port with --no-ui.
     """
-    from crawler.metrics import metrics_registry
-    from crawler.scheduler import CrawlService, SchedulerSettings
+    from crawler.service.metrics import metrics_registry
+    from crawler.service.scheduler import CrawlService, SchedulerSettings
 
     app: App = click.get_current_context().obj
     try:
@@ -157,13 +157,13 @@ def _install_signal_handlers(service: Any) -> None:
 
 
 def _build_web_app(app: App) -> Any | None:
-    """The web UI's ASGI app, or ``None`` when ``crawler.cli_web`` is not installed."""
+    """The web UI's ASGI app, or ``None`` when ``crawler.cli.web`` is not installed."""
     try:
-        from crawler.cli_web import build_web_app  # type: ignore[import-not-found]
+        from crawler.cli.web import build_web_app  # type: ignore[import-not-found]
     except ImportError as exc:
-        if getattr(exc, "name", None) not in ("crawler.cli_web", None):
+        if getattr(exc, "name", None) not in ("crawler.cli.web", None):
             raise
-        log.info("web UI not available (crawler.cli_web not installed)")
+        log.info("web UI not available (crawler.cli.web not installed)")
         return None
     return build_web_app(app)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from crawler.cli import get_app, handle_errors
+from crawler.cli.main import get_app, handle_errors
 
 __all__ = ["export_command", "review_group"]
 
@@ -141,7 +141,7 @@ def review_decide(
                 "Add this claim to the known false claims?", default=False
             )
         if add_known_claim:
-            from crawler.known_claims_file import add_confirmed_claim
+            from crawler.resources.confirmed_claims import add_confirmed_claim
 
             claim_text = (
                 click.prompt("Claim, as one sentence", default=decided.title)

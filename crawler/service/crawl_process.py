@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.app import App
-from crawler.locks import EXIT_LOCKED
-from crawler.runs import RunHistory, RunRecord, utc_now
+from crawler.service.history import RunHistory, RunRecord, utc_now
+from crawler.service.locks import EXIT_LOCKED
 
 __all__ = ["ChildOutcome", "CrawlProcesses", "crawl_command_line"]
 

@@ -3,7 +3,7 @@
 The file edge for the analysis layer: the Covid lexicon comes from
 ``lexicons/covid.yaml`` (a user's config directory overrides the bundled one), the Covid
 model from ``analysis/models/covid_model.json`` or the ``analysis.covid_model`` setting,
-and the claim resources from ``crawler.claim_resources`` when that part is installed.
+and the claim resources from ``crawler.resources.claims`` when that part is installed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = [
 
 COVID_LEXICON_FILE = "lexicons/covid.yaml"
 DEFAULT_COVID_MODEL_PATH = (
-    Path(__file__).resolve().parents[1] / "analysis" / "models" / "covid_model.json"
+    Path(__file__).resolve().parents[2] / "analysis" / "models" / "covid_model.json"
 )
 
 
@@ -59,7 +59,7 @@ def load_analysis_resources(app: App) -> AnalysisResources:
 
 
 def _load_claim_resources(app: App) -> object:
-    from crawler.claim_resources import load_claim_resources
+    from crawler.resources.claims import load_claim_resources
 
     return load_claim_resources(app)
 

@@ -153,7 +153,7 @@ def _analyze_batch(
 def analyze_command(input_file: IO[str], output_file: IO[str], batch_size: int) -> None:
     """Analyse posts (language, entities, Covid, likely-false claims) from JSON lines."""
     from crawler.app import App, ConfigError
-    from crawler.resources import load_analysis_resources, thresholds_from_settings
+    from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
 
     app = click.get_current_context().obj
     if not isinstance(app, App):

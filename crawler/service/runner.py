@@ -21,10 +21,10 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.app import App
-from crawler.frontier import Frontier
-from crawler.runs import RunHistory, RunRecord
+from crawler.frontier.config import Frontier
+from crawler.resources.sources import Source
+from crawler.service.history import RunHistory, RunRecord
 from crawler.settings import BASE_SETTINGS, crawl_settings
-from crawler.sources import Source
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.social import RenderedNewsSpider, SocialSpider
 

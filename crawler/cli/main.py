@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from crawler.app import App, ConfigError, default_data_dir
-from crawler.sources import Source, SourcesError, load_sources
+from crawler.resources.sources import Source, SourcesError, load_sources
 
 __all__ = ["main"]
 
@@ -87,9 +87,9 @@ def sources_command(as_json: bool) -> None:
     The next run comes from the job store of `misinfo run`; a source is unhealthy when its
     last runs (setting scheduler.health_window, default 3) all found nothing or failed.
     """
-    from crawler.health import source_health
-    from crawler.runs import RunHistory
-    from crawler.scheduler import SchedulerSettings, read_next_runs
+    from crawler.service.health import source_health
+    from crawler.service.history import RunHistory
+    from crawler.service.scheduler import SchedulerSettings, read_next_runs
 
     app = get_app()
     sources = load_app_sources(app)
@@ -228,10 +228,10 @@ def crawl_command(
     With --frontier redis, any number of processes on any machines may crawl a source at
     once: they share one queue on Redis and every page is fetched once in all.
     """
-    from crawler.frontier import Frontier
-    from crawler.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
-    from crawler.runner import CrawlProgress, run_crawls
-    from crawler.runs import RunHistory
+    from crawler.frontier.config import Frontier
+    from crawler.service.history import RunHistory
+    from crawler.service.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
+    from crawler.service.runner import CrawlProgress, run_crawls
 
     app = get_app()
     sources = load_sources(sources_file) if sources_file else load_app_sources(app)
@@ -303,7 +303,7 @@ def crawl_command(
 def _settle_stale_runs(app: App, history: Any, sources: list[Source]) -> None:
     """Mark open run rows failed for each source no process holds a lock on (exclusive for
     a moment: a shared lock held by a live crawl means its rows are live)."""
-    from crawler.locks import LockBusy, SourceLock
+    from crawler.service.locks import LockBusy, SourceLock
 
     for source in sources:
         probe = SourceLock(app.data_dir, source.name)
@@ -434,9 +434,9 @@ def runs_command(source: str | None, limit: int, as_json: bool) -> None:
 
     Ends with the sources whose last runs all found nothing or failed (unhealthy).
     """
-    from crawler.health import source_health
-    from crawler.runs import RunHistory
-    from crawler.scheduler import SchedulerSettings
+    from crawler.service.health import source_health
+    from crawler.service.history import RunHistory
+    from crawler.service.scheduler import SchedulerSettings
 
     app = get_app()
     records = []
@@ -512,7 +512,7 @@ def runs_command(source: str | None, limit: int, as_json: bool) -> None:
 def demo_command(port: int, ui_port: int, no_serve: bool) -> None:
     """Serve the demo sites, crawl them, print the summary and sample searches, then serve
     the web UI with a demo account (its password is printed) until Ctrl+C."""
-    from crawler.demo import run_demo
+    from crawler.cli.demo import run_demo
 
     run_demo(get_app(), port=port, serve=not no_serve, ui_port=ui_port)
 
@@ -520,13 +520,13 @@ def demo_command(port: int, ui_port: int, no_serve: bool) -> None:
 def _add_commands() -> None:
     """Commands that live in modules of their own. Imported here, once ``main`` exists,
     because they reuse this module's helpers (``get_app``, ``handle_errors``)."""
-    from crawler.cli_analyze import analyze_command
-    from crawler.cli_index import index_group
-    from crawler.cli_models import evaluate_command, train_command
-    from crawler.cli_review import export_command, review_group
-    from crawler.cli_run import run_command
-    from crawler.cli_sites import sites_command
-    from crawler.cli_web import serve_command, users_group
+    from crawler.cli.analyze import analyze_command
+    from crawler.cli.index import index_group
+    from crawler.cli.models import evaluate_command, train_command
+    from crawler.cli.review import export_command, review_group
+    from crawler.cli.run import run_command
+    from crawler.cli.sites import sites_command
+    from crawler.cli.web import serve_command, users_group
 
     for command in (
         analyze_command,

@@ -1,6 +1,6 @@
 """``misinfo index``: the document store itself: status, spool flush, migration, schema.
 
-Thin commands over :mod:`crawler.store_spool` and the stores' own methods; the one piece
+Thin commands over :mod:`crawler.resources.store` and the stores' own methods; the one piece
 of logic here, :func:`migrate_store`, copies one store into another with the optional
 review hooks (:class:`index.store.ReviewTransfer`) and is usable without the CLI. The
 lead's CLI group registers :data:`index_group`.
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from crawler.cli import get_app, handle_errors
+from crawler.cli.main import get_app, handle_errors
 
 __all__ = ["MigrationSummary", "index_group", "migrate_store", "redact_url"]
 
@@ -44,7 +44,7 @@ def redact_url(url: str) -> str:
 
 
 def _status(app: Any) -> dict[str, Any]:
-    from crawler.store_spool import spool_state
+    from crawler.resources.store import spool_state
 
     kind = app.settings.get("store", "sqlite")
     status: dict[str, Any] = {"store": kind}
@@ -119,7 +119,7 @@ def flush_command() -> None:
     also replays them first). Replays are idempotent. Exits 1, keeping everything in the
     spool, if the cluster is still away.
     """
-    from crawler.store_spool import SpooledStore, flush_spool, spool_state
+    from crawler.resources.store import SpooledStore, flush_spool, spool_state
 
     app = get_app()
     if app.settings.get("store", "sqlite") != "elasticsearch":
@@ -172,7 +172,7 @@ def _config_dir(app: Any) -> str | None:
 
 
 def _warn_rejected(spool_path: Any) -> None:
-    from crawler.store_spool import spool_state
+    from crawler.resources.store import spool_state
 
     _, rejected = spool_state(spool_path)
     if rejected:

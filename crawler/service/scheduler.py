@@ -3,9 +3,9 @@
 APScheduler 3 keeps one job per enabled source in a SQLite job store in the data directory
 (``scheduler.db``), so next run times survive restarts and a run missed while the service was
 down still happens once (``misfire_grace_time``, ``coalesce``). Jobs call
-:func:`run_source_job`, which runs the crawl in a subprocess (:mod:`crawler.crawl_process`);
+:func:`run_source_job`, which runs the crawl in a subprocess (:mod:`crawler.service.crawl_process`);
 ``max_instances=1`` keeps a source from overlapping itself in this process and the per-source
-file lock (:mod:`crawler.locks`) does so across processes.
+file lock (:mod:`crawler.service.locks`) does so across processes.
 
 The sources file is watched (mtime every ``reload_interval`` seconds, and on demand for
 ``SIGHUP``): jobs follow added, removed, disabled and rescheduled sources; an invalid file is
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler.app import App, ConfigError
-from crawler.crawl_process import ChildOutcome, CrawlProcesses
-from crawler.locks import SERVICE_LOCK_NAME, LockBusy, SourceLock
-from crawler.runs import RunHistory
-from crawler.sources import Schedule, Source, SourcesError, load_sources
+from crawler.resources.sources import Schedule, Source, SourcesError, load_sources
+from crawler.service.crawl_process import ChildOutcome, CrawlProcesses
+from crawler.service.history import RunHistory
+from crawler.service.locks import SERVICE_LOCK_NAME, LockBusy, SourceLock
 
 __all__ = [
     "CrawlService",

@@ -28,7 +28,7 @@ __all__ = [
 
 KNOWN_CLAIMS_FILE = "known_false_claims.jsonl"
 DEFAULT_CLAIM_MODEL_PATH = (
-    Path(__file__).resolve().parents[1] / "analysis" / "models" / "claim_classifier.joblib"
+    Path(__file__).resolve().parents[2] / "analysis" / "models" / "claim_classifier.joblib"
 )
 
 
@@ -84,9 +84,9 @@ def load_claim_resources(app: App) -> ClaimResources:
     """Known-claim index plus the classifier (``None`` when no model file exists).
 
     Known claims are the curated file plus the claims analysts confirmed in review
-    (``<data dir>/known_false_claims.confirmed.jsonl``, see ``crawler.known_claims_file``).
+    (``<data dir>/known_false_claims.confirmed.jsonl``, see ``crawler.resources.confirmed_claims``).
     """
-    from crawler.known_claims_file import confirmed_claims_path
+    from crawler.resources.confirmed_claims import confirmed_claims_path
 
     records = load_known_claims(app.config_path(KNOWN_CLAIMS_FILE))
     confirmed = confirmed_claims_path(app)

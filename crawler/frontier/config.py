@@ -4,7 +4,7 @@ Two kinds, chosen by ``frontier:`` in ``settings.yaml`` or ``misinfo crawl --fro
 
 - ``local`` (default): Scrapy's own scheduler and duplicate filter inside the crawl process,
   saved in ``<data dir>/jobs/<source>`` (``JOBDIR``) so an interrupted run resumes
-  (:class:`crawler.runner.JobDir`). A per-source lock keeps a second process off the source.
+  (:class:`crawler.service.runner.JobDir`). A per-source lock keeps a second process off the source.
 - ``redis``: scrapy-redis's ``Scheduler`` and ``RFPDupeFilter`` on one Redis, so every crawl
   process of a source, on any machine, pulls from one queue and one set of seen requests:
   N processes split the work and no URL is fetched twice. The Redis URL comes from the
@@ -13,7 +13,7 @@ Two kinds, chosen by ``frontier:`` in ``settings.yaml`` or ``misinfo crawl --fro
 Redis keys belong to one *run* of one source: ``<prefix>:<source>:<run>:requests``,
 ``...:dupefilter`` and ``...:workers``. Processes given the same run name (default
 ``default``) share a crawl; the last one to finish it deletes the keys
-(:mod:`crawler.frontier_run`), so the next scheduled run starts afresh instead of finding
+(:mod:`crawler.frontier.shared_run`), so the next scheduled run starts afresh instead of finding
 every page already seen. A run whose processes all died keeps its queue (the next run of the
 same name resumes it, as ``JOBDIR`` does locally) until ``redis.run_ttl`` seconds without a
 live process expire it.
@@ -152,7 +152,7 @@ class Frontier:
         the runner's ``JOBDIR``), scrapy-redis's scheduler and duplicate filter for ``redis``.
 
         The queue outlives each process (``SCHEDULER_PERSIST``): a process that finishes
-        must not flush a queue others still work on. :class:`crawler.frontier_run.SharedRun`
+        must not flush a queue others still work on. :class:`crawler.frontier.shared_run.SharedRun`
         deletes the keys when the last process completes the run.
         """
         if not self.shared:

@@ -20,8 +20,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from crawler.health import source_health
-from crawler.runs import RunHistory, SourceTotals
+from crawler.service.health import source_health
+from crawler.service.history import RunHistory, SourceTotals
 
 __all__ = ["DURATION_BUCKETS", "RunHistoryCollector", "duration_buckets", "metrics_registry"]
 

@@ -3,7 +3,7 @@
 The curated ``known_false_claims.jsonl`` (bundled, or the user's config directory) is edited
 by hand; claims an analyst confirms in review (CLI or web UI) go to
 ``<data dir>/known_false_claims.confirmed.jsonl`` and are loaded beside it
-(``crawler.claim_resources``), so a confirmation never writes into the installed package and
+(``crawler.resources.claims``), so a confirmation never writes into the installed package and
 works without a config directory.
 """
 
@@ -41,7 +41,7 @@ def add_confirmed_claim(app: App, *, claim: str, source: str, note: str = "") ->
     Raises ``analysis.known_claims.KnownClaimError`` (a ``ValueError``) for an invalid record
     or a claim already known, and ``ConfigError`` when an existing claims file is broken.
     """
-    from crawler.claim_resources import KNOWN_CLAIMS_FILE, load_known_claims
+    from crawler.resources.claims import KNOWN_CLAIMS_FILE, load_known_claims
 
     path = confirmed_claims_path(app)
     with _append_lock:

@@ -71,7 +71,7 @@ def runs_provider(app: App):
     """``() -> recent runs as dicts``, read fresh on every status page view."""
 
     def provide() -> list[dict[str, Any]]:
-        from crawler.runs import RunHistory
+        from crawler.service.history import RunHistory
 
         if not app.state_path.exists():
             return []
@@ -84,7 +84,7 @@ def known_claims_appender(app: App):
     """``(claim text, source note) -> new id``: a claim confirmed in the UI joins the known
     false claims (``<data dir>/known_false_claims.confirmed.jsonl``, loaded beside the
     curated file)."""
-    from crawler.known_claims_file import add_confirmed_claim
+    from crawler.resources.confirmed_claims import add_confirmed_claim
 
     def append(text: str, source: str) -> str:
         try:
@@ -254,7 +254,7 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
         os.environ["MISINFO_CONFIG"] = str(app.config_dir.resolve())
     os.environ["MISINFO_WEB_SECURE_COOKIES"] = "1" if https_only else "0"
     config = uvicorn.Config(
-        "crawler.cli_web:worker_app",
+        "crawler.cli.web:worker_app",
         factory=True,
         host=host,
         port=port,

@@ -7,7 +7,7 @@ same documents. Each crawl holds an exclusive ``fcntl`` lock on
 dies, so a crashed crawl never leaves a stale lock behind. The file's content (pid, trigger,
 start time) only serves the message shown to whoever finds the lock taken.
 
-Crawls on the redis frontier (:mod:`crawler.frontier`) take the lock *shared*: any number of
+Crawls on the redis frontier (:mod:`crawler.frontier.config`) take the lock *shared*: any number of
 them may crawl one source together (they split one Redis queue), while a local-frontier
 crawl, which takes it exclusive, still waits for them all, and they for it.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from crawler.runs import utc_now
+from crawler.service.history import utc_now
 
 __all__ = [
     "EXIT_LOCKED",

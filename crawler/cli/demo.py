@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from crawler.app import App
-from crawler.sources import Source, load_sources
+from crawler.resources.sources import Source, load_sources
 
 __all__ = ["SAMPLE_QUERIES", "demo_sources", "run_demo", "without_browserless"]
 
@@ -78,7 +78,7 @@ def without_browserless(app: App, sources: list[Source]) -> tuple[list[Source], 
 def run_demo(app: App, *, port: int, serve: bool, ui_port: int = 8080) -> None:
     """Serve the demo sites, crawl them, show searches; then serve the web UI (``serve``)."""
     from crawler.demosite import DemoServer
-    from crawler.runner import CrawlProgress, run_crawls
+    from crawler.service.runner import CrawlProgress, run_crawls
 
     try:
         server = DemoServer(port=port)
@@ -100,7 +100,7 @@ def run_demo(app: App, *, port: int, serve: bool, ui_port: int = 8080) -> None:
                 f"  {source.name:<18} {source.start_urls[0] if source.start_urls else source.sitemaps[0]}"
             )
         click.echo(f"Crawling into {app.index_uri} ...")
-        from crawler.cli import _print_run_summary
+        from crawler.cli.main import _print_run_summary
 
         records = run_crawls(app, sources, trigger="demo", progress=CrawlProgress())
         _print_run_summary(records)
@@ -120,7 +120,7 @@ DEMO_USER = "demo"
 def _serve_ui(app: App, port: int) -> None:
     import secrets
 
-    from crawler.cli_web import serve_web
+    from crawler.cli.web import serve_web
 
     password = secrets.token_urlsafe(9)
     # A port in use is a one-line error from serve_web (a ClickException naming the port).

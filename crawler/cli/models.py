@@ -26,7 +26,7 @@ from crawler.training.claims_data import (
 
 __all__ = ["evaluate_command", "train_command"]
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "analysis" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "analysis" / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "claim_classifier.joblib"
 
 
@@ -146,7 +146,7 @@ def _format_metrics(title: str, metrics: dict[str, Any]) -> str:
 
 
 def _claim_scores(posts: list[LabelledPost], model_path: Path | None) -> list[float]:
-    from crawler.claim_resources import ResourceError, load_claim_classifier
+    from crawler.resources.claims import ResourceError, load_claim_classifier
 
     try:
         model = load_claim_classifier(model_path or DEFAULT_MODEL_PATH)
@@ -159,7 +159,11 @@ def _covid_scores(data: Path | None) -> tuple[list[int], list[float]]:
     """Covid detector scores on the held-out part of the Covid labelled set."""
     try:
         from analysis.covid import detect_covid
-        from crawler.resources import DEFAULT_COVID_MODEL_PATH, load_covid_lexicon, load_covid_model
+        from crawler.resources.analysis import (
+            DEFAULT_COVID_MODEL_PATH,
+            load_covid_lexicon,
+            load_covid_model,
+        )
         from crawler.training.covid_data import covid_texts_and_labels
     except ImportError as exc:
         raise click.ClickException(f"the Covid detector is not available: {exc}") from exc
