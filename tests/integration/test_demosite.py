@@ -464,7 +464,7 @@ def test_social_permalink_is_server_rendered(server: DemoServer, client: httpx.C
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the feed's JS")
 def test_relative_time_js():
-    script = Path(__file__).resolve().parents[1] / "crawler/demosite/static/reltime.js"
+    script = Path(__file__).resolve().parents[2] / "crawler/demosite/static/reltime.js"
     now = "2026-11-28T10:00:00+07:00"
     cases = {
         "2026-11-28T09:59:30+07:00": "Vừa xong",

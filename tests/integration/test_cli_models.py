@@ -181,7 +181,7 @@ def test_commands_have_help():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
-MODEL = Path(__file__).resolve().parents[1] / "analysis" / "models" / "claim_classifier.joblib"
+MODEL = Path(__file__).resolve().parents[2] / "analysis" / "models" / "claim_classifier.joblib"
 
 
 def test_committed_model_loads_and_records_its_figures():

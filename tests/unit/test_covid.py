@@ -18,7 +18,7 @@ from analysis.covid import (
 )
 from config import BUNDLED_DIR
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

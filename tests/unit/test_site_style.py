@@ -17,7 +17,7 @@ from analysis.site_style import (
     site_profile_from_pages,
 )
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 REGISTER = PressRegister.from_csv_text(
     "domain,name,kind,source,note\n"

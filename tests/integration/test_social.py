@@ -28,7 +28,7 @@ from crawler.spiders.social import (
 from index import SearchRequest, open_store
 from tests.conftest import FAST_CRAWL_SETTINGS, run_cli, write_config
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MXH = "mxh.localhost"
 FETCHED_AT = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam
 SELECTORS = Selectors(
