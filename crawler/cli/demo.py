@@ -9,9 +9,11 @@ from __future__ import annotations
 import click
 
 from crawler.app import App
+from crawler.cli.common import get_app, handle_errors, print_run_summary
 from crawler.resources.sources import Source, load_sources
+from crawler.resources.store import open_app_store
 
-__all__ = ["SAMPLE_QUERIES", "demo_sources", "run_demo", "without_browserless"]
+__all__ = ["SAMPLE_QUERIES", "demo_command", "demo_sources", "run_demo", "without_browserless"]
 
 #: Bundled demo sources point at this port; another port is substituted when used.
 DEMO_PORT = 8765
@@ -100,10 +102,8 @@ def run_demo(app: App, *, port: int, serve: bool, ui_port: int = 8080) -> None:
                 f"  {source.name:<18} {source.start_urls[0] if source.start_urls else source.sitemaps[0]}"
             )
         click.echo(f"Crawling into {app.index_uri} ...")
-        from crawler.cli.main import _print_run_summary
-
         records = run_crawls(app, sources, trigger="demo", progress=CrawlProgress())
-        _print_run_summary(records)
+        print_run_summary(records)
         _sample_searches(app)
         click.echo("\nTry more: misinfo search 'QUERY'   ·   misinfo sources   ·   misinfo sites")
         if serve:
@@ -139,7 +139,7 @@ def _serve_ui(app: App, port: int) -> None:
 def _sample_searches(app: App) -> None:
     from index import SearchRequest
 
-    store = app.open_store()
+    store = open_app_store(app)
     try:
         for query, what in SAMPLE_QUERIES:
             response = store.search(SearchRequest(query=query, limit=3))
@@ -148,3 +148,26 @@ def _sample_searches(app: App) -> None:
                 click.echo(f"  - {hit.document.title}  ({hit.document.site})")
     finally:
         store.close()
+
+
+@click.command("demo")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port for the demo sites (0: any free port).",
+)
+@click.option(
+    "--ui-port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port for the web UI.",
+)
+@click.option("--no-serve", is_flag=True, help="Stop after the crawl and the sample searches.")
+@handle_errors
+def demo_command(port: int, ui_port: int, no_serve: bool) -> None:
+    """Serve the demo sites, crawl them, print the summary and sample searches, then serve
+    the web UI with a demo account (its password is printed) until Ctrl+C."""
+    run_demo(get_app(), port=port, serve=not no_serve, ui_port=ui_port)

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from crawler.cli.main import get_app, handle_errors
+from crawler.cli.common import get_app, handle_errors
+from crawler.resources.store import SpooledStore, flush_spool, open_app_store, spool_state
 
 __all__ = ["MigrationSummary", "index_group", "migrate_store", "redact_url"]
 
@@ -44,7 +45,6 @@ def redact_url(url: str) -> str:
 
 
 def _status(app: Any) -> dict[str, Any]:
-    from crawler.resources.store import spool_state
 
     kind = app.settings.get("store", "sqlite")
     status: dict[str, Any] = {"store": kind}
@@ -62,7 +62,7 @@ def _status(app: Any) -> dict[str, Any]:
         return status
     from index.errors import StoreUnavailable
 
-    store = app.open_store()
+    store = open_app_store(app)
     try:
         status["documents"] = store.count()
     except StoreUnavailable as exc:
@@ -119,7 +119,6 @@ def flush_command() -> None:
     also replays them first). Replays are idempotent. Exits 1, keeping everything in the
     spool, if the cluster is still away.
     """
-    from crawler.resources.store import SpooledStore, flush_spool, spool_state
 
     app = get_app()
     if app.settings.get("store", "sqlite") != "elasticsearch":
@@ -130,8 +129,8 @@ def flush_command() -> None:
         click.echo(f"The spool is empty ({app.spool_path}): nothing to flush.")
         _warn_rejected(app.spool_path)
         return
-    store = app.open_store()
-    if not isinstance(store, SpooledStore):  # App.open_store spools every ES store
+    store = open_app_store(app)
+    if not isinstance(store, SpooledStore):  # open_app_store spools every ES store
         store.close()
         raise click.ClickException(f"{store!r} has no spool")
     try:
@@ -172,7 +171,6 @@ def _config_dir(app: Any) -> str | None:
 
 
 def _warn_rejected(spool_path: Any) -> None:
-    from crawler.resources.store import spool_state
 
     _, rejected = spool_state(spool_path)
     if rejected:
@@ -370,7 +368,7 @@ def migrate_schema_command(kinds: tuple[str, ...], delete_old: bool) -> None:
         raise click.ClickException(
             "schema upgrades are for Elasticsearch; the embedded store migrates itself on open"
         )
-    store = app.open_store()
+    store = open_app_store(app)
     try:
         for kind in kinds or ("documents", "sites", "review", "audit"):
             report = store.migrate_schema(kind, delete_old=delete_old)

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from crawler.cli.main import get_app, handle_errors
+from crawler.cli.common import get_app, handle_errors
+from crawler.resources.store import open_app_store
 
 __all__ = ["export_command", "review_group"]
 
@@ -141,7 +142,7 @@ def review_decide(
                 "Add this claim to the known false claims?", default=False
             )
         if add_known_claim:
-            from crawler.resources.confirmed_claims import add_confirmed_claim
+            from crawler.resources.claims import add_confirmed_claim
 
             claim_text = (
                 click.prompt("Claim, as one sentence", default=decided.title)
@@ -235,7 +236,7 @@ class _store:
     """``with _store() as store``: the configured store, closed afterwards."""
 
     def __enter__(self) -> Any:
-        self.store = get_app().open_store()
+        self.store = open_app_store(get_app())
         return self.store
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,7 @@
 
 A thin command over :class:`crawler.service.scheduler.CrawlService`: it sets up logging, signals
 (``SIGTERM``/``SIGINT`` stop gracefully, ``SIGHUP`` reloads the sources file), the web UI
-when ``crawler.cli.web`` is installed, and Prometheus ``/metrics``.
+(unless ``--no-ui``), and Prometheus ``/metrics``.
 """
 
 from __future__ import annotations
@@ -156,15 +156,10 @@ def _install_signal_handlers(service: Any) -> None:
     signal.signal(signal.SIGHUP, reload)
 
 
-def _build_web_app(app: App) -> Any | None:
-    """The web UI's ASGI app, or ``None`` when ``crawler.cli.web`` is not installed."""
-    try:
-        from crawler.cli.web import build_web_app  # type: ignore[import-not-found]
-    except ImportError as exc:
-        if getattr(exc, "name", None) not in ("crawler.cli.web", None):
-            raise
-        log.info("web UI not available (crawler.cli.web not installed)")
-        return None
+def _build_web_app(app: App) -> Any:
+    """The web UI's ASGI app (imported here: Starlette is not needed by ``--no-ui``)."""
+    from crawler.cli.web import build_web_app
+
     return build_web_app(app)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from crawler.app import App, ConfigError
+from crawler.resources.store import open_app_store
 
 __all__ = ["format_sites_table", "sites_command"]
 
@@ -24,7 +25,7 @@ def _profiles(app: App) -> list[dict[str, Any]]:
     """Stored site profiles, highest score first (an absent SQLite index means none yet)."""
     if app.settings.get("store", "sqlite") == "sqlite" and not app.index_path.exists():
         return []
-    store = app.open_store()
+    store = open_app_store(app)
     try:
         profiles = store.list_sites()
     finally:

@@ -18,12 +18,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
 from crawler.app import App, ConfigError
+from crawler.resources.store import open_app_store
 
 __all__ = [
     "SECRET_KEY_FILE",
@@ -84,7 +86,7 @@ def known_claims_appender(app: App):
     """``(claim text, source note) -> new id``: a claim confirmed in the UI joins the known
     false claims (``<data dir>/known_false_claims.confirmed.jsonl``, loaded beside the
     curated file)."""
-    from crawler.resources.confirmed_claims import add_confirmed_claim
+    from crawler.resources.claims import add_confirmed_claim
 
     def append(text: str, source: str) -> str:
         try:
@@ -104,7 +106,7 @@ def build_web_app(app: App, **options: Any):
 
     app.ensure_data_dir()
     return create_app(
-        store_factory=app.open_store,
+        store_factory=partial(open_app_store, app),
         users=UserStore(app.state_path),
         secret_key=load_secret_key(app.data_dir),
         runs_provider=runs_provider(app),
@@ -247,7 +249,7 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
     from uvicorn.supervisors import Multiprocess
 
     app.ensure_data_dir()
-    app.open_store().close()  # fail here, in one line, on a broken store
+    open_app_store(app).close()  # fail here, in one line, on a broken store
     load_secret_key(app.data_dir)  # created once, before the workers race to read it
     os.environ["MISINFO_DATA_DIR"] = str(app.data_dir.resolve())
     if app.config_dir is not None:

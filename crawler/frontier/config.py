@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 from crawler.app import App, ConfigError
 
 __all__ = [
+    "COMPLETE_REASONS",
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_REDIS_URL_ENV",
     "DEFAULT_RUN",
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 FRONTIERS = ("local", "redis")
+#: Finish reasons after which a crawl run is complete: its frontier state (the local job
+#: directory, the shared run's Redis keys) is deleted, so the next run starts afresh (a kept
+#: dupefilter would skip every page).
+COMPLETE_REASONS = ("finished", "closespider_pagecount")
 DEFAULT_REDIS_URL_ENV = "MISINFO_REDIS_URL"
 DEFAULT_KEY_PREFIX = "misinfo"
 DEFAULT_RUN = "default"

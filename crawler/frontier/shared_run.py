@@ -33,7 +33,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
-from crawler.service.runner import COMPLETE_REASONS
+from crawler.frontier.config import COMPLETE_REASONS
 
 __all__ = ["SharedRun", "worker_id"]
 

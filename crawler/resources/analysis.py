@@ -3,7 +3,7 @@
 The file edge for the analysis layer: the Covid lexicon comes from
 ``lexicons/covid.yaml`` (a user's config directory overrides the bundled one), the Covid
 model from ``analysis/models/covid_model.json`` or the ``analysis.covid_model`` setting,
-and the claim resources from ``crawler.resources.claims`` when that part is installed.
+and the claim resources from :mod:`crawler.resources.claims`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from analysis.analyse import AnalysisResources, Thresholds
 from analysis.covid import CovidLexicon, CovidModel
 from crawler.app import App, ConfigError
+from crawler.resources.claims import load_claim_resources
 
 __all__ = [
     "COVID_LEXICON_FILE",
@@ -54,14 +55,8 @@ def load_analysis_resources(app: App) -> AnalysisResources:
     return AnalysisResources(
         covid_lexicon=load_covid_lexicon(app),
         covid_model=load_covid_model(model_path),
-        claim_resources=_load_claim_resources(app),
+        claim_resources=load_claim_resources(app),
     )
-
-
-def _load_claim_resources(app: App) -> object:
-    from crawler.resources.claims import load_claim_resources
-
-    return load_claim_resources(app)
 
 
 def thresholds_from_settings(app: App) -> Thresholds:

@@ -1,32 +1,51 @@
-"""Load what :func:`analysis.claims.score_claim` needs: known false claims and the classifier.
+"""The claims files and model: what :func:`analysis.claims.score_claim` needs, and where
+analysts' confirmed claims go.
 
 The file edge for the claim layer. Known claims come from ``known_false_claims.jsonl``
-(the user's config directory overrides the bundled file); the classifier from
-``analysis/models/claim_classifier.joblib`` or the ``analysis.claim_model`` setting. A missing
-model is not an error: scoring then runs on known claims and signals alone.
+(the user's config directory overrides the bundled file) plus the claims analysts confirmed in
+review (CLI or web UI), appended to ``<data dir>/known_false_claims.confirmed.jsonl`` so a
+confirmation never writes into the installed package and works without a config directory.
+The classifier comes from ``analysis/models/claim_classifier.joblib`` or the
+``analysis.claim_model`` setting. A missing model is not an error: scoring then runs on known
+claims and signals alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import threading
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.claim_model import ClaimClassifier
 from analysis.claims import ClaimResources
-from analysis.known_claims import KnownClaimError, KnownClaimIndex, parse_known_claim
+from analysis.known_claims import (
+    KnownClaimError,
+    KnownClaimIndex,
+    append_known_claim,
+    parse_known_claim,
+)
+from analysis.text import fold_diacritics
 from crawler.app import App, ConfigError
 
 __all__ = [
+    "CONFIRMED_CLAIMS_FILE",
     "DEFAULT_CLAIM_MODEL_PATH",
     "KNOWN_CLAIMS_FILE",
     "ResourceError",
+    "add_confirmed_claim",
+    "confirmed_claims_path",
     "load_claim_classifier",
     "load_claim_resources",
     "load_known_claims",
 ]
 
 KNOWN_CLAIMS_FILE = "known_false_claims.jsonl"
+CONFIRMED_CLAIMS_FILE = "known_false_claims.confirmed.jsonl"
+_append_lock = threading.Lock()
 DEFAULT_CLAIM_MODEL_PATH = (
     Path(__file__).resolve().parents[2] / "analysis" / "models" / "claim_classifier.joblib"
 )
@@ -84,10 +103,8 @@ def load_claim_resources(app: App) -> ClaimResources:
     """Known-claim index plus the classifier (``None`` when no model file exists).
 
     Known claims are the curated file plus the claims analysts confirmed in review
-    (``<data dir>/known_false_claims.confirmed.jsonl``, see ``crawler.resources.confirmed_claims``).
+    (``<data dir>/known_false_claims.confirmed.jsonl``, see :func:`add_confirmed_claim`).
     """
-    from crawler.resources.confirmed_claims import confirmed_claims_path
-
     records = load_known_claims(app.config_path(KNOWN_CLAIMS_FILE))
     confirmed = confirmed_claims_path(app)
     if confirmed.exists():
@@ -108,3 +125,40 @@ def load_claim_resources(app: App) -> ClaimResources:
             f"{app.config_path(KNOWN_CLAIMS_FILE)} (+ confirmed claims): {exc}"
         ) from exc
     return ClaimResources(known_claims=index, classifier=classifier)
+
+
+def confirmed_claims_path(app: App) -> Path:
+    return app.data_dir / CONFIRMED_CLAIMS_FILE
+
+
+def _claim_id(claim: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", fold_diacritics(claim)).strip("-")[:48].strip("-")
+    digest = hashlib.sha1(claim.encode("utf-8")).hexdigest()[:6]
+    return f"confirmed-{slug or 'claim'}-{digest}"
+
+
+def add_confirmed_claim(app: App, *, claim: str, source: str, note: str = "") -> str:
+    """Validate and append one confirmed claim; returns its id.
+
+    Raises ``analysis.known_claims.KnownClaimError`` (a ``ValueError``) for an invalid record
+    or a claim already known, and ``ConfigError`` when an existing claims file is broken.
+    """
+    path = confirmed_claims_path(app)
+    with _append_lock:
+        existing = [known.id for known in load_known_claims(app.config_path(KNOWN_CLAIMS_FILE))]
+        if path.exists():
+            existing += [known.id for known in load_known_claims(path)]
+        record = {
+            "id": _claim_id(claim),
+            "claim": claim,
+            "verdict": "false",
+            "source": f"{source}: {note}" if note else source,
+            "date": datetime.now(UTC).date().isoformat(),
+            "aliases": [],
+            "keywords": [],
+        }
+        line = append_known_claim(record, existing)
+        app.ensure_data_dir()
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+    return record["id"]

@@ -1,8 +1,9 @@
 """The configured store with the outage spool in front: how Elasticsearch deployments write.
 
-When ``settings.yaml`` says ``store: elasticsearch``, :meth:`crawler.app.App.store_options`
-adds a ``spool_path`` (``<data dir>/es-spool.db``) and every caller opens the store through
-:func:`open_configured_store`, which wraps the backend in a :class:`SpooledStore` (an
+Every command opens the configured store with :func:`open_app_store`; a crawl, which has
+only its Scrapy settings, with :func:`open_configured_store`. When ``settings.yaml`` says
+``store: elasticsearch``, :meth:`crawler.app.App.store_options` adds a ``spool_path``
+(``<data dir>/es-spool.db``) and :func:`open_configured_store` wraps the backend in a :class:`SpooledStore` (an
 :class:`index.spool.SpoolingStore` whose reads also see the spool). Writes that cannot
 reach the cluster wait in the spool, in order; the next crawl and ``misinfo index flush``
 replay them (:func:`flush_spool`).
@@ -25,6 +26,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from crawler.app import SPOOL_FILE, App
+from crawler.resources.site_profiles import refresh_site_profiles
+from index import open_store
 from index.documents import Document
 from index.errors import StoreUnavailable
 from index.spool import FlushReport, SpooledUpsertResult, SpoolingStore
@@ -34,15 +38,13 @@ __all__ = [
     "SPOOL_FILE",
     "SpooledStore",
     "flush_spool",
+    "open_app_store",
     "open_configured_store",
     "spool_state",
-    "watch_spool",
 ]
 
 log = logging.getLogger(__name__)
 
-#: The spool's file name in the data directory.
-SPOOL_FILE = "es-spool.db"
 _LOOKUP_CHUNK = 500
 
 
@@ -181,8 +183,6 @@ def open_configured_store(
     ``for_crawl``: bulk writes without refresh, and reads that tolerate an outage (see the
     module docstring).
     """
-    from index import open_store
-
     backend_options = dict(options)
     spool_path = backend_options.pop("spool_path", None)
     if spool_path is None:
@@ -192,12 +192,17 @@ def open_configured_store(
     return SpooledStore(open_store(uri, **backend_options), spool_path, lenient_reads=for_crawl)
 
 
+def open_app_store(app: App) -> Store:
+    """The store ``app`` configures (creating the data directory); Elasticsearch comes behind
+    the outage spool. The caller closes it."""
+    app.ensure_data_dir()
+    return open_configured_store(app.index_uri, app.store_options())
+
+
 def flush_spool(
     store: SpooledStore, *, config_dir: str | None = None, batch_size: int | None = None
 ) -> FlushReport:
     """Replay the spool in order; once it is empty, recompute the profiles of its sites."""
-    from crawler.pipelines import refresh_site_profiles
-
     sites = store.spooled_sites()
     report = store.flush(batch_size=batch_size) if batch_size else store.flush()
     if report.complete and report.replayed and sites:
@@ -220,41 +225,3 @@ def spool_state(spool_path: Path) -> tuple[int, int]:
         return counts[0], counts[1]
     finally:
         conn.close()
-
-
-class _SpoolWatch:
-    """Crawl hooks of a spooled store: replay first, report what waits at the end."""
-
-    def __init__(self, crawler: Any, store: SpooledStore) -> None:
-        self.crawler = crawler
-        self.store = store
-
-    def replay(self) -> None:
-        if not self.store.waiting():
-            return
-        report = flush_spool(self.store, config_dir=self.crawler.settings.get("MM_CONFIG_DIR"))
-        self.crawler.stats.inc_value("mm/spool/replayed", report.replayed)
-        if report.error:
-            log.warning("spool not replayed yet (%s): new documents queue behind it", report.error)
-
-    def spider_closed(self) -> None:
-        pending = self.store.waiting()
-        self.crawler.stats.set_value("mm/docs/spooled", self.store.spooled_total)
-        self.crawler.stats.set_value("mm/spool/pending", pending)
-        if pending:
-            log.warning(
-                "%d documents wait in the spool %s (the store was unreachable); they are "
-                "written by the next crawl or `misinfo index flush`",
-                pending,
-                self.store.spool_path,
-            )
-
-
-def watch_spool(crawler: Any, store: SpooledStore) -> None:
-    """Replay the spool now, before the crawl writes, and count what waits when it ends
-    (``mm/docs/spooled``, ``mm/spool/pending``, ``mm/spool/replayed`` stats)."""
-    from scrapy import signals
-
-    watch = crawler._mm_spool_watch = _SpoolWatch(crawler, store)  # signals hold weak refs
-    crawler.signals.connect(watch.spider_closed, signal=signals.spider_closed)
-    watch.replay()

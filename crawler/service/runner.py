@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.app import App
-from crawler.frontier.config import Frontier
+from crawler.frontier.config import COMPLETE_REASONS, Frontier
 from crawler.resources.sources import Source
 from crawler.service.history import RunHistory, RunRecord
 from crawler.settings import BASE_SETTINGS, crawl_settings
@@ -37,9 +37,6 @@ __all__ = [
 ]
 
 _MAX_ERRORS = 10
-#: Finish reasons after which a run is complete: its job directory is deleted, so the next
-#: run starts afresh (a kept dupefilter would skip every page).
-COMPLETE_REASONS = ("finished", "closespider_pagecount")
 _MARKER = "mm-run.json"
 
 

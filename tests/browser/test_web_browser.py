@@ -239,7 +239,7 @@ def test_false_claim_can_become_a_known_claim(ui, demo_app):
     with ui.page.expect_navigation():
         ui.page.click('.known-claim button[type="submit"]')
     assert "added known false claim" in ui.page.locator(".flash").first.inner_text()
-    from crawler.resources.confirmed_claims import confirmed_claims_path
+    from crawler.resources.claims import confirmed_claims_path
 
     written = confirmed_claims_path(demo_app).read_text(encoding="utf-8")
     assert "Uống nước chanh nóng chữa khỏi Covid-19" in written

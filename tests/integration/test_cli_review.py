@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.resources.confirmed_claims import confirmed_claims_path
+from crawler.resources.claims import confirmed_claims_path
 from index import Document
 from index.sqlite import SqliteStore
 

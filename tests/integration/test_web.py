@@ -793,8 +793,11 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path):
 
 
 def test_known_claims_appender_writes_a_valid_record(tmp_path):
-    from crawler.resources.claims import load_claim_resources, load_known_claims
-    from crawler.resources.confirmed_claims import confirmed_claims_path
+    from crawler.resources.claims import (
+        confirmed_claims_path,
+        load_claim_resources,
+        load_known_claims,
+    )
 
     app = App(data_dir=tmp_path / "data")  # no config directory needed
     append = known_claims_appender(app)

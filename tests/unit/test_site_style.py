@@ -499,7 +499,9 @@ def app_with_profiles(tmp_path: Path):
     from crawler.app import App
 
     app = App(data_dir=tmp_path)
-    store = app.open_store()
+    from crawler.resources.store import open_app_store
+
+    store = open_app_store(app)
     try:
         for site, pages in (
             ("tonghop24.localhost", _tonghop_pages(3)),
