@@ -38,7 +38,6 @@ UTC instants (``2026-10-31T17:00:00Z``), so backends only compare strings/instan
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -47,7 +46,8 @@ from luqum import tree
 from luqum.exceptions import InconsistentQueryException, ParseError
 from luqum.thread import parse as luqum_parse
 
-from analysis.text import fold_diacritics, normalize_text
+from analysis.folding import fold_diacritics
+from analysis.text import normalize_text
 from index.errors import QuerySyntaxError
 
 __all__ = [
@@ -73,7 +73,6 @@ __all__ = [
     "Term",
     "bucket_start",
     "date_bounds",
-    "fast_fold",
     "fill_histogram",
     "has_diacritics",
     "highlight_terms",
@@ -561,38 +560,6 @@ def _simplify(node: Node) -> Node:
 
 # -- highlighting ----------------------------------------------------------------------------
 
-# A precomputed table is ~10x faster than NFD + filtering character by character, and a list
-# indexed by code point ~3x faster than a dict (code points past the end raise IndexError,
-# which str.translate reads as "keep"). It gives the same result as fold_diacritics for every
-# character it covers (checked in tests). Only combining marks map to "" (NFC text has none
-# in Vietnamese), so folding NFC text keeps its length and offsets.
-_FOLD_LIMIT = 0x2000
-
-
-def _fold_table() -> list[str]:
-    table: list[str] = []
-    for code in range(_FOLD_LIMIT):
-        char = chr(code)
-        if code >= 0x80 and unicodedata.combining(char):
-            table.append("")
-            continue
-        folded = fold_diacritics(char) if code >= 0x80 else char
-        table.append(folded if folded != char.lower() else char)
-    return table
-
-
-_FOLD = _fold_table()
-
-
-def fast_fold(text: str, *, lower: bool = True) -> str:
-    """:func:`analysis.text.fold_diacritics` for indexing: lower case, no diacritics.
-
-    ``lower=False`` skips lower-casing plain letters (the FTS5 tokenizer folds case anyway).
-    """
-    folded = text.translate(_FOLD)
-    return folded.lower() if lower else folded
-
-
 @dataclass(frozen=True, slots=True)
 class _Want:
     text: str
@@ -686,7 +653,7 @@ class _SpanFinder:
         self.text = text
         self.exact, self.folded = exact, folded
         self.lowered = text.lower() if exact is not None else text
-        self.folded_text = fast_fold(text) if folded is not None else text
+        self.folded_text = fold_diacritics(text, keep_length=True) if folded is not None else text
         self.aligned = len(self.lowered) == len(text) == len(self.folded_text)
 
     def first(self) -> int | None:

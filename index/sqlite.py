@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.folding import fold_diacritics
 from index import sqlite_review
 from index.documents import FACET_FIELDS, Document
 from index.errors import (
@@ -54,7 +55,6 @@ from index.sqlite_sql import (
     DOCUMENT_COLUMNS,
     MATCHED_TABLE,
     SearchSQL,
-    fast_fold,
     quote_identifier,
     search_sql,
 )
@@ -191,9 +191,9 @@ def _fts_values(rowid: int, title: str, text: str, author: str) -> tuple[Any, ..
         title,
         text,
         author,
-        fast_fold(title, lower=False),
-        fast_fold(text, lower=False),
-        fast_fold(author, lower=False),
+        fold_diacritics(title),
+        fold_diacritics(text),
+        fold_diacritics(author),
     )
 
 

@@ -27,7 +27,6 @@ from index.query import (
     Range,
     Term,
     date_bounds,
-    fast_fold,
     positive_text_leaves,
 )
 from index.store import SearchRequest
@@ -37,7 +36,6 @@ __all__ = [
     "DOCUMENT_COLUMNS",
     "FTS_COLUMNS",
     "SearchSQL",
-    "fast_fold",
     "fts_expression",
     "quote_fts",
     "quote_identifier",

@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 
-from analysis.text import fold_diacritics
 from index.errors import QuerySyntaxError, SearchError
 from index.query import (
     And,
@@ -28,7 +27,7 @@ from index.query import (
 )
 from index.sqlite import SqliteStore
 from index.sqlite_schema import MIGRATIONS, migrate
-from index.sqlite_sql import fast_fold, fts_expression, quote_fts, search_sql, where_clause
+from index.sqlite_sql import fts_expression, quote_fts, search_sql, where_clause
 from index.store import SearchRequest
 
 ALL = ("title", "text", "author")
@@ -256,15 +255,6 @@ def test_search_sql_drives_from_fts_only_with_positive_words():
 def test_search_sql_rejects_bad_requests(request_):
     with pytest.raises(QuerySyntaxError):
         search_sql(MatchAll(), request_)
-
-
-def test_fast_fold_matches_fold_diacritics():
-    sample = (
-        "Đà Nẵng, Hà Nội, Thừa Thiên Huế, Quảng Ngãi, Bắc Ninh, Khánh Hòa, Ðồng Tháp; "
-        "ắằẳẵặ ấầẩẫậ éèẻẽẹ ếềểễệ íìỉĩị óòỏõọ ốồổỗộ ớờởỡợ úùủũụ ứừửữự ýỳỷỹỵ ĂÂÊÔƠƯĐ "
-        "Crème brûlée, naïve, São Paulo, Ångström"
-    )
-    assert fast_fold(sample) == fold_diacritics(sample)
 
 
 # -- SQLite store specifics ------------------------------------------------------------------
