@@ -18,6 +18,9 @@ starts.
 Refresh policy: with ``refresh="wait_for"`` (the default) every write returns once it is
 visible to searches, as in SQLite; bulk loaders that do not read back may pass
 ``refresh=False``. ``get``/``content_hashes`` are real-time either way.
+
+Size: the ``Store`` contract's methods for Elasticsearch (the DSL, schema and review live in
+:mod:`index.elastic_dsl`, :mod:`index.elastic_schema`, :mod:`index.elastic_review`).
 """
 
 from __future__ import annotations

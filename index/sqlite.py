@@ -10,6 +10,9 @@ temp table on the read connection, and reads its page of hits from that set
 :mod:`index.sqlite_sql`; the schema from the named migrations in :mod:`index.sqlite_schema`;
 review queues from :mod:`index.sqlite_review`. ``sqlite3`` errors are mapped to
 :mod:`index.errors` here, at the boundary.
+
+Size: the ``Store`` contract's methods for SQLite, each a thin transaction around SQL from
+the builders; splitting the class would split one connection's lifecycle.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Nothing here touches a connection, so the SQL can be tested and printed (``--sql
 User text only ever reaches SQLite as a bound parameter; inside an FTS5 ``MATCH``
 expression every word is a double-quoted FTS5 string (:func:`quote_fts`), and identifiers
 go through :func:`quote_identifier`.
+
+Size: every SQL builder of the store in one place, so each quoting rule is written once.
 """
 
 from __future__ import annotations

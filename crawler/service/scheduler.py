@@ -10,6 +10,9 @@ file lock (:mod:`crawler.service.locks`) does so across processes.
 The sources file is watched (mtime every ``reload_interval`` seconds, and on demand for
 ``SIGHUP``): jobs follow added, removed, disabled and rescheduled sources; an invalid file is
 logged and the last valid one stays in force, because children crawl from a snapshot of it.
+
+Size: the service's one state machine (jobs, reloads, children, shutdown); its parts share
+the job store and the stop event.
 """
 
 from __future__ import annotations
