@@ -58,7 +58,13 @@ from index.elastic_schema import (
 )
 from index.errors import BulkIndexError, QuerySyntaxError, SearchError
 from index.query import SEARCH_FACETS, fill_histogram, parse_query
-from index.review import FLAG_QUEUES, AuditEntry, ReviewItem, document_item, site_item, utcnow
+from index.review import (
+    AuditEntry,
+    ReviewItem,
+    review_items_for_documents,
+    review_items_for_site,
+    utcnow,
+)
 from index.store import Bucket, Hit, SearchRequest, SearchResponse, UpsertResult
 
 __all__ = ["BULK_CHUNK", "ElasticsearchStore"]
@@ -235,12 +241,7 @@ class ElasticsearchStore:
             previous = {
                 hit["_id"]: hit.get("_source") or {} for hit in stored["docs"] if hit.get("found")
             }
-            items = [
-                document_item(doc, FLAG_QUEUES[flag], now)
-                for doc in docs
-                for flag in dict.fromkeys(doc.flags)
-                if flag in FLAG_QUEUES
-            ]
+            items = review_items_for_documents(docs, now)
             queued = set(self._review.existing([item.id for item in items]))
             fresh_targets = {item.target_id for item in items if item.id not in queued}
             actions = []
@@ -309,8 +310,8 @@ class ElasticsearchStore:
                 },
                 refresh=self.refresh,
             )
-            if profile.get("flag"):
-                self._review.enqueue([site_item(profile, now)])
+            if items := review_items_for_site(profile, now):
+                self._review.enqueue(items)
 
     # -- reads -----------------------------------------------------------------------------
 
