@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from analysis.covid import DEFAULT_COVID_THRESHOLD, CovidLexicon, CovidModel, detect_covid
 from analysis.text import (
@@ -30,6 +30,7 @@ __all__ = [
     "Analysis",
     "AnalysisResources",
     "PostInput",
+    "PostLike",
     "Thresholds",
     "analyse",
     "analyse_batch",
@@ -43,8 +44,26 @@ DEFAULT_NER_MAX_TOKENS = 30
 DEFAULT_CLAIM_THRESHOLD = 0.5
 
 
+class PostLike(Protocol):
+    """What the analysis reads of a post: the crawler's items and stored documents have these
+    fields (``index.documents.Post``), and so does :class:`PostInput`."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def published_at(self) -> str | None: ...
+    @property
+    def engagement(self) -> dict[str, int] | None: ...
+
+
 @dataclass
 class PostInput:
+    """A post given to the analysis on its own (``misinfo analyze``'s JSON lines)."""
+
     text: str
     title: str = ""
     url: str = ""
@@ -134,7 +153,7 @@ def _claims_scorer() -> Callable[..., Any] | None:
 
 
 def _score_claims(
-    posts: Sequence[PostInput],
+    posts: Sequence[PostLike],
     titles: Sequence[str],
     texts: Sequence[str],
     tokens: Sequence[list[str]],
@@ -173,7 +192,7 @@ def _timestamp(published_at: str | None) -> float | None:
 
 
 def analyse(
-    post: PostInput,
+    post: PostLike,
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
@@ -183,7 +202,7 @@ def analyse(
 
 
 def analyse_batch(
-    posts: Sequence[PostInput],
+    posts: Sequence[PostLike],
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,

@@ -19,7 +19,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from analysis.analyse import AnalysisResources, PostInput, Thresholds, analyse
+from analysis.analyse import AnalysisResources, Thresholds, analyse
 from analysis.text import normalize_text
 from crawler.app import App
 from crawler.items import PostItem
@@ -27,6 +27,7 @@ from crawler.resources.analysis import load_analysis_resources, thresholds_from_
 from crawler.resources.site_profiles import refresh_site_profiles
 from crawler.resources.store import SpooledStore, flush_spool, open_configured_store
 from index import Document, Store, document_id
+from index.documents import post_fields
 
 __all__ = [
     "AnalysePipeline",
@@ -179,17 +180,7 @@ class AnalysePipeline:
         )
 
     def process_item(self, item: PostItem) -> PostItem:
-        item.analysis = result = analyse(
-            PostInput(
-                text=item.text,
-                title=item.title,
-                url=item.url,
-                published_at=item.published_at,
-                engagement=item.engagement or None,
-            ),
-            self.resources,
-            thresholds=self.thresholds,
-        ).to_dict()
+        item.analysis = result = analyse(item, self.resources, thresholds=self.thresholds).to_dict()
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
                 self.crawler.stats.inc_value(f"mm/flags/{flag}")
@@ -250,24 +241,12 @@ def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Docu
     stored_analysis = {key: value for key, value in analysis.items() if key != "segmented"}
     stored_analysis["page_signals"] = post.page_signals
     return Document(
+        **post_fields(post),
         id=doc_id,
-        url=post.url,
-        canonical_url=post.canonical_url,
-        source=post.source,
-        site=post.site,
-        kind=post.kind,
-        title=post.title,
-        text=post.text,
-        author=post.author,
-        section=post.section,
-        published_at=post.published_at,
-        fetched_at=post.fetched_at,
         first_seen=previous.first_seen if previous else post.fetched_at,
         lang=analysis.get("lang", "vi"),
         content_hash=content_hash(post),
         segmented=analysis.get("segmented", ""),
-        outlinks=post.outlinks,
-        engagement=post.engagement,
         flags=flags,
         scores=scores,
         analysis=stored_analysis,

@@ -1,6 +1,6 @@
 """Document stores: the embedded SQLite/FTS5 default and Elasticsearch."""
 
-from index.documents import FACET_FIELDS, Document, document_id
+from index.documents import FACET_FIELDS, Document, Post, document_id
 from index.errors import (
     BulkIndexError,
     ConflictError,
@@ -20,6 +20,7 @@ __all__ = [
     "BulkIndexError",
     "ConflictError",
     "Document",
+    "Post",
     "Hit",
     "LeaseError",
     "NotFound",
