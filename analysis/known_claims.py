@@ -636,6 +636,13 @@ class KnownClaimIndex:
         units = text_units(text, title, tokens)
         return self._match_units(units, candidates, min_similarity) if units else []
 
+    def match_units(
+        self, units: Sequence[TextUnit], *, min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY
+    ) -> list[ClaimMatch]:
+        """Every unit against every claim, without the prefilter: what :meth:`match_text`
+        must return (slower; for evaluation and checks)."""
+        return self._match_units(units, set(range(len(self.claims))), min_similarity)
+
     def _candidates(self, sides: Sequence[_Side], min_similarity: float) -> set[int]:
         """Claims some unit of the post could match at ``min_similarity`` (a sound superset).
 

@@ -317,8 +317,9 @@ class SqliteStore:
             conn.execute("COMMIT")
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The read-only connection, interrupted after ``time_limit`` seconds."""
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The read-only connection, interrupted after ``time_limit`` seconds (every read of
+        the store runs in it; callers may run their own SELECTs the same way)."""
         lock = self._write_lock if self._memory else self._read_lock
         with lock, _mapped_errors(self.time_limit):
             conn = self._read
@@ -416,7 +417,7 @@ class SqliteStore:
 
     def get(self, doc_id: str) -> Document | None:
         columns = ", ".join(map(quote_identifier, DOCUMENT_COLUMNS))
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 f"SELECT {columns} FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
@@ -425,7 +426,7 @@ class SqliteStore:
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dict.fromkeys(doc_ids))
         found: dict[str, str] = {}
-        with self._reading() as conn:
+        with self.reading() as conn:
             for chunk in _chunks(ids, 900):
                 marks = ", ".join("?" * len(chunk))
                 found.update(
@@ -436,7 +437,7 @@ class SqliteStore:
         return found
 
     def count(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
 
     def counts_by(self, field_name: str) -> dict[str, int]:
@@ -449,7 +450,7 @@ class SqliteStore:
         else:
             column = quote_identifier(field_name)
             sql = f"SELECT {column}, count(*) FROM documents GROUP BY {column} ORDER BY 2 DESC, 1"
-        with self._reading() as conn:
+        with self.reading() as conn:
             return dict(conn.execute(sql).fetchall())
 
     def search_sql(self, request: SearchRequest) -> SearchSQL:
@@ -459,7 +460,7 @@ class SqliteStore:
     def search(self, request: SearchRequest) -> SearchResponse:
         node = parse_query(request.query)
         statements = search_sql(node, request)
-        with self._reading() as conn, _read_transaction(conn):
+        with self.reading() as conn, _read_transaction(conn):
             # Facets and histogram of a set of matches count it in memory (doc values);
             # matching everything, they read the count tables.
             values = None
@@ -535,7 +536,7 @@ class SqliteStore:
                 highlight=False,
             )
             sql, params = search_sql(node, page).hits
-            with self._reading() as conn:
+            with self.reading() as conn:
                 rows = conn.execute(sql, params).fetchall()
             for row in rows:
                 yield _document(row)
@@ -566,13 +567,13 @@ class SqliteStore:
             sqlite_review.enqueue_site(conn, profile, now)
 
     def get_site(self, site: str) -> dict[str, Any] | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute("SELECT profile FROM sites WHERE site = ?", (site,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def list_sites(self) -> list[dict[str, Any]]:
         """Every profile, highest newspaper-style score first."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 "SELECT profile FROM sites ORDER BY score DESC NULLS LAST, site"
             ).fetchall()
@@ -583,15 +584,15 @@ class SqliteStore:
     def review_list(
         self, queue: str, *, status: str = "open", limit: int = 50, offset: int = 0
     ) -> list[ReviewItem]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sqlite_review.list_items(conn, queue, status=status, limit=limit, offset=offset)
 
     def review_counts(self) -> dict[str, dict[str, int]]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sqlite_review.counts(conn)
 
     def review_get(self, item_id: str) -> ReviewItem:
-        with self._reading() as conn:
+        with self.reading() as conn:
             item = sqlite_review.get_item(conn, item_id)
         if item is None:
             raise NotFound(f"no review item {item_id!r}")
@@ -638,7 +639,7 @@ class SqliteStore:
             )
 
     def review_history(self, item_id: str) -> list[AuditEntry]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             if sqlite_review.get_item(conn, item_id) is None:
                 raise NotFound(f"no review item {item_id!r}")
             return sqlite_review.history(conn, item_id)
@@ -647,7 +648,7 @@ class SqliteStore:
 
     def export_review_items(self) -> Iterator[ReviewItem]:
         """Every review item as stored (version = this store's int), oldest change first."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             items = sqlite_review.export_items(conn)
         yield from items
 
@@ -655,7 +656,7 @@ class SqliteStore:
         """The whole audit log in append order, a page at a time."""
         after = 0
         while True:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 page = sqlite_review.export_audit_page(conn, after)
             if not page:
                 return

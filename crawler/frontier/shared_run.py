@@ -123,7 +123,7 @@ class SharedRun:
             settings["SCHEDULER_DUPEFILTER_KEY"] % {"spider": name},
         ]
 
-    def _announce(self, state: str) -> None:
+    def announce(self, state: str) -> None:
         """Write this process's state and keep the run's keys alive for ``ttl`` more seconds."""
         pipe = self.server.pipeline(transaction=False)
         pipe.set(self.heartbeat_prefix + self.worker, state, ex=self.worker_timeout)
@@ -138,9 +138,10 @@ class SharedRun:
             idle = engine is not None and engine.spider_is_idle()
         except RuntimeError:  # the engine slot is gone: the spider is closing
             return
-        self._announce("idle" if idle else "busy")
+        self.announce("idle" if idle else "busy")
 
-    def _others_busy(self) -> bool:
+    def others_busy(self) -> bool:
+        """Whether another live process of the run is busy (its pages may add requests)."""
         others = [
             member.decode() if isinstance(member, bytes) else member
             for member in self.server.smembers(self.workers_key)
@@ -154,15 +155,15 @@ class SharedRun:
     # -- signals ---------------------------------------------------------------------------
     def spider_opened(self) -> None:
         # Before start() schedules anything: from now on no other process may clear the run.
-        self._announce("busy")
+        self.announce("busy")
         self._beat = task.LoopingCall(self._heartbeat)
         self._beat.start(self.interval, now=False)
         log.info("shared run %s: joined as %s", self.run_key, self.worker)
 
     def spider_idle(self) -> None:
         """Stay open while another process is busy: its pages may add requests for us."""
-        self._announce("idle")
-        if self._others_busy():
+        self.announce("idle")
+        if self.others_busy():
             self.crawler.stats.inc_value("mm/frontier/idle_waits")
             raise DontCloseSpider
 

@@ -122,7 +122,7 @@ class CrawlProcesses:
             with self._lock:
                 self._children.pop(process.pid, None)
                 stopping = self._stopping
-        reason = _failure_reason(
+        reason = failure_reason(
             process.returncode,
             timed_out=timed_out,
             timeout=timeout,
@@ -226,7 +226,7 @@ def _signal(process: subprocess.Popen[bytes], sig: signal.Signals, *, group: boo
         pass  # already gone
 
 
-def _failure_reason(
+def failure_reason(
     returncode: int | None,
     *,
     timed_out: bool,

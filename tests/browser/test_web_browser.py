@@ -19,7 +19,7 @@ import pytest
 
 from crawler.app import App
 from crawler.demosite import DemoServer
-from tests.conftest import REPO_ROOT, demo_source_entries, run_cli, write_config
+from tests.helpers import REPO_ROOT, demo_source_entries, run_cli, write_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

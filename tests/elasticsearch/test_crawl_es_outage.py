@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from crawler.cli import main
 from crawler.demosite import DemoServer
 from index.store import SearchRequest
-from tests.conftest import REPO_ROOT, demo_source_entries, write_config
+from tests.helpers import REPO_ROOT, demo_source_entries, write_config
 
 SPARE_NODE_PORT = PORT = int(os.environ.get("MISINFO_ES_CRAWL_OUTAGE_PORT", "9251"))
 URL = f"http://127.0.0.1:{PORT}"

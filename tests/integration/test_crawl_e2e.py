@@ -14,7 +14,7 @@ import pytest
 
 from crawler.demosite import DemoServer
 from index.sqlite import SqliteStore
-from tests.conftest import REPO_ROOT, demo_source_entries, run_cli, runs_json, write_config
+from tests.helpers import REPO_ROOT, demo_source_entries, run_cli, runs_json, write_config
 
 pytestmark = pytest.mark.slow
 

@@ -510,10 +510,8 @@ def test_bench_site_serves_generated_pages(server: DemoServer, client: httpx.Cli
     for section in {a.section for a in articles}:
         listed |= walk_listing(client, bench, section)[0]
     assert listed == {a.path for a in articles}
-    again = DemoServer(content_dir=server.content_dir, bench_pages=45)
-    assert [a.body for a in again._catalogs["bench.localhost"].listing(None, 0, 45)] == [
-        a.body for a in articles
-    ]
+    with DemoServer(port=0, content_dir=server.content_dir, bench_pages=45) as again:
+        assert [a.body for a in again.articles("bench.localhost")] == [a.body for a in articles]
 
 
 # -- content and site definitions ------------------------------------------------------------

@@ -34,7 +34,7 @@ from crawler.service.locks import LockBusy, SourceLock
 from crawler.settings import crawl_settings
 from index import SearchRequest
 from index.sqlite import SqliteStore
-from tests.conftest import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
+from tests.helpers import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
 
 HOST = "songhong.localhost"
 URL_ENV = "MISINFO_REDIS_URL"
@@ -249,33 +249,33 @@ def _shared_run(redis_url: str, *, worker_timeout: int = 30) -> SharedRun:
 
 def test_last_process_to_complete_a_run_deletes_it_and_a_stopped_run_is_kept(client, redis_url):
     first, second = _shared_run(redis_url), _shared_run(redis_url)
-    first._announce("busy")
-    second._announce("busy")
+    first.announce("busy")
+    second.announce("busy")
     client.zadd("misinfo:songhong:default:requests", {b"request": 0})
     client.sadd("misinfo:songhong:default:dupefilter", "fingerprint")
-    assert second._others_busy()
+    assert second.others_busy()
 
     first.spider_closed("finished")  # the other is still in: nothing is deleted
     assert client.exists("misinfo:songhong:default:dupefilter")
-    assert not second._others_busy()
+    assert not second.others_busy()
     second.spider_closed("shutdown")  # stopped, not complete: the queue is kept to resume
     assert client.zcard("misinfo:songhong:default:requests") == 1
     assert client.ttl("misinfo:songhong:default:requests") > 0  # ...until run_ttl expires it
 
     third = _shared_run(redis_url)
-    third._announce("busy")
+    third.announce("busy")
     third.spider_closed("finished")
     assert client.keys("misinfo:*") == []
 
 
 def test_a_dead_process_does_not_keep_a_run_alive(client, redis_url):
     dead = _shared_run(redis_url, worker_timeout=1)
-    dead._announce("busy")  # then never beats again
+    dead.announce("busy")  # then never beats again
     alive = _shared_run(redis_url)
-    alive._announce("busy")
-    assert alive._others_busy()
+    alive.announce("busy")
+    assert alive.others_busy()
     time.sleep(1.2)
-    assert not alive._others_busy()
+    assert not alive.others_busy()
     alive.spider_closed("finished")
     assert client.keys("misinfo:*") == []
 

@@ -23,7 +23,7 @@ from crawler.resources.store import SPOOL_FILE, SpooledStore
 from index.documents import Document, document_id
 from index.sqlite import SqliteStore
 from index.store import SearchRequest
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 ES_URL = os.environ.get("MISINFO_ES_URL", "")
 #: Nothing listens here: connections are refused at once.

@@ -29,7 +29,7 @@ import yaml
 from crawler.app import App, ConfigError
 from crawler.demosite import DemoServer
 from crawler.resources.sources import Schedule, Source
-from crawler.service.crawl_process import _failure_reason
+from crawler.service.crawl_process import failure_reason
 from crawler.service.history import RunHistory, RunRecord
 from crawler.service.locks import EXIT_LOCKED, LockBusy, SourceLock, acquire_all
 from crawler.service.metrics import duration_buckets, metrics_registry
@@ -41,7 +41,7 @@ from crawler.service.scheduler import (
     effective_jitter,
     read_next_runs,
 )
-from tests.conftest import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
+from tests.helpers import FAST_CRAWL_SETTINGS, REPO_ROOT, demo_source_entries, write_config
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -475,8 +475,8 @@ def test_failed_child_rows_are_settled(tmp_path):
         (2, False, False, "crawl process exited with code 2: Error: boom"),
     ],
 )
-def test_failure_reason(returncode, timed_out, stopping, expected):
-    reason = _failure_reason(
+def testfailure_reason(returncode, timed_out, stopping, expected):
+    reason = failure_reason(
         returncode, timed_out=timed_out, timeout=5, stopping=stopping, output_tail="Error: boom"
     )
     assert reason == expected
@@ -608,7 +608,7 @@ def test_metrics_come_from_run_history(tmp_path):
 
 
 def test_sources_and_runs_commands_report_health(tmp_path):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     entry = {"name": "alpha", "start_urls": ["http://127.0.0.1:9/"], "schedule": {"every": "1h"}}
     config_dir = write_config(tmp_path / "config", [entry], _settings(health_window=2))

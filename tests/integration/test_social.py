@@ -26,7 +26,7 @@ from crawler.spiders.social import (
     posts_to_items,
 )
 from index import SearchRequest, open_store
-from tests.conftest import FAST_CRAWL_SETTINGS, run_cli, write_config
+from tests.helpers import FAST_CRAWL_SETTINGS, run_cli, write_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MXH = "mxh.localhost"

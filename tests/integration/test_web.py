@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -349,7 +350,7 @@ def test_failed_logins_are_rate_limited(client):
 
 
 def test_deleted_account_loses_its_session(lan, users):
-    with users._connect() as conn:
+    with sqlite3.connect(users.path) as conn:  # an admin removes the account by hand
         conn.execute("DELETE FROM users WHERE username = 'lan'")
     assert lan.get("/", follow_redirects=False).status_code == 303
 
@@ -760,7 +761,7 @@ def test_user_store_rules(tmp_path):
         users.add("y", "short")
     with pytest.raises(UserError, match="user name"):
         users.add("a b", PASSWORD)
-    with users._connect() as conn:
+    with sqlite3.connect(users.path) as conn:
         stored = conn.execute("SELECT password_hash FROM users").fetchone()[0]
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 

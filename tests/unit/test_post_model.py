@@ -45,7 +45,7 @@ def test_a_document_is_built_from_an_items_post_fields() -> None:
 def test_document_dict_keeps_every_field_id_first_and_round_trips() -> None:
     doc = Document(**post_fields(_item()), id="abc", flags=["covid"], scores={"covid": 0.9})
     data = doc.to_dict()
-    assert list(data)[0] == "id"
+    assert next(iter(data)) == "id"
     assert set(data) == {f.name for f in dataclasses.fields(Document)}
     assert Document.from_dict(data) == doc
     assert Document.from_dict({**data, "unknown": 1}) == doc

@@ -173,7 +173,7 @@ def test_spool_survives_reopening(fake, tmp_path):
     fake.down = True
     first = SpoolingStore(fake, path)
     first.upsert([make("a"), replace(make("b"), title="t")])
-    first._conn.close()  # simulate a crash: no flush, no close of the inner store
+    del first  # a crash: never flushed, never closed
     fake.down = False
     again = SpoolingStore(fake, path)
     assert again.pending() == 2
