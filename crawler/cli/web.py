@@ -3,7 +3,7 @@
 :func:`build_web_app` is the one place that turns an :class:`~crawler.app.App` into the
 Starlette app of :mod:`index.web` (store, accounts, signing key, run history, known-claims
 file); ``misinfo demo`` and the scheduler service call :func:`serve_web` or
-:func:`start_web`. The lead's CLI group registers :data:`serve_command` and
+:func:`start_web`. The group in :mod:`crawler.cli.main` registers :data:`serve_command` and
 :data:`users_group`.
 """
 

@@ -1,6 +1,6 @@
 """The analyst web UI as a Starlette application, built from injected dependencies.
 
-``index`` never imports ``crawler``: the caller (``crawler/cli_web.py``) passes a store
+``index`` never imports ``crawler``: the caller (``crawler/cli/web.py``) passes a store
 factory, the user store, the signing key and optional providers for crawl runs and for
 appending known claims. Tests pass an in-memory store and a temporary user database.
 """

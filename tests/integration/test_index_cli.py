@@ -1,4 +1,4 @@
-"""``misinfo index status|flush|migrate|migrate-schema`` (crawler/cli_index.py).
+"""``misinfo index status|flush|migrate|migrate-schema`` (crawler/cli/index.py).
 
 SQLite-only checks always run; the rest need a real node (``MISINFO_ES_URL``) and use an
 index prefix of their own, dropped afterwards. Spooled documents are produced by writing
