@@ -1,8 +1,8 @@
 """``misinfo sites``: newspaper-style ("báo hóa") site profiles, highest score first.
 
 A thin command over the store's site profiles (``Store.list_sites``), which the crawl
-pipeline computes with :func:`analysis.site_style.site_profile_from_pages`. The group in :mod:`crawler.cli.main`
-registers :data:`sites_command`.
+pipeline computes with :func:`analysis.site_style.site_profile_from_pages`. The group in
+:mod:`crawler.cli.main` registers :data:`sites_command`.
 """
 
 from __future__ import annotations
