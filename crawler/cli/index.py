@@ -3,7 +3,7 @@
 Thin commands over :mod:`crawler.resources.store` and the stores' own methods; the one piece
 of logic here, :func:`migrate_store`, copies one store into another with the optional
 review hooks (:class:`index.store.ReviewTransfer`) and is usable without the CLI. The
-lead's CLI group registers :data:`index_group`.
+group in :mod:`crawler.cli.main` registers :data:`index_group`.
 """
 
 from __future__ import annotations
