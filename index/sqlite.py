@@ -74,7 +74,7 @@ BATCH_SIZE = 1000
 #: Page cache per connection, in KiB (the default 2 MiB makes large FTS writes slow).
 CACHE_KIB = 65_536
 #: Bytes of the database file memory-mapped per connection: reading a documents row then
-#: costs no copy into the page cache (row lookups ran ~2.5x faster at 100k documents).
+#: costs no copy into the page cache.
 MMAP_BYTES = 1 << 30
 #: WAL pages written before a commit copies them back into the database file (SQLite's
 #: default is 1000). Bulk indexing rewrites the same FTS5 and index pages in every batch;

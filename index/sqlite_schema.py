@@ -195,7 +195,7 @@ DROP INDEX documents_site_published;
 """
 
 # Facets and the histogram over every document (the UI's landing page) read small count
-# tables instead of scanning 100k index entries (~20 ms) per request. The store's upsert keeps
+# tables instead of scanning an index entry per document on every request. The store's upsert keeps
 # them exact (SqliteStore._count_rows; it is the only writer of those columns): triggers
 # would, but any UPDATE trigger on documents doubled the cost of the upsert's inserts.
 # review_status changes outside upserts (review decisions), so its facet groups its own

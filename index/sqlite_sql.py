@@ -216,8 +216,8 @@ def filters_clause(filters: dict[str, list[str]]) -> tuple[str, list[Any]]:
 MATCHED_TABLE = "temp.search_matched"
 CREATE_MATCHED = "CREATE TEMP TABLE IF NOT EXISTS search_matched (rid INTEGER PRIMARY KEY)"
 CLEAR_MATCHED = f"DELETE FROM {MATCHED_TABLE}"
-#: Up to this many matches, facets and histograms read each match's row (~2 us each at 100k
-#: documents); above it they scan a covering index once, probing the matched set (~20 ms).
+#: Up to this many matches, facets and histograms read each match's row; above it they scan
+#: a covering index once, probing the matched set (cheaper than that many row reads).
 LOOKUP_LIMIT = 8000
 #: Up to this many matches, a sorted page reads and sorts every match's sort key; above it,
 #: it walks the sort order's index probing the set (~limit x documents / matches steps).
@@ -552,8 +552,8 @@ def _relevance_page(
     ``offset + limit`` of those are ever read. Ranking is one of:
 
     * at most :data:`BM25_LIMIT` matches: FTS5's ``rank`` (bm25, title weighted 4x). bm25
-      reads each query word's whole doclist once for its document frequency, ~5 ms per
-      common word at 100k documents, whatever the number of matches;
+      reads each query word's whole doclist once for its document frequency, a cost that
+      grows with the collection for a common word, whatever the number of matches;
     * more matches (common words, where that cost adds up): the number of query words
       (positive leaves, :func:`title_expressions`) found in the title, more first, ties
       newest-indexed first. Those FTS5 lookups are bounded by the window's rowids.

@@ -71,8 +71,8 @@ def histogram_svg(
     for index, ((first, last, count), link) in enumerate(zip(bars, links, strict=True)):
         bar_height = 0 if count == 0 else max(2.0, height * count / top)
         period = first if first == last else f"{first} → {last}"
-        # Only the link and the period are text; escaped once each (Markup.format escapes
-        # every argument, ~40 us a bar).
+        # Only the link and the period are text; escaped once each (Markup.format would
+        # escape every argument of every bar).
         label = f"<title>{escape(period)}: {int(count)}</title>"
         x, bar_width = f"{index * slot:.2f}", f"{max(slot - gap, 0.5):.2f}"
         parts.append(
