@@ -12,7 +12,10 @@ from crawler.app import App
 from crawler.cli.common import get_app, handle_errors, load_app_sources, print_run_summary
 from crawler.resources.sources import Source, load_sources
 
-__all__ = ["crawl_command"]
+__all__ = ["SHARED_LOCK_GRACE", "crawl_command"]
+
+#: Seconds a shared (redis-frontier) lock waits for a momentary exclusive holder.
+SHARED_LOCK_GRACE = 5.0
 
 
 @click.command("crawl")
@@ -110,7 +113,9 @@ def crawl_command(
     ]
     try:
         try:
-            acquire_all(locks)
+            # Another redis-frontier process of the source may be probing for dead runs with a
+            # momentary exclusive lock (_settle_stale_runs): a shared lock waits that out.
+            acquire_all(locks, wait=SHARED_LOCK_GRACE if frontier.shared else 0.0)
         except LockBusy as exc:
             if not wait:
                 raise
