@@ -1,0 +1,319 @@
+"""The article body: where it is on the page, and its text block by block.
+
+trafilatura finds the main text well but drops photo captions, in-body boxes and some
+subheadings, and its precision-first mode can cut an article short. So its output is used
+to *locate* the body (the element holding most of its paragraphs); that element is then
+read block by block in document order, keeping subheadings, boxes, lists, tables and
+captions, and dropping related-news teasers, tag lists, share bars and "Xem thêm" links.
+When the located element does not cover what trafilatura found, trafilatura's own text
+is used instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import trafilatura
+from lxml.html import HtmlElement
+
+from crawler.extract_html import (
+    BLOCK_TAGS,
+    SKIP_TAGS,
+    clean_text,
+    is_clutter_class,
+    is_hidden,
+    link_ratio,
+    text_of,
+)
+
+__all__ = ["Block", "Body", "Located", "is_marker", "locate_body", "read_body", "serialise"]
+
+#: Share of trafilatura's located text the body element must hold.
+DEFAULT_CONTAINER_SHARE = 0.75
+#: The serialised body must contain this share of trafilatura's words, else trafilatura's
+#: own text is used (the element found was not the article).
+DEFAULT_MIN_COVERAGE = 0.7
+_KEY = 40
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_CAPTION_CLASS = re.compile(r"caption|chu-thich|chuthich|desc_image|image-desc|img-desc", re.I)
+#: Headings and labels of blocks that are not the article ("Tin liên quan", "Xem thêm"...).
+_MARKERS = re.compile(
+    r"^(?:xem thêm|xem tiếp|đọc thêm|đọc tiếp|tin liên quan|bài liên quan|tin cùng chuyên mục|"
+    r"cùng chuyên mục|tin mới|tin nổi bật|tin khác|tin bài khác|các tin khác|bài viết liên quan|"
+    r"có thể bạn quan tâm|bạn có thể quan tâm|có thể bạn muốn xem|chủ đề|từ khóa|từ khoá|"
+    r"tags?\b|chia sẻ|bình luận|gửi bình luận|ý kiến bạn đọc|video đang hot|mời quý độc giả|"
+    r"theo dõi .{0,40} trên|tải ứng dụng|copy link|lấy link|link bài gốc|quảng cáo|"
+    r"tặng sao|đăng nhập|đăng ký nhận|tin tức liên quan|xem nhiều|đọc nhiều|tin đọc nhiều|"
+    r"dòng sự kiện|sự kiện:|trở lại|in bài|gửi bài)",
+    re.I,
+)
+_MARKER_MAX = 80
+
+
+def is_marker(text: str) -> bool:
+    """A short label of a non-article block ("Tin liên quan", "Xem thêm:", "Từ khóa:")."""
+    return len(text) <= _MARKER_MAX and bool(_MARKERS.match(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    text: str
+    kind: str  # "p", "heading", "caption", "item", "cell"
+
+
+@dataclass(slots=True)
+class Body:
+    """The body as found: its element (``None`` when trafilatura's text was used) and
+    blocks, plus trafilatura's text for comparison."""
+
+    container: HtmlElement | None
+    blocks: list[Block] = field(default_factory=list)
+    engine_text: str = ""
+    link_ratio: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks)
+
+
+# -- trafilatura -----------------------------------------------------------------------------
+def _engine_lines(tree: HtmlElement, url: str, *, precision: bool) -> list[str]:
+    result = trafilatura.bare_extraction(
+        copy.deepcopy(tree),
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        favor_precision=precision,
+        favor_recall=not precision,
+        deduplicate=False,
+    )
+    text = getattr(result, "text", None) or ""
+    return [line for line in (clean_text(raw) for raw in text.splitlines()) if line]
+
+
+def _line_key(line: str) -> str:
+    line = line.lstrip("-•*> ").strip()
+    if line.startswith("|"):
+        cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
+        line = cells[0] if cells else ""
+    return line
+
+
+def _owners(tree: HtmlElement) -> tuple[dict[str, list[HtmlElement]], dict[str, list[HtmlElement]]]:
+    """Elements that own text, indexed by their first ``_KEY`` characters (long texts) and by
+    their whole text (short ones)."""
+    by_prefix: dict[str, list[HtmlElement]] = defaultdict(list)
+    by_text: dict[str, list[HtmlElement]] = defaultdict(list)
+    body = tree.find("body")
+    for element in (body if body is not None else tree).iter():
+        if not isinstance(element.tag, str) or element.tag in SKIP_TAGS:
+            continue
+        owns = bool(element.text and element.text.strip()) or any(
+            child.tail and child.tail.strip() for child in element
+        )
+        if not owns:
+            continue
+        text = text_of(element)
+        if len(text) >= _KEY:
+            by_prefix[text[:_KEY]].append(element)
+        elif text:
+            by_text[text].append(element)
+    return by_prefix, by_text
+
+
+def _locate(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
+    """The deepest element holding ``DEFAULT_CONTAINER_SHARE`` of the located lines' text."""
+    by_prefix, by_text = _owners(tree)
+    weights: Counter[HtmlElement] = Counter()
+    total = 0.0
+    for line in lines:
+        key = _line_key(line)
+        if not key:
+            continue
+        found = by_prefix.get(key[:_KEY]) if len(key) >= _KEY else by_text.get(key)
+        if not found:
+            continue
+        share = len(key) / len(found)
+        total += len(key)
+        for element in found:
+            weights[element] += share
+            for ancestor in element.iterancestors():
+                weights[ancestor] += share
+    engine_total = sum(len(_line_key(line)) for line in lines)
+    if not total or total < 0.3 * engine_total:
+        return None
+    best: HtmlElement | None = None
+    best_depth = -1
+    for element, weight in weights.items():
+        if weight >= DEFAULT_CONTAINER_SHARE * total and element.tag not in ("html", "body"):
+            depth = sum(1 for _ in element.iterancestors())
+            if depth > best_depth:
+                best, best_depth = element, depth
+    return best
+
+
+def _densest(tree: HtmlElement) -> HtmlElement | None:
+    """Fallback when trafilatura finds nothing: the element whose paragraphs hold the most
+    text (readability's scoring: a paragraph counts for its parent, half for the grandparent)."""
+    scores: Counter[HtmlElement] = Counter()
+    for paragraph in tree.iter("p", "div", "td", "span"):
+        text = text_of(paragraph) if paragraph.tag == "p" else clean_text(paragraph.text or "")
+        if len(text) < 25:
+            continue
+        score = 1 + text.count(",") + min(len(text) / 100, 3)
+        parent = paragraph.getparent()
+        if parent is not None:
+            scores[parent] += score
+            grandparent = parent.getparent()
+            if grandparent is not None:
+                scores[grandparent] += score / 2
+    if not scores:
+        return None
+    element, _ = scores.most_common(1)[0]
+    return element if element.tag not in ("html", "body") else None
+
+
+# -- reading an element block by block --------------------------------------------------------
+class _Reader:
+    def __init__(self, container: HtmlElement, skip: set[HtmlElement], base_url: str):
+        self.container = container
+        self.skip = skip
+        self.base_url = base_url
+        self.total = max(len(text_of(container)), 1)
+        self.blocks: list[Block] = []
+
+    def _excluded(self, element: HtmlElement) -> bool:
+        if element in self.skip or element.tag in SKIP_TAGS or is_hidden(element):
+            return True
+        if element.tag in ("br", "hr", "img", "picture"):
+            return False
+        text = text_of(element)
+        if not text:
+            return True
+        # A wrapper of most of the body is never clutter, whatever its class says.
+        if len(text) >= 0.5 * self.total:
+            return False
+        if is_clutter_class(element) and not _CAPTION_CLASS.search(element.get("class") or ""):
+            return True
+        first = next((clean_text(t) for t in element.itertext() if t.strip()), "")
+        if first and is_marker(first) and element.tag not in _HEADINGS | {"p", "li"}:
+            return True  # a box headed "Tin liên quan", "Xem thêm"...
+        ratio, links = link_ratio(element, len(text))
+        if element.tag in BLOCK_TAGS and links >= 2 and ratio >= 0.5:
+            return True  # a list of teasers
+        return links >= 1 and ratio >= 0.9 and len(text) >= 10 and element.tag != "figcaption"
+
+    def _kind(self, element: HtmlElement, inherited: str) -> str:
+        if element.tag in _HEADINGS:
+            return "heading"
+        if element.tag == "figcaption" or _CAPTION_CLASS.search(element.get("class") or ""):
+            return "caption"
+        if element.tag == "li":
+            return "item"
+        if element.tag in ("td", "th"):
+            return "cell" if inherited == "p" else inherited
+        return inherited
+
+    def _flush(self, parts: list[str], kind: str) -> None:
+        for line in "".join(parts).split("\n"):
+            text = clean_text(line)
+            if text and not is_marker(text):
+                self.blocks.append(Block(text, kind))
+        parts.clear()
+
+    def read(self, element: HtmlElement, kind: str = "p") -> None:
+        parts: list[str] = [element.text or ""]
+        for child in element:
+            if not isinstance(child.tag, str):
+                parts.append(child.tail or "")
+                continue
+            if child.tag == "br":
+                parts.append("\n")
+            elif self._excluded(child):
+                pass
+            elif child.tag in BLOCK_TAGS or any(
+                isinstance(inner.tag, str) and inner.tag in BLOCK_TAGS for inner in child.iter()
+            ):
+                self._flush(parts, kind)
+                self.read(child, self._kind(child, kind))
+            else:
+                parts.append(self._inline(child))
+            parts.append(child.tail or "")
+        self._flush(parts, kind)
+
+    def _inline(self, element: HtmlElement) -> str:
+        parts = [element.text or ""]
+        for child in element:
+            if isinstance(child.tag, str):
+                if child.tag == "br":
+                    parts.append("\n")
+                elif not (child.tag in SKIP_TAGS or is_hidden(child)):
+                    parts.append(self._inline(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+
+def serialise(container: HtmlElement, *, skip: set[HtmlElement], base_url: str = "") -> list[Block]:
+    """``container``'s text blocks in document order, clutter left out; repeated blocks once."""
+    reader = _Reader(container, skip, base_url)
+    reader.read(container, "p")
+    seen: set[str] = set()
+    blocks: list[Block] = []
+    for block in reader.blocks:
+        if block.text in seen:
+            continue
+        seen.add(block.text)
+        blocks.append(block)
+    return blocks
+
+
+def _coverage(text: str, reference: str) -> float:
+    """Share of ``reference``'s words (with repeats) that ``text`` also has."""
+    want = Counter(reference.lower().split())
+    if not want:
+        return 1.0
+    got = Counter(text.lower().split())
+    return sum((got & want).values()) / sum(want.values())
+
+
+@dataclass(slots=True)
+class Located:
+    """Where the body is: its element(s) and trafilatura's lines that located it."""
+
+    containers: list[HtmlElement]
+    engine_lines: list[str]
+
+
+def locate_body(tree: HtmlElement, *, url: str) -> Located:
+    """The body element of ``tree``: the element holding trafilatura's paragraphs, or the
+    densest block of paragraphs when trafilatura finds none."""
+    lines = _engine_lines(tree, url, precision=False)
+    container = _locate(tree, lines) if lines else _densest(tree)
+    return Located([container] if container is not None else [], lines)
+
+
+def read_body(located: Located, *, skip: set[HtmlElement], url: str) -> Body:
+    """The body's blocks; trafilatura's lines when the located element does not cover them."""
+    engine_text = "\n".join(located.engine_lines)
+    fallback = Body(
+        None,
+        [Block(line, "p") for line in located.engine_lines if not is_marker(line)],
+        engine_text,
+    )
+    if not located.containers:
+        return fallback
+    blocks: list[Block] = []
+    for container in located.containers:
+        blocks.extend(serialise(container, skip=skip, base_url=url))
+    body = Body(located.containers[0], blocks, engine_text)
+    if located.engine_lines and _coverage(body.text, engine_text) < DEFAULT_MIN_COVERAGE:
+        return fallback
+    total = sum(len(text_of(c)) for c in located.containers)
+    linked = sum(link_ratio(c)[0] * len(text_of(c)) for c in located.containers)
+    body.link_ratio = linked / total if total else 0.0
+    return body

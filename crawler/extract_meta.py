@@ -1,0 +1,472 @@
+"""Article metadata in order of trust: JSON-LD, then ``article:``/``og:``/``itemprop`` tags,
+then ``<time>`` and the byline near the headline, then the visible text.
+
+Each reader returns what it found together with the elements it read, so the body can
+leave the headline, byline and date line out of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from crawler.dates import ShownDate, parse_iso, parse_shown_date
+from crawler.extract_authors import OrgNames, split_names
+from crawler.extract_html import class_id, clean_text, is_hidden, text_of, token_overlap
+from crawler.extract_jsonld import LinkedData, unescape
+
+__all__ = [
+    "Dates",
+    "Headline",
+    "MetaTags",
+    "find_authors",
+    "find_dates",
+    "find_headline",
+    "find_section",
+    "read_meta",
+]
+
+_TITLE_CLASS = re.compile(r"title|headline|tieu-?de|heading", re.I)
+_TITLE_SPLIT = re.compile(r"\s+[|\-–—:»]\s+")
+_AUTHOR_CLASS = re.compile(
+    r"author|byline|tac-?gia|writer|reporter|phong-?vien|nguoi-?viet|signature", re.I
+)
+_AUTHOR_HREF = re.compile(r"/(?:tac-?gia|author|authors|nguoi-?viet|phong-?vien|profile/)", re.I)
+_DATE_CLASS = re.compile(r"date|time|publish|ngay|thoi-?gian|post-?on|posted|dateline|meta", re.I)
+_UPDATED = re.compile(r"cập nhật|update|sửa đổi|chỉnh sửa", re.I)
+_CRUMB_CLASS = re.compile(r"bread|crumb", re.I)
+_CATEGORY_CLASS = re.compile(r"cate|chuyen-?muc|section|folder|channel|subject|kicker", re.I)
+#: Zones whose dates and names belong to other articles or to readers.
+_FOREIGN = re.compile(
+    r"relat|lienquan|lien-quan|tinlq|same-?cat|cungchuyenmuc|comment|binhluan|binh-luan|"
+    r"sidebar|footer|most-?read|docnhieu|xemnhieu|recommend|suggest|news-?list|list-?news|"
+    r"box-news|story|item-news|trending|popular|menu|navbar|header-top|topbar|weather",
+    re.I,
+)
+_HOME = {"trang chủ", "trang chu", "home", "trang nhất", "homepage", "trang chính"}
+_MAX_DATE_TEXT = 140
+#: A structured date that is a whole number of hours off the printed one has a wrong zone.
+_ZONE_SLIP = timedelta(hours=14)
+
+
+@dataclass(slots=True)
+class MetaTags:
+    """``<meta>`` contents by lower-cased property/name/itemprop (first value wins)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, *keys: str) -> str:
+        for key in keys:
+            value = self.values.get(key)
+            if value:
+                return value
+        return ""
+
+
+def read_meta(tree: HtmlElement) -> MetaTags:
+    meta = MetaTags()
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        content = element.get("content")
+        if key and content and content.strip():
+            meta.values.setdefault(key.strip().lower(), unescape(content))
+    return meta
+
+
+def _foreign(element: HtmlElement) -> bool:
+    for node in (element, *element.iterancestors()):
+        if node.tag in ("nav", "footer", "aside"):
+            return True
+        names = class_id(node)
+        if names and _FOREIGN.search(names):
+            return True
+    return False
+
+
+# -- headline ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Headline:
+    text: str
+    element: HtmlElement | None
+    similarity: float
+
+
+def _title_variants(linked: LinkedData, meta: MetaTags, tree: HtmlElement) -> list[str]:
+    titles = [linked.text("headline"), meta.get("og:title", "twitter:title", "title")]
+    page_title = tree.find(".//title")
+    if page_title is not None and page_title.text:
+        full = clean_text(page_title.text)
+        titles.append(full)
+        segments = [part for part in _TITLE_SPLIT.split(full) if part]
+        if segments:
+            titles.append(max(segments, key=len))
+    return [clean_text(title) for title in titles if title and clean_text(title)]
+
+
+def _similarity(text: str, titles: list[str]) -> float:
+    best = 0.0
+    for title in titles:
+        shorter, longer = sorted((len(text), len(title)))
+        if not longer:
+            continue
+        score = token_overlap(text, title) * min(1.0, 1.5 * shorter / longer)
+        best = max(best, score)
+    return best
+
+
+def find_headline(tree: HtmlElement, linked: LinkedData, meta: MetaTags) -> Headline:
+    """The displayed headline: the heading (h1, or h2/h3/"title" element on older templates)
+    that matches the page's declared title; the declared title when none is shown."""
+    titles = _title_variants(linked, meta, tree)
+    body = tree.find("body")
+    best: tuple[float, HtmlElement, str] | None = None
+    first_h1: HtmlElement | None = None
+    for element in (body if body is not None else tree).iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        heading = tag in ("h1", "h2", "h3")
+        if not heading and not (
+            tag in ("div", "p", "span", "strong", "a") and _TITLE_CLASS.search(class_id(element))
+        ):
+            continue
+        text = text_of(element)
+        if not 8 <= len(text) <= 300 or is_hidden(element):
+            continue
+        if tag == "h1" and first_h1 is None:
+            first_h1 = element
+        similarity = _similarity(text, titles) if titles else 0.0
+        bonus = {"h1": 0.15, "h2": 0.05, "h3": 0.03}.get(tag, 0.0)
+        if _foreign(element):
+            bonus -= 0.3
+        score = similarity + bonus
+        if similarity >= 0.6 and (best is None or score > best[0]):
+            best = (score, element, text)
+    if best is not None:
+        return Headline(best[2], best[1], _similarity(best[2], titles))
+    if titles:
+        return Headline(titles[0], None, 0.0)
+    if first_h1 is not None:
+        return Headline(text_of(first_h1), first_h1, 0.0)
+    return Headline("", None, 0.0)
+
+
+# -- the article's region -----------------------------------------------------------------
+def article_region(
+    headline: HtmlElement | None, container: HtmlElement | None
+) -> HtmlElement | None:
+    """The smallest element holding both the headline and the body (the article's header,
+    byline, date line and body), bounded so a page-wide wrapper is not taken."""
+    if headline is None:
+        return container.getparent() if container is not None else None
+    if container is None:
+        region = headline
+        for _ in range(3):
+            parent = region.getparent()
+            if parent is None or parent.tag in ("body", "html"):
+                break
+            region = parent
+        return region
+    ancestors = {id(node) for node in container.iterancestors()} | {id(container)}
+    for node in (headline, *headline.iterancestors()):
+        if id(node) in ancestors:
+            return node if node.tag not in ("body", "html") else headline.getparent()
+    return headline.getparent()
+
+
+def _following(region: HtmlElement, start: HtmlElement | None) -> list[HtmlElement]:
+    """``region``'s elements in document order, those after ``start`` first."""
+    elements = [e for e in region.iter() if isinstance(e.tag, str)]
+    if start is None or start not in elements:
+        return elements
+    index = elements.index(start)
+    return elements[index:] + elements[:index]
+
+
+# -- authors -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Byline:
+    names: list[str]
+    elements: list[HtmlElement]
+
+
+def _byline_elements(region: HtmlElement) -> list[HtmlElement]:
+    found: list[HtmlElement] = []
+    for element in region.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "meta"):
+            continue
+        names = class_id(element)
+        href = element.get("href") or ""
+        by_class = bool(names and _AUTHOR_CLASS.search(names))
+        by_link = element.tag == "a" and bool(_AUTHOR_HREF.search(href))
+        if (by_class or by_link or element.get("rel") == "author") and not _foreign(element):
+            if any(element in set(other.iter()) for other in found):
+                continue  # inside a byline already taken
+            found.append(element)
+    return found
+
+
+def _names_in(element: HtmlElement, orgs: OrgNames) -> list[str]:
+    """Names in a byline element: one per name-like child when there are several."""
+    names: list[str] = []
+    parts = [
+        text_of(child)
+        for child in element.iter("a", "span", "strong", "b", "p", "div")
+        if child is not element and not len(child)
+    ]
+    for part in [p for p in parts if p] or [text_of(element)]:
+        for name in split_names(part, orgs):
+            if name.casefold() not in {n.casefold() for n in names}:
+                names.append(name)
+    if not names and parts:
+        names = split_names(text_of(element), orgs)
+    return names
+
+
+def find_authors(
+    linked: LinkedData,
+    meta: MetaTags,
+    region: HtmlElement | None,
+    orgs: OrgNames,
+) -> Byline:
+    """Every person credited, from the most trusted source that names one."""
+    people = [name for raw in linked.people() for name in split_names(raw, orgs)]
+    if people:
+        return Byline(_dedupe(people), [])
+    for key in ("article:author", "og:article:author", "author", "dc.creator", "sailthru.author"):
+        value = meta.get(key)
+        if value and not value.startswith("http"):
+            names = split_names(value, orgs)
+            if names:
+                return Byline(names, [])
+    if region is None:
+        return Byline([], [])
+    elements = _byline_elements(region)
+    names: list[str] = []
+    used: list[HtmlElement] = []
+    for element in elements:
+        found = _names_in(element, orgs)
+        if found:
+            used.append(element)
+            names.extend(found)
+    return Byline(_dedupe(names), used)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            result.append(name)
+    return result
+
+
+# -- dates ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Dates:
+    published: datetime | None = None
+    modified: datetime | None = None
+    elements: list[HtmlElement] = field(default_factory=list)
+    source: str = ""
+
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "article.published",
+    "dc.date.issued",
+    "dc.date",
+    "date",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "lastmod")
+
+
+def _structured(
+    linked: LinkedData, meta: MetaTags, tree: HtmlElement, now: datetime
+) -> tuple[datetime | None, str]:
+    for value, source in (
+        (linked.text("datePublished"), "json-ld"),
+        (meta.get(*_PUBLISHED_META), "meta"),
+    ):
+        if value and (parsed := parse_iso(value, now=now) or _shown_absolute(value, now)):
+            return parsed, source
+    for element in tree.iter():
+        if isinstance(element.tag, str) and element.get("itemprop") == "datePublished":
+            value = element.get("content") or element.get("datetime") or text_of(element)
+            if value and (parsed := parse_iso(value, now=now) or _shown_absolute(value, now)):
+                return parsed, "itemprop"
+    return None, ""
+
+
+def _shown_absolute(value: str, now: datetime) -> datetime | None:
+    shown = parse_shown_date(value, now=now)
+    return shown.value if shown is not None and not shown.relative else None
+
+
+def _visible_dates(
+    region: HtmlElement, headline: HtmlElement | None, now: datetime
+) -> list[tuple[float, ShownDate, HtmlElement]]:
+    """Date lines in the article's region, scored: a time of day, a date-like class, and
+    nearness to the headline count; an "updated" label and a relative age count against."""
+    candidates: list[tuple[float, ShownDate, HtmlElement]] = []
+    ordered = _following(region, headline)
+    for distance, element in enumerate(ordered):
+        if element.tag in ("script", "style") or is_hidden(element):
+            continue
+        own = clean_text(element.text or "") or any(
+            child.tail and child.tail.strip() for child in element
+        )
+        attribute = element.get("datetime") if element.tag == "time" else None
+        if not own and not attribute:
+            continue
+        text = text_of(element)
+        if not text and not attribute:
+            continue
+        if len(text) > _MAX_DATE_TEXT and not attribute:
+            continue
+        if _foreign(element):
+            continue
+        shown = None
+        if attribute and (value := parse_iso(attribute, now=now)):
+            shown = ShownDate(value, has_time="T" in attribute or ":" in attribute)
+        if shown is None or (
+            text
+            and (parsed := parse_shown_date(text, now=now))
+            and not parsed.relative
+            and parsed.has_time
+            and not shown.has_time
+        ):
+            shown = parse_shown_date(text, now=now) or shown
+        if shown is None:
+            continue
+        score = 2.0 if shown.has_time else 0.0
+        if element.tag == "time" or _DATE_CLASS.search(class_id(element)):
+            score += 1.0
+        if _UPDATED.search(text):
+            score -= 1.5
+        if shown.relative:
+            score -= 2.5
+        score -= min(distance, 400) / 200
+        candidates.append((score, shown, element))
+    return sorted(candidates, key=lambda item: -item[0])
+
+
+def find_dates(
+    linked: LinkedData,
+    meta: MetaTags,
+    tree: HtmlElement,
+    region: HtmlElement | None,
+    headline: HtmlElement | None,
+    now: datetime,
+) -> Dates:
+    """Published (and modified) time: structured data first; the printed date line corrects
+    a structured date whose zone is wrong, and stands in when there is none."""
+    published, source = _structured(linked, meta, tree, now)
+    modified_raw = linked.text("dateModified") or meta.get(*_MODIFIED_META)
+    modified = parse_iso(modified_raw, now=now) if modified_raw else None
+    visible = _visible_dates(region, headline, now) if region is not None else []
+    dates = Dates(published, modified, [], source)
+    if visible:
+        _, shown, element = visible[0]
+        dates.elements = [element]
+        if published is None and (not shown.relative or not _prints_absolute(visible)):
+            dates.published, dates.source = shown.value, "visible"
+        elif published is not None and shown.has_time and not shown.relative:
+            gap = abs(shown.value - published)
+            slipped = gap.total_seconds() % 3600 == 0 and timedelta(0) < gap <= _ZONE_SLIP
+            if slipped and shown.value.replace(second=0) != published.replace(second=0):
+                dates.published, dates.source = shown.value, "visible"
+    return dates
+
+
+def _prints_absolute(visible: list[tuple[float, ShownDate, HtmlElement]]) -> bool:
+    return any(not shown.relative for _, shown, _ in visible)
+
+
+# -- section -------------------------------------------------------------------------------
+def _first_label(labels: list[str], site_names: OrgNames) -> str:
+    for label in labels:
+        label = clean_text(label)
+        if not label or label.lower() in _HOME or site_names.is_named(label) or len(label) > 60:
+            continue
+        return label
+    return ""
+
+
+def find_section(
+    tree: HtmlElement,
+    linked: LinkedData,
+    meta: MetaTags,
+    headline: HtmlElement | None,
+    site_names: OrgNames,
+    url: str,
+) -> tuple[str, list[HtmlElement]]:
+    """The first breadcrumb or category label (JSON-LD BreadcrumbList, ``article:section``,
+    the visible breadcrumb, a category link above the headline)."""
+    if label := _first_label(linked.breadcrumb, site_names):
+        return label, []
+    for value in (meta.get("article:section"), linked.text("articleSection")):
+        if label := _first_label(value.split(","), site_names):
+            return label, []
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        names = class_id(element)
+        microdata = "BreadcrumbList" in (element.get("itemtype") or "")
+        aria = "breadcrumb" in (element.get("aria-label") or "").lower()
+        if microdata or aria or (names and _CRUMB_CLASS.search(names)):
+            items = [
+                text_of(a) for a in element.iter("a", "li", "span") if not len(a) or a.tag == "a"
+            ]
+            items = items or [text_of(element)]
+            if label := _first_label(items, site_names):
+                return label, [element]
+    if headline is not None:
+        return _category_above(headline, site_names, url)
+    return "", []
+
+
+def _category_above(
+    headline: HtmlElement, site_names: OrgNames, url: str
+) -> tuple[str, list[HtmlElement]]:
+    """A short same-site link just above the headline: a category label ("Đầu tư tài
+    chính" over the title), hinted by its class or standing alone in its block."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    scope = headline
+    for _ in range(3):
+        parent = scope.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        scope = parent
+    elements = [e for e in scope.iter() if isinstance(e.tag, str)]
+    index = elements.index(headline)
+    ancestors = set(headline.iterancestors())
+    for anchor in reversed(elements[max(0, index - 40) : index]):
+        if anchor.tag != "a" or anchor in ancestors or _foreign(anchor):
+            continue
+        text = text_of(anchor)
+        target = (urlsplit(anchor.get("href") or "").hostname or host).removeprefix("www.")
+        if not text or len(text.split()) > 6 or target != host:
+            continue
+        parent = anchor.getparent()
+        hinted = any(
+            _CATEGORY_CLASS.search(class_id(node))
+            for node in (anchor, *list(anchor.iterancestors())[:2])
+        )
+        alone = parent is not None and text_of(parent) == text
+        if (hinted or alone) and (label := _first_label([text], site_names)):
+            return label, [anchor]
+    return "", []

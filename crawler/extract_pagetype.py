@@ -1,0 +1,107 @@
+"""Is this page one article? Decided by evidence, none of it required alone.
+
+An article has a headline, a date and a body of real length; JSON-LD article types,
+``og:type=article``, a lead and a byline add weight. Section fronts, tag pages and home
+pages (teasers: a "body" that is mostly links, no date of its own) and photo or video
+galleries (captions, no paragraphs) are followed for links but never stored. Some section
+fronts declare ``og:type=article`` and some government articles ``og:type=website``, so
+neither decides alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+__all__ = ["PageEvidence", "judge_page"]
+
+#: Body characters (lead excluded) below which a page is never an article...
+DEFAULT_MIN_BODY_CHARS = 200
+#: ...and from which the body counts fully as evidence.
+DEFAULT_FULL_BODY_CHARS = 600
+#: Evidence needed to be an article.
+DEFAULT_THRESHOLD = 3.0
+_LISTING_PATH = re.compile(
+    r"/(?:tag|tags|tu-khoa|tukhoa|chu-de|chude|topic|topics|search|tim-kiem|timkiem|"
+    r"category|danh-muc|author|tac-gia|page|trang)(?:/|-|\.|$)",
+    re.I,
+)
+_GALLERY_PATH = re.compile(
+    r"/(?:video|videos|clip|photo|photos|anh|gallery|media|podcast)(?:/|$)", re.I
+)
+
+
+@dataclass(slots=True)
+class PageEvidence:
+    """What the extractor saw on the page."""
+
+    url: str
+    headline_matches_title: bool = False
+    headline_element: bool = False
+    has_date: bool = False
+    date_from_structure: bool = False
+    body_chars: int = 0
+    paragraphs: int = 0
+    caption_chars: int = 0
+    body_link_ratio: float = 0.0
+    og_type: str = ""
+    json_ld_article: bool = False
+    json_ld_listing: bool = False
+    json_ld_gallery: bool = False
+    has_byline: bool = False
+    has_lead: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
+    """``(is_article, score)``; ``evidence.reasons`` lists what counted."""
+    reasons = evidence.reasons
+    path = urlsplit(evidence.url).path or "/"
+    if path in ("", "/") or re.fullmatch(r"/(?:index|default|home|trang-chu)\.\w+", path, re.I):
+        reasons.append("home page")
+        return False, 0.0
+    if evidence.body_chars < DEFAULT_MIN_BODY_CHARS:
+        reasons.append(f"body {evidence.body_chars} chars")
+        return False, 0.0
+    score = 0.0
+
+    def add(weight: float, reason: str) -> None:
+        nonlocal score
+        score += weight
+        reasons.append(f"{reason} {weight:+g}")
+
+    if evidence.body_chars >= DEFAULT_FULL_BODY_CHARS and evidence.paragraphs >= 2:
+        add(1.5, "body")
+    else:
+        add(0.5, "short body")
+    if evidence.headline_element and evidence.headline_matches_title:
+        add(1.0, "headline")
+    elif evidence.headline_element:
+        add(0.5, "heading")
+    if evidence.has_date:
+        add(1.0, "date")
+    if evidence.json_ld_article:
+        add(1.0, "json-ld article")
+    if evidence.og_type == "article":
+        add(0.5, "og:type article")
+    elif evidence.og_type.startswith(("video", "music")):
+        add(-2.0, f"og:type {evidence.og_type}")
+    if evidence.has_byline:
+        add(0.5, "byline")
+    if evidence.has_lead:
+        add(0.5, "lead")
+    if evidence.body_link_ratio >= 0.35:
+        add(-2.0, f"body is {evidence.body_link_ratio:.0%} links")
+    if evidence.json_ld_listing and not evidence.json_ld_article:
+        add(-1.0, "json-ld listing")
+    if evidence.json_ld_gallery and not evidence.json_ld_article:
+        add(-1.0, "json-ld media")
+    prose = evidence.body_chars - evidence.caption_chars
+    if evidence.caption_chars and prose < evidence.caption_chars:
+        add(-1.5, "mostly captions (gallery)")
+    if _LISTING_PATH.search(path):
+        add(-0.5, "listing-like path")
+    if _GALLERY_PATH.search(path) and prose < DEFAULT_FULL_BODY_CHARS:
+        add(-1.0, "media path")
+    return score >= DEFAULT_THRESHOLD, score
