@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -24,6 +25,7 @@ from crawler.extract_html import clean_text, parse_html
 from crawler.extract_jsonld import GALLERY_TYPES, LISTING_TYPES, read_linked_data
 from crawler.extract_lead import find_lead
 from crawler.extract_meta import (
+    MetaTags,
     article_region,
     find_authors,
     find_dates,
@@ -118,9 +120,35 @@ def _sign_off(blocks: list[Block], orgs: OrgNames) -> tuple[list[Block], list[st
     return blocks, names
 
 
+def _teasers(containers: list[HtmlElement]) -> int:
+    """Links with a headline-like text: other articles' teasers when there are many."""
+    count = 0
+    for container in containers:
+        for anchor in container.iter("a"):
+            text = clean_text(anchor.text_content())
+            if len(text) >= 25 and len(text.split()) >= 4:
+                count += 1
+    return count
+
+
+def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
+    """The page names a site root as its own address (canonical or og:url)."""
+    declared = [meta.get("og:url")]
+    declared += [
+        link.get("href") or ""
+        for link in tree.iter("link")
+        if "canonical" in (link.get("rel") or "").lower().split()
+    ]
+    for address in declared:
+        parts = urlsplit(address.strip())
+        if parts.scheme in ("http", "https") and parts.path in ("", "/") and not parts.query:
+            return True
+    return False
+
+
 def _inside(element: HtmlElement, containers: list[HtmlElement]) -> bool:
-    ancestors = {id(node) for node in element.iterancestors()} | {id(element)}
-    return any(id(container) in ancestors for container in containers)
+    ancestors = {*element.iterancestors(), element}
+    return any(container in ancestors for container in containers)
 
 
 def extract_page(
@@ -165,7 +193,7 @@ def extract_page(
     authors = byline.names
     if rule_authors := select_texts(tree, rules.author):
         authors = [name for text in rule_authors for name in split_names(text, orgs)]
-    dates = find_dates(linked, meta, tree, region, headline.element, fetched_at)
+    dates = find_dates(linked, meta, tree, region, headline.element, container, fetched_at)
     published = dates.published
     if rule_dates := select_texts(tree, rules.published):
         shown = parse_iso(rule_dates[0], now=fetched_at) or parse_shown_date(
@@ -217,6 +245,8 @@ def extract_page(
         paragraphs=sum(1 for b in blocks if b.kind == "p" and len(b.text) >= 40),
         caption_chars=sum(len(b.text) for b in blocks if b.kind == "caption"),
         body_link_ratio=body.link_ratio,
+        teasers=_teasers(located.containers),
+        declared_home=_declares_home(tree, meta),
         og_type=og_type,
         json_ld_article=linked.is_article,
         json_ld_listing=bool(linked.types & LISTING_TYPES),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 import trafilatura
@@ -36,7 +36,9 @@ DEFAULT_CONTAINER_SHARE = 0.75
 #: The serialised body must contain this share of trafilatura's words, else trafilatura's
 #: own text is used (the element found was not the article).
 DEFAULT_MIN_COVERAGE = 0.7
-_KEY = 40
+#: Words compared when matching a text of the page to trafilatura's output.
+_SHINGLE = 5
+_MIN_SHINGLE = 3
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _CAPTION_CLASS = re.compile(r"caption|chu-thich|chuthich|desc_image|image-desc|img-desc", re.I)
 #: Headings and labels of blocks that are not the article ("Tin liên quan", "Xem thêm"...).
@@ -96,55 +98,57 @@ def _engine_lines(tree: HtmlElement, url: str, *, precision: bool) -> list[str]:
     return [line for line in (clean_text(raw) for raw in text.splitlines()) if line]
 
 
-def _line_key(line: str) -> str:
-    line = line.lstrip("-•*> ").strip()
+def _line_texts(line: str) -> list[str]:
+    """The texts of one line of trafilatura's output: a table row ("| a | b |") is one text
+    per cell (old templates lay whole pages out in tables), a list item loses its dash."""
+    line = line.strip()
     if line.startswith("|"):
-        cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
-        line = cells[0] if cells else ""
-    return line
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        return [cell for cell in cells if cell and set(cell) != {"-"}]
+    line = line.lstrip("-•*> ").strip()
+    return [line] if line else []
 
 
-def _owners(tree: HtmlElement) -> tuple[dict[str, list[HtmlElement]], dict[str, list[HtmlElement]]]:
-    """Elements that own text, indexed by their first ``_KEY`` characters (long texts) and by
-    their whole text (short ones)."""
-    by_prefix: dict[str, list[HtmlElement]] = defaultdict(list)
-    by_text: dict[str, list[HtmlElement]] = defaultdict(list)
+def _shingles(lines: list[str]) -> set[tuple[str, ...]]:
+    """Every run of ``_SHINGLE`` words (and the shorter runs) of trafilatura's text."""
+    grams: set[tuple[str, ...]] = set()
+    for line in lines:
+        words = line.lower().split()
+        for size in range(_MIN_SHINGLE, _SHINGLE + 1):
+            grams.update(zip(*(words[i:] for i in range(size)), strict=False))
+    return grams
+
+
+def _own_text(element: HtmlElement) -> tuple[str, str]:
+    """``element``'s own text (not its children's) and its first chunk of words."""
+    chunks = [element.text or ""] + [child.tail or "" for child in element]
+    chunks = [clean_text(chunk) for chunk in chunks]
+    first = next((chunk for chunk in chunks if len(chunk.split()) >= _MIN_SHINGLE), "")
+    return " ".join(chunk for chunk in chunks if chunk), first
+
+
+def _locate(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
+    """The deepest element holding ``DEFAULT_CONTAINER_SHARE`` of the page text that
+    trafilatura kept. Texts are matched by their first words, so a table cell that
+    trafilatura flattened into one line still locates the paragraphs inside it."""
+    grams = _shingles(lines)
+    engine_total = sum(len(line) for line in lines)
+    weights: Counter[HtmlElement] = Counter()
+    total = 0
     body = tree.find("body")
     for element in (body if body is not None else tree).iter():
         if not isinstance(element.tag, str) or element.tag in SKIP_TAGS:
             continue
-        owns = bool(element.text and element.text.strip()) or any(
-            child.tail and child.tail.strip() for child in element
-        )
-        if not owns:
+        own, first = _own_text(element)
+        if not first:
             continue
-        text = text_of(element)
-        if len(text) >= _KEY:
-            by_prefix[text[:_KEY]].append(element)
-        elif text:
-            by_text[text].append(element)
-    return by_prefix, by_text
-
-
-def _locate(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
-    """The deepest element holding ``DEFAULT_CONTAINER_SHARE`` of the located lines' text."""
-    by_prefix, by_text = _owners(tree)
-    weights: Counter[HtmlElement] = Counter()
-    total = 0.0
-    for line in lines:
-        key = _line_key(line)
-        if not key:
+        words = tuple(first.lower().split()[:_SHINGLE])
+        if words not in grams:
             continue
-        found = by_prefix.get(key[:_KEY]) if len(key) >= _KEY else by_text.get(key)
-        if not found:
-            continue
-        share = len(key) / len(found)
-        total += len(key)
-        for element in found:
-            weights[element] += share
-            for ancestor in element.iterancestors():
-                weights[ancestor] += share
-    engine_total = sum(len(_line_key(line)) for line in lines)
+        total += len(own)
+        weights[element] += len(own)
+        for ancestor in element.iterancestors():
+            weights[ancestor] += len(own)
     if not total or total < 0.3 * engine_total:
         return None
     best: HtmlElement | None = None
@@ -292,7 +296,9 @@ class Located:
 def locate_body(tree: HtmlElement, *, url: str) -> Located:
     """The body element of ``tree``: the element holding trafilatura's paragraphs, or the
     densest block of paragraphs when trafilatura finds none."""
-    lines = _engine_lines(tree, url, precision=False)
+    lines = [
+        text for line in _engine_lines(tree, url, precision=False) for text in _line_texts(line)
+    ]
     container = _locate(tree, lines) if lines else _densest(tree)
     return Located([container] if container is not None else [], lines)
 
@@ -311,7 +317,8 @@ def read_body(located: Located, *, skip: set[HtmlElement], url: str) -> Body:
     for container in located.containers:
         blocks.extend(serialise(container, skip=skip, base_url=url))
     body = Body(located.containers[0], blocks, engine_text)
-    if located.engine_lines and _coverage(body.text, engine_text) < DEFAULT_MIN_COVERAGE:
+    held = " ".join(text_of(container) for container in located.containers)
+    if located.engine_lines and _coverage(held, engine_text) < DEFAULT_MIN_COVERAGE:
         return fallback
     total = sum(len(text_of(c)) for c in located.containers)
     linked = sum(link_ratio(c)[0] * len(text_of(c)) for c in located.containers)

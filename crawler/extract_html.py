@@ -44,7 +44,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 #: Class or id fragments of blocks that are never the article's own text: related-news and
 #: same-section teasers, comments, sharing, tags, ads, menus, bylines and date bars.
 _CLUTTER = re.compile(
-    r"relat|lienquan|lien-quan|lien_quan|tinlq|same-?cat|cungchuyenmuc|cung-chuyen-muc|"
+    r"relat(?!ive)|lienquan|lien-quan|lien_quan|tinlq|same-?cat|cungchuyenmuc|cung-chuyen-muc|"
     r"tincungmuc|tin-cung|comment|binhluan|binh-luan|social|newsletter|subscri|advert|"
     r"quangcao|quang-cao|sponsor|breadcrumb|read-?more|xemthem|xem-them|docthem|doc-them|"
     r"recommend|suggest|most-?read|most-?view|docnhieu|doc-nhieu|xemnhieu|xem-nhieu|trending|"

@@ -34,7 +34,9 @@ _LEAD_CLASS = re.compile(
     r"tomtat|tom-tat|mo-ta|short-?content|init-?content|subtitle|sub-title|desc",
     re.I,
 )
-_NOT_LEAD_CLASS = re.compile(r"image|img|photo|caption|thumb|author|video|relat|item|list", re.I)
+_NOT_LEAD_CLASS = re.compile(
+    r"image|img|photo|caption|thumb|author|video|relat(?!ive)|item|list", re.I
+)
 #: "(Dân trí) -", "(PLO)-", "(NLĐO)-", "(Chinhphu.vn) -", "TPO - ", "VOV.VN -", "GD&TĐ -".
 PRESS_PREFIX = re.compile(
     r"^(?:\([^()]{2,30}\)\s*[-–—:]?|[A-ZĐ][\wĐđ.&]{1,14}(?:\s[A-ZĐ][\wĐđ.&]{1,14})?\s*[-–—])\s*\S"

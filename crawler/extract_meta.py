@@ -42,7 +42,7 @@ _CRUMB_CLASS = re.compile(r"bread|crumb", re.I)
 _CATEGORY_CLASS = re.compile(r"cate|chuyen-?muc|section|folder|channel|subject|kicker", re.I)
 #: Zones whose dates and names belong to other articles or to readers.
 _FOREIGN = re.compile(
-    r"relat|lienquan|lien-quan|tinlq|same-?cat|cungchuyenmuc|comment|binhluan|binh-luan|"
+    r"relat(?!ive)|lienquan|lien-quan|tinlq|same-?cat|cungchuyenmuc|comment|binhluan|binh-luan|"
     r"sidebar|footer|most-?read|docnhieu|xemnhieu|recommend|suggest|news-?list|list-?news|"
     r"box-news|story|item-news|trending|popular|menu|navbar|header-top|topbar|weather",
     re.I,
@@ -77,8 +77,11 @@ def read_meta(tree: HtmlElement) -> MetaTags:
     return meta
 
 
-def _foreign(element: HtmlElement) -> bool:
+def _foreign(element: HtmlElement, stop: HtmlElement | None = None) -> bool:
+    """Inside a zone of other articles, readers or site chrome (looking up to ``stop``)."""
     for node in (element, *element.iterancestors()):
+        if node is stop:
+            return False
         if node.tag in ("nav", "footer", "aside"):
             return True
         names = class_id(node)
@@ -171,9 +174,9 @@ def article_region(
                 break
             region = parent
         return region
-    ancestors = {id(node) for node in container.iterancestors()} | {id(container)}
+    ancestors = {*container.iterancestors(), container}
     for node in (headline, *headline.iterancestors()):
-        if id(node) in ancestors:
+        if node in ancestors:
             return node if node.tag not in ("body", "html") else headline.getparent()
     return headline.getparent()
 
@@ -316,40 +319,66 @@ def _shown_absolute(value: str, now: datetime) -> datetime | None:
     return shown.value if shown is not None and not shown.relative else None
 
 
+_WEEKDAY = re.compile(
+    r"thứ\s*(?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|chủ\s*nhật|ngày|tháng|năm|lúc|gmt|utc|"
+    r"cập nhật|đăng|xuất bản|ngày đăng|am|pm|sa|ch|\(|\)|[\d:/.,|+\-–]",
+    re.I,
+)
+#: Characters of its own text that make an element a paragraph of the body.
+_PARAGRAPH = 100
+#: Words left beside the date in a date line ("Nguyên Minh - 07/03/2026 08:47").
+_DATE_LINE_REST = 45
+
+
+def _date_line(text: str) -> bool:
+    """Mostly a date: what is left without digits, weekdays and labels is short."""
+    return len(_WEEKDAY.sub("", text).strip()) <= _DATE_LINE_REST
+
+
+def _body_text_nodes(body: HtmlElement) -> set[HtmlElement]:
+    """The body element's nodes from its first real paragraph on (a table layout's body
+    cell can also hold the headline and the date line above the text)."""
+    nodes = [node for node in body.iter() if isinstance(node.tag, str)]
+    for index, node in enumerate(nodes):
+        own = clean_text(" ".join([node.text or ""] + [child.tail or "" for child in node]))
+        if len(own) >= _PARAGRAPH:
+            return set(nodes[index:])
+    return set(nodes)
+
+
 def _visible_dates(
-    region: HtmlElement, headline: HtmlElement | None, now: datetime
+    region: HtmlElement,
+    headline: HtmlElement,
+    body: HtmlElement | None,
+    now: datetime,
 ) -> list[tuple[float, ShownDate, HtmlElement]]:
-    """Date lines in the article's region, scored: a time of day, a date-like class, and
-    nearness to the headline count; an "updated" label and a relative age count against."""
+    """Date lines of the article's header (not its body, not other articles' teasers),
+    scored: a time of day, a date-like class and nearness to the headline count; an
+    "updated" label and a relative age count against."""
     candidates: list[tuple[float, ShownDate, HtmlElement]] = []
-    ordered = _following(region, headline)
-    for distance, element in enumerate(ordered):
-        if element.tag in ("script", "style") or is_hidden(element):
+    inside_body = _body_text_nodes(body) if body is not None else set()
+    elements = [e for e in region.iter() if isinstance(e.tag, str)]
+    start = elements.index(headline) if headline in elements else 0
+    for position, element in enumerate(elements):
+        distance = abs(position - start)
+        if element in inside_body or element.tag in ("script", "style") or is_hidden(element):
             continue
-        own = clean_text(element.text or "") or any(
+        attribute = element.get("datetime") if element.tag == "time" else None
+        own = bool(clean_text(element.text or "")) or any(
             child.tail and child.tail.strip() for child in element
         )
-        attribute = element.get("datetime") if element.tag == "time" else None
         if not own and not attribute:
             continue
         text = text_of(element)
-        if not text and not attribute:
+        if (not text and not attribute) or (text and not attribute and not _date_line(text)):
             continue
-        if len(text) > _MAX_DATE_TEXT and not attribute:
+        if _foreign(element, stop=region):
             continue
-        if _foreign(element):
-            continue
-        shown = None
+        shown = parse_shown_date(text, now=now) if text else None
         if attribute and (value := parse_iso(attribute, now=now)):
-            shown = ShownDate(value, has_time="T" in attribute or ":" in attribute)
-        if shown is None or (
-            text
-            and (parsed := parse_shown_date(text, now=now))
-            and not parsed.relative
-            and parsed.has_time
-            and not shown.has_time
-        ):
-            shown = parse_shown_date(text, now=now) or shown
+            structured = ShownDate(value, has_time="T" in attribute or ":" in attribute)
+            if shown is None or shown.relative or (structured.has_time and not shown.has_time):
+                shown = structured
         if shown is None:
             continue
         score = 2.0 if shown.has_time else 0.0
@@ -370,6 +399,7 @@ def find_dates(
     tree: HtmlElement,
     region: HtmlElement | None,
     headline: HtmlElement | None,
+    body: HtmlElement | None,
     now: datetime,
 ) -> Dates:
     """Published (and modified) time: structured data first; the printed date line corrects
@@ -377,7 +407,12 @@ def find_dates(
     published, source = _structured(linked, meta, tree, now)
     modified_raw = linked.text("dateModified") or meta.get(*_MODIFIED_META)
     modified = parse_iso(modified_raw, now=now) if modified_raw else None
-    visible = _visible_dates(region, headline, now) if region is not None else []
+    # Without a headline there is no article header: dates on the page are other articles'.
+    visible = (
+        _visible_dates(region, headline, body, now)
+        if region is not None and headline is not None
+        else []
+    )
     dates = Dates(published, modified, [], source)
     if visible:
         _, shown, element = visible[0]

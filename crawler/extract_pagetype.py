@@ -27,6 +27,9 @@ _LISTING_PATH = re.compile(
     r"category|danh-muc|author|tac-gia|page|trang)(?:/|-|\.|$)",
     re.I,
 )
+_HOME_PATH = re.compile(r"/?|/(?:index|default|home|trang-chu)\.\w+", re.I)
+#: Teaser links per 1000 characters of body above which the body is a list of teasers.
+DEFAULT_TEASER_DENSITY = 2.0
 _GALLERY_PATH = re.compile(
     r"/(?:video|videos|clip|photo|photos|anh|gallery|media|podcast)(?:/|$)", re.I
 )
@@ -45,6 +48,10 @@ class PageEvidence:
     paragraphs: int = 0
     caption_chars: int = 0
     body_link_ratio: float = 0.0
+    #: Links with a headline-like text (4+ words) inside the body element.
+    teasers: int = 0
+    #: The page's canonical or og:url is a site's root.
+    declared_home: bool = False
     og_type: str = ""
     json_ld_article: bool = False
     json_ld_listing: bool = False
@@ -58,7 +65,7 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
     """``(is_article, score)``; ``evidence.reasons`` lists what counted."""
     reasons = evidence.reasons
     path = urlsplit(evidence.url).path or "/"
-    if path in ("", "/") or re.fullmatch(r"/(?:index|default|home|trang-chu)\.\w+", path, re.I):
+    if evidence.declared_home or _HOME_PATH.fullmatch(path):
         reasons.append("home page")
         return False, 0.0
     if evidence.body_chars < DEFAULT_MIN_BODY_CHARS:
@@ -91,15 +98,18 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
         add(0.5, "byline")
     if evidence.has_lead:
         add(0.5, "lead")
-    if evidence.body_link_ratio >= 0.35:
+    if evidence.body_link_ratio >= 0.25:
         add(-2.0, f"body is {evidence.body_link_ratio:.0%} links")
+    density = 1000 * evidence.teasers / max(evidence.body_chars, 1)
+    if evidence.teasers >= 8 and density >= DEFAULT_TEASER_DENSITY:
+        add(-2.5, f"{evidence.teasers} teaser links in the body")
     if evidence.json_ld_listing and not evidence.json_ld_article:
         add(-1.0, "json-ld listing")
     if evidence.json_ld_gallery and not evidence.json_ld_article:
         add(-1.0, "json-ld media")
     prose = evidence.body_chars - evidence.caption_chars
-    if evidence.caption_chars and prose < evidence.caption_chars:
-        add(-1.5, "mostly captions (gallery)")
+    if evidence.caption_chars > prose and (prose < 400 or evidence.paragraphs < 3):
+        add(-2.0, "captions, little prose (gallery)")
     if _LISTING_PATH.search(path):
         add(-0.5, "listing-like path")
     if _GALLERY_PATH.search(path) and prose < DEFAULT_FULL_BODY_CHARS:
