@@ -120,17 +120,6 @@ def _sign_off(blocks: list[Block], orgs: OrgNames) -> tuple[list[Block], list[st
     return blocks, names
 
 
-def _teasers(containers: list[HtmlElement]) -> int:
-    """Links with a headline-like text: other articles' teasers when there are many."""
-    count = 0
-    for container in containers:
-        for anchor in container.iter("a"):
-            text = clean_text(anchor.text_content())
-            if len(text) >= 25 and len(text.split()) >= 4:
-                count += 1
-    return count
-
-
 def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
     """The page names a site root as its own address (canonical or og:url)."""
     declared = [meta.get("og:url")]
@@ -245,7 +234,7 @@ def extract_page(
         paragraphs=sum(1 for b in blocks if b.kind == "p" and len(b.text) >= 40),
         caption_chars=sum(len(b.text) for b in blocks if b.kind == "caption"),
         body_link_ratio=body.link_ratio,
-        teasers=_teasers(located.containers),
+        teasers=body.teasers,
         declared_home=_declares_home(tree, meta),
         og_type=og_type,
         json_ld_article=linked.is_article,

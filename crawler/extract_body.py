@@ -53,6 +53,9 @@ _MARKERS = re.compile(
     re.I,
 )
 _MARKER_MAX = 80
+_OPEN, _CLOSE = "\x01", "\x02"
+_LINK_MARKS = re.compile("[\x01\x02]")
+_LINKED = re.compile("\x01([^\x02]*)\x02")
 
 
 def is_marker(text: str) -> bool:
@@ -74,7 +77,9 @@ class Body:
     container: HtmlElement | None
     blocks: list[Block] = field(default_factory=list)
     engine_text: str = ""
+    #: Share of the text read inside links, and links with a headline-like text.
     link_ratio: float = 0.0
+    teasers: int = 0
 
     @property
     def text(self) -> str:
@@ -182,6 +187,16 @@ def _densest(tree: HtmlElement) -> HtmlElement | None:
     return element if element.tag not in ("html", "body") else None
 
 
+def _headline_links(element: HtmlElement) -> int:
+    """Links in ``element`` whose text reads like a headline (4+ words)."""
+    count = 0
+    for anchor in element.iter("a"):
+        text = text_of(anchor)
+        if len(text) >= 25 and len(text.split()) >= 4:
+            count += 1
+    return count
+
+
 # -- reading an element block by block --------------------------------------------------------
 class _Reader:
     def __init__(self, container: HtmlElement, skip: set[HtmlElement], base_url: str):
@@ -190,6 +205,9 @@ class _Reader:
         self.base_url = base_url
         self.total = max(len(text_of(container)), 1)
         self.blocks: list[Block] = []
+        #: Characters read inside links, and links with a headline-like text (teasers).
+        self.linked = 0
+        self.teasers = 0
 
     def _excluded(self, element: HtmlElement) -> bool:
         if element in self.skip or element.tag in SKIP_TAGS or is_hidden(element):
@@ -204,13 +222,16 @@ class _Reader:
             return False
         if is_clutter_class(element) and not _CAPTION_CLASS.search(element.get("class") or ""):
             return True
+        if element.tag not in BLOCK_TAGS or element.tag == "figcaption":
+            return False
         first = next((clean_text(t) for t in element.itertext() if t.strip()), "")
         if first and is_marker(first) and element.tag not in _HEADINGS | {"p", "li"}:
             return True  # a box headed "Tin liên quan", "Xem thêm"...
         ratio, links = link_ratio(element, len(text))
-        if element.tag in BLOCK_TAGS and links >= 2 and ratio >= 0.5:
-            return True  # a list of teasers
-        return links >= 1 and ratio >= 0.9 and len(text) >= 10 and element.tag != "figcaption"
+        if (links >= 2 and ratio >= 0.5) or (links >= 1 and ratio >= 0.9 and len(text) >= 10):
+            self.teasers += _headline_links(element)  # teasers: other articles' headlines
+            return True
+        return False
 
     def _kind(self, element: HtmlElement, inherited: str) -> str:
         if element.tag in _HEADINGS:
@@ -225,9 +246,16 @@ class _Reader:
 
     def _flush(self, parts: list[str], kind: str) -> None:
         for line in "".join(parts).split("\n"):
-            text = clean_text(line)
-            if text and not is_marker(text):
-                self.blocks.append(Block(text, kind))
+            text = clean_text(_LINK_MARKS.sub("", line))
+            if not text or is_marker(text):
+                continue
+            linked = len(clean_text(" ".join(_LINKED.findall(line))))
+            if linked >= 0.9 * len(text) and len(text) >= 10:
+                # A line that is only a link: another article's headline ("Xem thêm" teaser).
+                self.teasers += int(len(text) >= 25 and len(text.split()) >= 4)
+                continue
+            self.linked += linked
+            self.blocks.append(Block(text, kind))
         parts.clear()
 
     def read(self, element: HtmlElement, kind: str = "p") -> None:
@@ -250,20 +278,30 @@ class _Reader:
             parts.append(child.tail or "")
         self._flush(parts, kind)
 
-    def _inline(self, element: HtmlElement) -> str:
+    def _inline(self, element: HtmlElement, in_link: bool = False) -> str:
+        link = element.tag == "a" and not in_link
         parts = [element.text or ""]
         for child in element:
             if isinstance(child.tag, str):
                 if child.tag == "br":
                     parts.append("\n")
                 elif not (child.tag in SKIP_TAGS or is_hidden(child)):
-                    parts.append(self._inline(child))
+                    parts.append(self._inline(child, in_link or link))
             parts.append(child.tail or "")
-        return "".join(parts)
+        text = "".join(parts)
+        if link:  # marked so that a line made only of a link can be told apart
+            return "\n".join(f"{_OPEN}{line}{_CLOSE}" for line in text.split("\n"))
+        return text
 
 
 def serialise(container: HtmlElement, *, skip: set[HtmlElement], base_url: str = "") -> list[Block]:
     """``container``'s text blocks in document order, clutter left out; repeated blocks once."""
+    return _read(container, skip, base_url)[0]
+
+
+def _read(
+    container: HtmlElement, skip: set[HtmlElement], base_url: str
+) -> tuple[list[Block], _Reader]:
     reader = _Reader(container, skip, base_url)
     reader.read(container, "p")
     seen: set[str] = set()
@@ -273,7 +311,7 @@ def serialise(container: HtmlElement, *, skip: set[HtmlElement], base_url: str =
             continue
         seen.add(block.text)
         blocks.append(block)
-    return blocks
+    return blocks, reader
 
 
 def _coverage(text: str, reference: str) -> float:
@@ -314,13 +352,16 @@ def read_body(located: Located, *, skip: set[HtmlElement], url: str) -> Body:
     if not located.containers:
         return fallback
     blocks: list[Block] = []
+    linked = teasers = 0
     for container in located.containers:
-        blocks.extend(serialise(container, skip=skip, base_url=url))
-    body = Body(located.containers[0], blocks, engine_text)
+        read, reader = _read(container, skip, url)
+        blocks.extend(read)
+        linked += reader.linked
+        teasers += reader.teasers
+    body = Body(located.containers[0], blocks, engine_text, teasers=teasers)
     held = " ".join(text_of(container) for container in located.containers)
     if located.engine_lines and _coverage(held, engine_text) < DEFAULT_MIN_COVERAGE:
         return fallback
-    total = sum(len(text_of(c)) for c in located.containers)
-    linked = sum(link_ratio(c)[0] * len(text_of(c)) for c in located.containers)
-    body.link_ratio = linked / total if total else 0.0
+    total = sum(len(block.text) for block in blocks)
+    body.link_ratio = min(linked / total, 1.0) if total else 0.0
     return body

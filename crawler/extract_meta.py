@@ -35,6 +35,8 @@ _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»]\s+")
 _AUTHOR_CLASS = re.compile(
     r"author|byline|tac-?gia|writer|reporter|phong-?vien|nguoi-?viet|signature", re.I
 )
+#: A "source" block names the paper an article comes from; a person only as "Theo <name>".
+_SOURCE_CLASS = re.compile(r"nguon|source", re.I)
 _AUTHOR_HREF = re.compile(r"/(?:tac-?gia|author|authors|nguoi-?viet|phong-?vien|profile/)", re.I)
 _DATE_CLASS = re.compile(r"date|time|publish|ngay|thoi-?gian|post-?on|posted|dateline|meta", re.I)
 _UPDATED = re.compile(r"cập nhật|update|sửa đổi|chỉnh sửa", re.I)
@@ -45,6 +47,11 @@ _FOREIGN = re.compile(
     r"relat(?!ive)|lienquan|lien-quan|tinlq|same-?cat|cungchuyenmuc|comment|binhluan|binh-luan|"
     r"sidebar|footer|most-?read|docnhieu|xemnhieu|recommend|suggest|news-?list|list-?news|"
     r"box-news|story|item-news|trending|popular|menu|navbar|header-top|topbar|weather",
+    re.I,
+)
+_ELSEWHERE = re.compile(
+    r"relat(?!ive)|lienquan|lien-quan|same-?cat|cungchuyenmuc|comment|binhluan|sidebar|"
+    r"footer|most-?read|docnhieu|xemnhieu|story|item-news|news-?list|list-?news",
     re.I,
 )
 _HOME = {"trang chủ", "trang chu", "home", "trang nhất", "homepage", "trang chính"}
@@ -86,6 +93,17 @@ def _foreign(element: HtmlElement, stop: HtmlElement | None = None) -> bool:
             return True
         names = class_id(node)
         if names and _FOREIGN.search(names):
+            return True
+    return False
+
+
+def _elsewhere(element: HtmlElement) -> bool:
+    """Inside other articles' teasers, readers' comments or the footer (menus allowed)."""
+    for node in (element, *element.iterancestors()):
+        if node.tag in ("footer", "aside"):
+            return True
+        names = class_id(node)
+        if names and _ELSEWHERE.search(names):
             return True
     return False
 
@@ -204,7 +222,9 @@ def _byline_elements(region: HtmlElement) -> list[HtmlElement]:
             continue
         names = class_id(element)
         href = element.get("href") or ""
-        by_class = bool(names and _AUTHOR_CLASS.search(names))
+        by_class = bool(names and _AUTHOR_CLASS.search(names)) or bool(
+            names and _SOURCE_CLASS.search(names) and text_of(element).lower().startswith("theo ")
+        )
         by_link = element.tag == "a" and bool(_AUTHOR_HREF.search(href))
         if (by_class or by_link or element.get("rel") == "author") and not _foreign(element):
             if any(element in set(other.iter()) for other in found):
@@ -490,7 +510,7 @@ def _category_above(
     index = elements.index(headline)
     ancestors = set(headline.iterancestors())
     for anchor in reversed(elements[max(0, index - 40) : index]):
-        if anchor.tag != "a" or anchor in ancestors or _foreign(anchor):
+        if anchor.tag != "a" or anchor in ancestors or _elsewhere(anchor):
             continue
         text = text_of(anchor)
         target = (urlsplit(anchor.get("href") or "").hostname or host).removeprefix("www.")

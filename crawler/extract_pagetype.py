@@ -20,19 +20,13 @@ __all__ = ["PageEvidence", "judge_page"]
 DEFAULT_MIN_BODY_CHARS = 200
 #: ...and from which the body counts fully as evidence.
 DEFAULT_FULL_BODY_CHARS = 600
+#: A news brief: shorter, still an article when the rest agrees.
+DEFAULT_SHORT_BODY_CHARS = 350
 #: Evidence needed to be an article.
 DEFAULT_THRESHOLD = 3.0
-_LISTING_PATH = re.compile(
-    r"/(?:tag|tags|tu-khoa|tukhoa|chu-de|chude|topic|topics|search|tim-kiem|timkiem|"
-    r"category|danh-muc|author|tac-gia|page|trang)(?:/|-|\.|$)",
-    re.I,
-)
 _HOME_PATH = re.compile(r"/?|/(?:index|default|home|trang-chu)\.\w+", re.I)
 #: Teaser links per 1000 characters of body above which the body is a list of teasers.
 DEFAULT_TEASER_DENSITY = 2.0
-_GALLERY_PATH = re.compile(
-    r"/(?:video|videos|clip|photo|photos|anh|gallery|media|podcast)(?:/|$)", re.I
-)
 
 
 @dataclass(slots=True)
@@ -65,7 +59,7 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
     """``(is_article, score)``; ``evidence.reasons`` lists what counted."""
     reasons = evidence.reasons
     path = urlsplit(evidence.url).path or "/"
-    if evidence.declared_home or _HOME_PATH.fullmatch(path):
+    if _HOME_PATH.fullmatch(path):
         reasons.append("home page")
         return False, 0.0
     if evidence.body_chars < DEFAULT_MIN_BODY_CHARS:
@@ -80,8 +74,10 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
 
     if evidence.body_chars >= DEFAULT_FULL_BODY_CHARS and evidence.paragraphs >= 2:
         add(1.5, "body")
+    elif evidence.body_chars >= DEFAULT_SHORT_BODY_CHARS:
+        add(1.0, "short body")
     else:
-        add(0.5, "short body")
+        add(0.5, "very short body")
     if evidence.headline_element and evidence.headline_matches_title:
         add(1.0, "headline")
     elif evidence.headline_element:
@@ -103,6 +99,8 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
     density = 1000 * evidence.teasers / max(evidence.body_chars, 1)
     if evidence.teasers >= 8 and density >= DEFAULT_TEASER_DENSITY:
         add(-2.5, f"{evidence.teasers} teaser links in the body")
+    if evidence.declared_home:
+        add(-2.0, "declares a home address")
     if evidence.json_ld_listing and not evidence.json_ld_article:
         add(-1.0, "json-ld listing")
     if evidence.json_ld_gallery and not evidence.json_ld_article:
@@ -110,8 +108,4 @@ def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
     prose = evidence.body_chars - evidence.caption_chars
     if evidence.caption_chars > prose and (prose < 400 or evidence.paragraphs < 3):
         add(-2.0, "captions, little prose (gallery)")
-    if _LISTING_PATH.search(path):
-        add(-0.5, "listing-like path")
-    if _GALLERY_PATH.search(path) and prose < DEFAULT_FULL_BODY_CHARS:
-        add(-1.0, "media path")
     return score >= DEFAULT_THRESHOLD, score
