@@ -120,16 +120,30 @@ def _sign_off(blocks: list[Block], orgs: OrgNames) -> tuple[list[Block], list[st
     return blocks, names
 
 
-def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
-    """The page names a site root as its own address (canonical or og:url)."""
-    declared = [meta.get("og:url")]
-    declared += [
+def _declared(tree: HtmlElement, meta: MetaTags) -> list[str]:
+    """The addresses the page gives itself: ``og:url`` and ``<link rel=canonical>``."""
+    addresses = [meta.get("og:url")]
+    addresses += [
         link.get("href") or ""
         for link in tree.iter("link")
         if "canonical" in (link.get("rel") or "").lower().split()
     ]
-    for address in declared:
-        parts = urlsplit(address.strip())
+    return [address.strip() for address in addresses if address and address.strip()]
+
+
+def _own_hosts(tree: HtmlElement, meta: MetaTags, url: str) -> set[str]:
+    """Hosts the page belongs to: where it was fetched from and where it says it lives."""
+    hosts = {site_of(url)}
+    for address in _declared(tree, meta):
+        if host := (urlsplit(address).hostname or "").removeprefix("www."):
+            hosts.add(host)
+    return hosts
+
+
+def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
+    """The page names a site root as its own address (canonical or og:url)."""
+    for address in _declared(tree, meta):
+        parts = urlsplit(address)
         if parts.scheme in ("http", "https") and parts.path in ("", "/") and not parts.query:
             return True
     return False
@@ -189,7 +203,9 @@ def extract_page(
             rule_dates[0], now=fetched_at
         )
         published = getattr(shown, "value", shown) or published
-    section, section_elements = find_section(tree, linked, meta, headline.element, orgs, canonical)
+    section, section_elements = find_section(
+        tree, linked, meta, headline.element, orgs, _own_hosts(tree, meta, url)
+    )
     if rule_section := select_texts(tree, rules.section):
         section = rule_section[0]
 

@@ -34,7 +34,9 @@ _NOT_PERSON = re.compile(
     r"ban biên tập|biên tập viên|công ty|tập đoàn|online|news|media|corp|group|jsc|admin|"
     r"administrator|nhiều tác giả|ẩn danh|khách|guest|editor|reporter|phóng viên|cộng tác viên|"
     r"nhóm|ttxvn|vnexpress|vietnamnet|reuters|afp|bbc|cnn|xinhua|bloomberg|ap|ttx|vov|vtv|"
-    r"vtc|htv|sggp|nld|tto|tno|tpo|plo|zing|znews|kenh14|soha|cafef|cafebiz|vneconomy|baomoi)\b",
+    r"vtc|htv|sggp|nld|tto|tno|tpo|plo|zing|znews|kenh14|soha|cafef|cafebiz|vneconomy|baomoi|"
+    r"facebook|zalo|twitter|linkedin|e?mail|messenger|instagram|youtube|tiktok|google|telegram|"
+    r"pinterest|copy|link|print|share|rss)\b",
     re.I,
 )
 #: Vietnamese family names: a byline of three words or more starts with one ("Lê Văn Tám");

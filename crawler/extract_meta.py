@@ -38,9 +38,11 @@ _AUTHOR_CLASS = re.compile(
 #: A "source" block names the paper an article comes from; a person only as "Theo <name>".
 _SOURCE_CLASS = re.compile(r"nguon|source", re.I)
 _AUTHOR_HREF = re.compile(r"/(?:tac-?gia|author|authors|nguoi-?viet|phong-?vien|profile/)", re.I)
+#: Sharing and reaction widgets that sit inside some bylines.
+_SOCIAL = re.compile(r"share|social|mxh|react|star|vote|like|comment|follow", re.I)
 _DATE_CLASS = re.compile(r"date|time|publish|ngay|thoi-?gian|post-?on|posted|dateline|meta", re.I)
 _UPDATED = re.compile(r"cập nhật|update|sửa đổi|chỉnh sửa", re.I)
-_CRUMB_CLASS = re.compile(r"bread|crumb", re.I)
+_CRUMB_CLASS = re.compile(r"bread|crumb|breakumb", re.I)
 _CATEGORY_CLASS = re.compile(r"cate|chuyen-?muc|section|folder|channel|subject|kicker", re.I)
 #: Zones whose dates and names belong to other articles or to readers.
 _FOREIGN = re.compile(
@@ -226,11 +228,23 @@ def _byline_elements(region: HtmlElement) -> list[HtmlElement]:
             names and _SOURCE_CLASS.search(names) and text_of(element).lower().startswith("theo ")
         )
         by_link = element.tag == "a" and bool(_AUTHOR_HREF.search(href))
-        if (by_class or by_link or element.get("rel") == "author") and not _foreign(element):
+        if (by_class or by_link or element.get("rel") == "author") and not _foreign(
+            element, stop=region
+        ):
             if any(element in set(other.iter()) for other in found):
                 continue  # inside a byline already taken
             found.append(element)
     return found
+
+
+def _up_to(element: HtmlElement, top: HtmlElement) -> list[HtmlElement]:
+    """``element`` and its ancestors below ``top``."""
+    chain = [element]
+    for node in element.iterancestors():
+        if node is top:
+            break
+        chain.append(node)
+    return chain
 
 
 def _names_in(element: HtmlElement, orgs: OrgNames) -> list[str]:
@@ -239,7 +253,9 @@ def _names_in(element: HtmlElement, orgs: OrgNames) -> list[str]:
     parts = [
         text_of(child)
         for child in element.iter("a", "span", "strong", "b", "p", "div")
-        if child is not element and not len(child)
+        if child is not element
+        and not len(child)
+        and not any(_SOCIAL.search(class_id(node)) for node in _up_to(child, element))
     ]
     for part in [p for p in parts if p] or [text_of(element)]:
         for name in split_names(part, orgs):
@@ -461,45 +477,66 @@ def _first_label(labels: list[str], site_names: OrgNames) -> str:
     return ""
 
 
+def _crumb_like(element: HtmlElement) -> bool:
+    if "BreadcrumbList" in (element.get("itemtype") or ""):
+        return True
+    # class, id, aria-label or a data-* attribute ("article-breadcrumb") naming a breadcrumb
+    return any(
+        _CRUMB_CLASS.search(value)
+        for name, value in element.attrib.items()
+        if name in ("class", "id", "aria-label") or name.startswith("data-")
+    )
+
+
+def _crumb_labels(element: HtmlElement) -> list[str]:
+    """The labels of a breadcrumb, from its list or block (a crumb link climbs to it)."""
+    trail = element
+    if element.tag in ("a", "li", "span"):
+        for node in element.iterancestors():
+            if node.tag in ("ul", "ol", "nav", "div", "p"):
+                trail = node
+                break
+    items = [text_of(a) for a in trail.iter("a")]
+    if not items:
+        items = [text_of(li) for li in trail.iter("li")] or [text_of(trail)]
+    return items
+
+
 def find_section(
     tree: HtmlElement,
     linked: LinkedData,
     meta: MetaTags,
     headline: HtmlElement | None,
     site_names: OrgNames,
-    url: str,
+    hosts: set[str],
 ) -> tuple[str, list[HtmlElement]]:
     """The first breadcrumb or category label (JSON-LD BreadcrumbList, ``article:section``,
-    the visible breadcrumb, a category link above the headline)."""
+    the visible breadcrumb, a category link by the headline). ``hosts`` are the page's own
+    (fetched and declared) hosts, for telling a category link from a link elsewhere."""
     if label := _first_label(linked.breadcrumb, site_names):
         return label, []
     for value in (meta.get("article:section"), linked.text("articleSection")):
         if label := _first_label(value.split(","), site_names):
             return label, []
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
-        names = class_id(element)
-        microdata = "BreadcrumbList" in (element.get("itemtype") or "")
-        aria = "breadcrumb" in (element.get("aria-label") or "").lower()
-        if microdata or aria or (names and _CRUMB_CLASS.search(names)):
-            items = [
-                text_of(a) for a in element.iter("a", "li", "span") if not len(a) or a.tag == "a"
-            ]
-            items = items or [text_of(element)]
-            if label := _first_label(items, site_names):
-                return label, [element]
+    body = tree.find("body")
+    for element in (body if body is not None else tree).iter():
+        if (
+            isinstance(element.tag, str)
+            and _crumb_like(element)
+            and (label := _first_label(_crumb_labels(element), site_names))
+        ):
+            return label, [element]
     if headline is not None:
-        return _category_above(headline, site_names, url)
+        return _category_near(headline, site_names, hosts)
     return "", []
 
 
-def _category_above(
-    headline: HtmlElement, site_names: OrgNames, url: str
+def _category_near(
+    headline: HtmlElement, site_names: OrgNames, hosts: set[str]
 ) -> tuple[str, list[HtmlElement]]:
-    """A short same-site link just above the headline: a category label ("Đầu tư tài
-    chính" over the title), hinted by its class or standing alone in its block."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    """A short same-site link by the headline: a category label above it ("Đầu tư tài
+    chính" over the title; hinted by its class or standing alone in its block), or one in
+    the date line under it hinted by its class ("07-03-2026 - 09:40 | Bất động sản")."""
     scope = headline
     for _ in range(3):
         parent = scope.getparent()
@@ -509,19 +546,25 @@ def _category_above(
     elements = [e for e in scope.iter() if isinstance(e.tag, str)]
     index = elements.index(headline)
     ancestors = set(headline.iterancestors())
-    for anchor in reversed(elements[max(0, index - 40) : index]):
+    inside = set(headline.iter())
+    before = list(reversed(elements[max(0, index - 40) : index]))
+    after = [e for e in elements[index + 1 : index + 25] if e not in inside]
+    for anchor, needs_hint in [(e, False) for e in before] + [(e, True) for e in after]:
         if anchor.tag != "a" or anchor in ancestors or _elsewhere(anchor):
             continue
         text = text_of(anchor)
-        target = (urlsplit(anchor.get("href") or "").hostname or host).removeprefix("www.")
-        if not text or len(text.split()) > 6 or target != host:
+        href = (anchor.get("href") or "").strip()
+        if not text or len(text.split()) > 6 or not href or href.startswith(("#", "javascript:")):
+            continue
+        target = (urlsplit(href).hostname or "").removeprefix("www.")
+        if target and target not in hosts:
             continue
         parent = anchor.getparent()
         hinted = any(
             _CATEGORY_CLASS.search(class_id(node))
             for node in (anchor, *list(anchor.iterancestors())[:2])
         )
-        alone = parent is not None and text_of(parent) == text
+        alone = parent is not None and text_of(parent) == text and not needs_hint
         if (hinted or alone) and (label := _first_label([text], site_names)):
             return label, [anchor]
     return "", []
