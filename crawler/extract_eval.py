@@ -1,13 +1,14 @@
 """Score an extraction against a page's ground truth (the real-page set's conventions).
 
 Shared by ``bench/extract.py`` and the real-page tests so both measure the same thing:
-title exact after NFC and whitespace normalisation, every author found (and no extra one),
-date equal to the minute, section exact, lead contained in the body, body token F1 (NFC,
+title exact after NFC and whitespace normalisation, every author found (and, strictly, no
+one else), date equal to the minute (and to the day), section exact, lead contained in the body, body token F1 (NFC,
 lower-case, whitespace tokens) and clutter phrases found in the body.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import unicodedata
 from collections import Counter
@@ -16,7 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FieldScores", "Truth", "body_f1", "load_truths", "normalise", "score_page"]
+__all__ = [
+    "FieldScores",
+    "Truth",
+    "body_f1",
+    "load_truths",
+    "normalise",
+    "read_negatives",
+    "read_page",
+    "score_page",
+]
 
 
 def normalise(text: str) -> str:
@@ -71,20 +81,46 @@ class Truth:
         )
 
 
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+
+
+def _page_path(folder: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.html", f"{stem}.html.gz"):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def read_page(root: Path, page_id: str) -> str:
+    """The HTML of ``pages/<id>.html`` (or ``.html.gz``) under ``root``."""
+    path = _page_path(root / "pages", page_id)
+    if path is None:
+        raise FileNotFoundError(root / "pages" / f"{page_id}.html")
+    return _read(path)
+
+
+def read_negatives(root: Path) -> dict[str, str]:
+    """The non-article pages under ``root/negatives`` (``.html`` or ``.html.gz``), by name."""
+    pages = {}
+    for path in sorted((root / "negatives").glob("*.html*")):
+        pages[path.name.split(".")[0]] = _read(path)
+    return pages
+
+
 def load_truths(root: Path) -> list[Truth]:
-    """Every ``truth/<id>.json`` under ``root`` that has its ``pages/<id>.html``."""
+    """Every ``truth/<id>.json`` under ``root`` that has its page (``pages/<id>.html[.gz]``)."""
     truths = []
     for path in sorted((root / "truth").glob("*.json")):
-        if path.name.startswith("_") or not (root / "pages" / f"{path.stem}.html").exists():
+        if path.name.startswith("_") or _page_path(root / "pages", path.stem) is None:
             continue
         truths.append(Truth.from_json(json.loads(path.read_text(encoding="utf-8"))))
     return truths
 
 
-def _same_authors(got: list[str], want: tuple[str, ...]) -> bool:
-    return sorted(normalise(a).casefold() for a in got) == sorted(
-        normalise(a).casefold() for a in want
-    )
+def _names(names: list[str] | tuple[str, ...]) -> set[str]:
+    return {normalise(name).casefold() for name in names}
 
 
 @dataclass(slots=True)
@@ -92,8 +128,12 @@ class FieldScores:
     """How one extraction of one page scores, field by field."""
 
     title: bool
+    #: Every credited person found (the README's "each author found")...
     authors: bool
+    #: ...and nobody else (no publisher, no site name): the strict reading.
+    authors_exact: bool
     date: bool
+    day: bool
     section: bool
     lead: bool
     f1: float
@@ -117,10 +157,15 @@ def score_page(
         and published.replace(second=0, microsecond=0)
         == truth.published.replace(second=0, microsecond=0)
     )
+    found = _names(authors)
     return FieldScores(
         title=normalise(title) == normalise(truth.title),
-        authors=_same_authors(authors, truth.authors),
+        authors=_names(truth.authors) <= found,
+        authors_exact=_names(truth.authors) == found,
         date=date_right,
+        day=published is not None
+        and truth.published is not None
+        and published.astimezone(truth.published.tzinfo).date() == truth.published.date(),
         section=normalise(section).casefold() == normalise(truth.section).casefold(),
         lead=bool(truth.lead) and normalise(truth.lead) in body,
         f1=body_f1(text, truth.body),
