@@ -16,7 +16,14 @@ from lxml.html import HtmlElement
 
 from crawler.dates import ShownDate, parse_iso, parse_shown_date
 from crawler.extract_authors import OrgNames, split_names
-from crawler.extract_html import class_id, clean_text, is_hidden, text_of, token_overlap
+from crawler.extract_html import (
+    class_id,
+    clean_text,
+    is_hidden,
+    link_ratio,
+    text_of,
+    token_overlap,
+)
 from crawler.extract_jsonld import LinkedData, unescape
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
 ]
 
 _TITLE_CLASS = re.compile(r"title|headline|tieu-?de|heading", re.I)
+_LOGO = re.compile(r"logo|brand|site-?name|masthead", re.I)
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»]\s+")
 _AUTHOR_CLASS = re.compile(
     r"author|byline|tac-?gia|writer|reporter|phong-?vien|nguoi-?viet|signature", re.I
@@ -48,12 +56,12 @@ _CATEGORY_CLASS = re.compile(r"cate|chuyen-?muc|section|folder|channel|subject|k
 _FOREIGN = re.compile(
     r"relat(?!ive)|lienquan|lien-quan|tinlq|same-?cat|cungchuyenmuc|comment|binhluan|binh-luan|"
     r"sidebar|footer|most-?read|docnhieu|xemnhieu|recommend|suggest|news-?list|list-?news|"
-    r"box-news|story|item-news|trending|popular|menu|navbar|header-top|topbar|weather",
+    r"box-news|item-news|trending|popular|menu|navbar|header-top|topbar|weather",
     re.I,
 )
 _ELSEWHERE = re.compile(
     r"relat(?!ive)|lienquan|lien-quan|same-?cat|cungchuyenmuc|comment|binhluan|sidebar|"
-    r"footer|most-?read|docnhieu|xemnhieu|story|item-news|news-?list|list-?news",
+    r"footer|most-?read|docnhieu|xemnhieu|item-news|news-?list|list-?news",
     re.I,
 )
 _HOME = {"trang chủ", "trang chu", "home", "trang nhất", "homepage", "trang chính"}
@@ -141,13 +149,37 @@ def _similarity(text: str, titles: list[str]) -> float:
     return best
 
 
+def _logo(element: HtmlElement) -> bool:
+    return any(
+        _LOGO.search(class_id(node)) for node in (element, *list(element.iterancestors())[:3])
+    )
+
+
+def _fallback_heading(candidates: list[HtmlElement]) -> HtmlElement | None:
+    """When no heading matches the declared title (a ``<title>`` that only names the site):
+    the first ``h1``, else the first title-classed heading, that reads like a headline (not
+    the logo, not a link to another page, three words or more)."""
+    for wanted in ("h1", None):
+        for element in candidates:
+            if wanted and element.tag != wanted:
+                continue
+            text = text_of(element)
+            if len(text.split()) < 3 or _logo(element) or _foreign(element):
+                continue
+            if link_ratio(element, len(text))[0] >= 0.9:
+                continue  # a teaser's headline
+            if wanted or _TITLE_CLASS.search(class_id(element)):
+                return element
+    return None
+
+
 def find_headline(tree: HtmlElement, linked: LinkedData, meta: MetaTags) -> Headline:
     """The displayed headline: the heading (h1, or h2/h3/"title" element on older templates)
     that matches the page's declared title; the declared title when none is shown."""
     titles = _title_variants(linked, meta, tree)
     body = tree.find("body")
     best: tuple[float, HtmlElement, str] | None = None
-    first_h1: HtmlElement | None = None
+    candidates: list[HtmlElement] = []
     for element in (body if body is not None else tree).iter():
         tag = element.tag
         if not isinstance(tag, str):
@@ -160,8 +192,7 @@ def find_headline(tree: HtmlElement, linked: LinkedData, meta: MetaTags) -> Head
         text = text_of(element)
         if not 8 <= len(text) <= 300 or is_hidden(element):
             continue
-        if tag == "h1" and first_h1 is None:
-            first_h1 = element
+        candidates.append(element)
         similarity = _similarity(text, titles) if titles else 0.0
         bonus = {"h1": 0.15, "h2": 0.05, "h3": 0.03}.get(tag, 0.0)
         if _foreign(element):
@@ -171,11 +202,9 @@ def find_headline(tree: HtmlElement, linked: LinkedData, meta: MetaTags) -> Head
             best = (score, element, text)
     if best is not None:
         return Headline(best[2], best[1], _similarity(best[2], titles))
-    if titles:
-        return Headline(titles[0], None, 0.0)
-    if first_h1 is not None:
-        return Headline(text_of(first_h1), first_h1, 0.0)
-    return Headline("", None, 0.0)
+    if (fallback := _fallback_heading(candidates)) is not None:
+        return Headline(text_of(fallback), fallback, 0.0)
+    return Headline(titles[0] if titles else "", None, 0.0)
 
 
 # -- the article's region -----------------------------------------------------------------
