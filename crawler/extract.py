@@ -69,10 +69,16 @@ class ExtractedPage:
 
 def _outlinks(tree: HtmlElement, base: str) -> list[str]:
     links: dict[str, None] = {}
+    seen: set[str] = set()
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        if (
+            not href
+            or href in seen
+            or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:"))
+        ):
             continue
+        seen.add(href)
         try:
             absolute = canonical_url(href, base=base)
         except ValueError:  # a malformed URL (bad port, bad IPv6) is not a link

@@ -127,6 +127,8 @@ def _shingles(lines: list[str]) -> set[tuple[str, ...]]:
 def _own_text(element: HtmlElement) -> tuple[str, str]:
     """``element``'s own text (not its children's) and its first chunk of words."""
     chunks = [element.text or ""] + [child.tail or "" for child in element]
+    if all(not chunk or chunk.isspace() for chunk in chunks):
+        return "", ""
     chunks = [clean_text(chunk) for chunk in chunks]
     first = next((chunk for chunk in chunks if len(chunk.split()) >= _MIN_SHINGLE), "")
     return " ".join(chunk for chunk in chunks if chunk), first

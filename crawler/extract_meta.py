@@ -163,13 +163,14 @@ def _fallback_heading(candidates: list[HtmlElement]) -> HtmlElement | None:
         for element in candidates:
             if wanted and element.tag != wanted:
                 continue
+            if wanted is None and not _TITLE_CLASS.search(class_id(element)):
+                continue
             text = text_of(element)
             if len(text.split()) < 3 or _logo(element) or _foreign(element):
                 continue
             if link_ratio(element, len(text))[0] >= 0.9:
                 continue  # a teaser's headline
-            if wanted or _TITLE_CLASS.search(class_id(element)):
-                return element
+            return element
     return None
 
 
@@ -194,11 +195,13 @@ def find_headline(tree: HtmlElement, linked: LinkedData, meta: MetaTags) -> Head
             continue
         candidates.append(element)
         similarity = _similarity(text, titles) if titles else 0.0
+        if similarity < 0.6:
+            continue
         bonus = {"h1": 0.15, "h2": 0.05, "h3": 0.03}.get(tag, 0.0)
         if _foreign(element):
             bonus -= 0.3
         score = similarity + bonus
-        if similarity >= 0.6 and (best is None or score > best[0]):
+        if best is None or score > best[0]:
             best = (score, element, text)
     if best is not None:
         return Headline(best[2], best[1], _similarity(best[2], titles))
