@@ -236,7 +236,7 @@ def extract_page(
     ):
         skip.add(lead_element)
 
-    body = read_body(located, skip=skip, url=url)
+    body = read_body(located, skip=skip)
     blocks, signed = _sign_off(body.blocks, orgs)
     if not authors:
         authors = signed

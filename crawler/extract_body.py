@@ -1,9 +1,9 @@
 """The article body: where it is on the page, and its text block by block.
 
 trafilatura finds the main text well but drops photo captions, in-body boxes and some
-subheadings, and its precision-first mode can cut an article short. So its output is used
-to *locate* the body (the element holding most of its paragraphs); that element is then
-read block by block in document order, keeping subheadings, boxes, lists, tables and
+subheadings, and its precision-first mode can cut an article short. So its recall-first
+output is used to *locate* the body (the element holding most of its text); that element is
+then read block by block in document order, keeping subheadings, boxes, lists, tables and
 captions, and dropping related-news teasers, tag lists, share bars and "Xem thêm" links.
 When the located element does not cover what trafilatura found, trafilatura's own text
 is used instead.
@@ -87,7 +87,10 @@ class Body:
 
 
 # -- trafilatura -----------------------------------------------------------------------------
-def _engine_lines(tree: HtmlElement, url: str, *, precision: bool) -> list[str]:
+def _engine_lines(tree: HtmlElement, url: str) -> list[str]:
+    """trafilatura's text of a copy of ``tree`` (it prunes what it reads), recall first: its
+    precision-first mode drops whole subsections and boxes, and what it keeps only needs to
+    locate the body here, since the reading below leaves the clutter out."""
     result = trafilatura.bare_extraction(
         copy.deepcopy(tree),
         url=url,
@@ -95,8 +98,7 @@ def _engine_lines(tree: HtmlElement, url: str, *, precision: bool) -> list[str]:
         include_comments=False,
         include_tables=True,
         include_images=False,
-        favor_precision=precision,
-        favor_recall=not precision,
+        favor_recall=True,
         deduplicate=False,
     )
     text = getattr(result, "text", None) or ""
@@ -201,10 +203,9 @@ def _headline_links(element: HtmlElement) -> int:
 
 # -- reading an element block by block --------------------------------------------------------
 class _Reader:
-    def __init__(self, container: HtmlElement, skip: set[HtmlElement], base_url: str):
+    def __init__(self, container: HtmlElement, skip: set[HtmlElement]):
         self.container = container
         self.skip = skip
-        self.base_url = base_url
         self.total = max(len(text_of(container)), 1)
         self.blocks: list[Block] = []
         #: Characters read inside links, and links with a headline-like text (teasers).
@@ -296,15 +297,13 @@ class _Reader:
         return text
 
 
-def serialise(container: HtmlElement, *, skip: set[HtmlElement], base_url: str = "") -> list[Block]:
+def serialise(container: HtmlElement, *, skip: set[HtmlElement]) -> list[Block]:
     """``container``'s text blocks in document order, clutter left out; repeated blocks once."""
-    return _read(container, skip, base_url)[0]
+    return _read(container, skip)[0]
 
 
-def _read(
-    container: HtmlElement, skip: set[HtmlElement], base_url: str
-) -> tuple[list[Block], _Reader]:
-    reader = _Reader(container, skip, base_url)
+def _read(container: HtmlElement, skip: set[HtmlElement]) -> tuple[list[Block], _Reader]:
+    reader = _Reader(container, skip)
     reader.read(container, "p")
     seen: set[str] = set()
     blocks: list[Block] = []
@@ -336,14 +335,12 @@ class Located:
 def locate_body(tree: HtmlElement, *, url: str) -> Located:
     """The body element of ``tree``: the element holding trafilatura's paragraphs, or the
     densest block of paragraphs when trafilatura finds none."""
-    lines = [
-        text for line in _engine_lines(tree, url, precision=False) for text in _line_texts(line)
-    ]
+    lines = [text for line in _engine_lines(tree, url) for text in _line_texts(line)]
     container = _locate(tree, lines) if lines else _densest(tree)
     return Located([container] if container is not None else [], lines)
 
 
-def read_body(located: Located, *, skip: set[HtmlElement], url: str) -> Body:
+def read_body(located: Located, *, skip: set[HtmlElement]) -> Body:
     """The body's blocks; trafilatura's lines when the located element does not cover them."""
     engine_text = "\n".join(located.engine_lines)
     fallback = Body(
@@ -356,7 +353,7 @@ def read_body(located: Located, *, skip: set[HtmlElement], url: str) -> Body:
     blocks: list[Block] = []
     linked = teasers = 0
     for container in located.containers:
-        read, reader = _read(container, skip, url)
+        read, reader = _read(container, skip)
         blocks.extend(read)
         linked += reader.linked
         teasers += reader.teasers

@@ -14,7 +14,6 @@ __all__ = [
     "SKIP_TAGS",
     "class_id",
     "clean_text",
-    "document_position",
     "is_clutter_class",
     "is_hidden",
     "link_ratio",
@@ -118,11 +117,6 @@ def link_ratio(element: HtmlElement, total: int | None = None) -> tuple[float, i
             linked += length
             links += 1
     return min(linked / total, 1.0), links
-
-
-def document_position(tree: HtmlElement) -> dict[HtmlElement, int]:
-    """Each element's index in document order (to compare "before" and "after")."""
-    return {element: index for index, element in enumerate(tree.iter())}
 
 
 def token_overlap(first: str, second: str) -> float:

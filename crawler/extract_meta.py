@@ -233,15 +233,6 @@ def article_region(
     return headline.getparent()
 
 
-def _following(region: HtmlElement, start: HtmlElement | None) -> list[HtmlElement]:
-    """``region``'s elements in document order, those after ``start`` first."""
-    elements = [e for e in region.iter() if isinstance(e.tag, str)]
-    if start is None or start not in elements:
-        return elements
-    index = elements.index(start)
-    return elements[index:] + elements[:index]
-
-
 # -- authors -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Byline:
