@@ -155,6 +155,14 @@ def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
     return False
 
 
+def _rule_date(value: str, now: datetime) -> datetime | None:
+    """A date a site rule selected: ISO (an attribute) or as printed."""
+    if (iso := parse_iso(value, now=now)) is not None:
+        return iso
+    shown = parse_shown_date(value, now=now)
+    return shown.value if shown is not None else None
+
+
 def _inside(element: HtmlElement, containers: list[HtmlElement]) -> bool:
     ancestors = {*element.iterancestors(), element}
     return any(container in ancestors for container in containers)
@@ -205,10 +213,7 @@ def extract_page(
     dates = find_dates(linked, meta, tree, region, headline.element, container, fetched_at)
     published = dates.published
     if rule_dates := select_texts(tree, rules.published):
-        shown = parse_iso(rule_dates[0], now=fetched_at) or parse_shown_date(
-            rule_dates[0], now=fetched_at
-        )
-        published = getattr(shown, "value", shown) or published
+        published = _rule_date(rule_dates[0], fetched_at) or published
     section, section_elements = find_section(
         tree, linked, meta, headline.element, orgs, _own_hosts(tree, meta, url)
     )
@@ -251,7 +256,6 @@ def extract_page(
         headline_matches_title=headline.similarity >= 0.6,
         headline_element=headline.element is not None,
         has_date=published is not None,
-        date_from_structure=dates.source in ("json-ld", "meta", "itemprop"),
         body_chars=prose_chars,
         paragraphs=sum(1 for b in blocks if b.kind == "p" and len(b.text) >= 40),
         caption_chars=sum(len(b.text) for b in blocks if b.kind == "caption"),

@@ -31,7 +31,7 @@ from crawler.extract_html import (
 
 __all__ = ["Block", "Body", "Located", "is_marker", "locate_body", "read_body", "serialise"]
 
-#: Share of trafilatura's located text the body element must hold.
+#: Share of the page text trafilatura kept that the body element must hold.
 DEFAULT_CONTAINER_SHARE = 0.75
 #: The serialised body must contain this share of trafilatura's words, else trafilatura's
 #: own text is used (the element found was not the article).
@@ -139,25 +139,23 @@ def _own_text(element: HtmlElement) -> tuple[str, str]:
 def _locate(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
     """The deepest element holding ``DEFAULT_CONTAINER_SHARE`` of the page text that
     trafilatura kept. Texts are matched by their first words, so a table cell that
-    trafilatura flattened into one line still locates the paragraphs inside it."""
+    trafilatura flattened into one line still locates the paragraphs inside it. (Taking
+    the element with the best balance of kept and other text instead picks a hidden pop-up
+    on section fronts whose only prose it is.)"""
     grams = _shingles(lines)
     engine_total = sum(len(line) for line in lines)
     weights: Counter[HtmlElement] = Counter()
     total = 0
     body = tree.find("body")
     for element in (body if body is not None else tree).iter():
-        if not isinstance(element.tag, str) or element.tag in SKIP_TAGS:
+        if not isinstance(element.tag, str):
             continue
         own, first = _own_text(element)
-        if not first:
-            continue
-        words = tuple(first.lower().split()[:_SHINGLE])
-        if words not in grams:
+        if not first or tuple(first.lower().split()[:_SHINGLE]) not in grams:
             continue
         total += len(own)
-        weights[element] += len(own)
-        for ancestor in element.iterancestors():
-            weights[ancestor] += len(own)
+        for node in (element, *element.iterancestors()):
+            weights[node] += len(own)
     if not total or total < 0.3 * engine_total:
         return None
     best: HtmlElement | None = None

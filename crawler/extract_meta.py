@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 _TITLE_CLASS = re.compile(r"title|headline|tieu-?de|heading", re.I)
-_LOGO = re.compile(r"logo|brand|site-?name|masthead", re.I)
+_LOGO = re.compile(r"logo|brand|site-?name|site-?title|masthead|modal|popup|overlay|hidden", re.I)
+#: Words in a headline read off the page without the declared title's help.
+_HEADLINE_WORDS = 5
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:»]\s+")
 _AUTHOR_CLASS = re.compile(
     r"author|byline|tac-?gia|writer|reporter|phong-?vien|nguoi-?viet|signature", re.I
@@ -157,16 +159,17 @@ def _logo(element: HtmlElement) -> bool:
 
 def _fallback_heading(candidates: list[HtmlElement]) -> HtmlElement | None:
     """When no heading matches the declared title (a ``<title>`` that only names the site):
-    the first ``h1``, else the first title-classed heading, that reads like a headline (not
-    the logo, not a link to another page, three words or more)."""
-    for wanted in ("h1", None):
+    the first ``h1`` that reads like a headline, else the first title-classed ``h2``/``h3``
+    that does; not a logo, a pop-up or another article's link. A section front's "Kinh
+    doanh" or a widget's "Ngoại tệ" is too short to be a headline."""
+    for tags, words in ((("h1",), _HEADLINE_WORDS), (("h2", "h3"), _HEADLINE_WORDS + 1)):
         for element in candidates:
-            if wanted and element.tag != wanted:
+            if element.tag not in tags:
                 continue
-            if wanted is None and not _TITLE_CLASS.search(class_id(element)):
+            if element.tag != "h1" and not _TITLE_CLASS.search(class_id(element)):
                 continue
             text = text_of(element)
-            if len(text.split()) < 3 or _logo(element) or _foreign(element):
+            if len(text.split()) < words or _logo(element) or _foreign(element):
                 continue
             if link_ratio(element, len(text))[0] >= 0.9:
                 continue  # a teaser's headline
@@ -429,7 +432,7 @@ def _visible_dates(
         if not own and not attribute:
             continue
         text = text_of(element)
-        if (not text and not attribute) or (text and not attribute and not _date_line(text)):
+        if not attribute and (not text or len(text) > _MAX_DATE_TEXT or not _date_line(text)):
             continue
         if _foreign(element, stop=region):
             continue

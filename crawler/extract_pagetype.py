@@ -37,7 +37,6 @@ class PageEvidence:
     headline_matches_title: bool = False
     headline_element: bool = False
     has_date: bool = False
-    date_from_structure: bool = False
     body_chars: int = 0
     paragraphs: int = 0
     caption_chars: int = 0
