@@ -1,8 +1,9 @@
 """Publication dates as Vietnamese sites print them.
 
 Handles ISO 8601 (meta tags), "Thứ năm, 28/11/2026, 09:15 (GMT+7)", "28-11-2026 - 09:15 AM",
-"28/11/2026 09:15", "09:15 ngày 28/11/2026", "ngày 28 tháng 11 năm 2026", "2 giờ trước",
-"hôm qua lúc 20:15", and a bare "3 ngày" when that is the whole text (a social post's age).
+"28/11/2026 09:15", "09:15 ngày 28/11/2026", "ngày 28 tháng 11 năm 2026", "2026-11-28 09:15",
+"2 giờ trước", "hôm qua lúc 20:15", and a bare "3 ngày" when that is the whole text (a
+social post's age).
 Every result is timezone-aware (Vietnam is UTC+7 when the page does not say) and never in
 the future.
 """
@@ -26,6 +27,11 @@ _TIME = (
 )
 _DMY = re.compile(
     r"(?<!\d)(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})(?!\d)"
+    r"(?:\D{0,12}?" + _TIME + ")?"
+)
+#: "2026-11-28 09:15" as some CMSs print it (year first, with a dash or a slash).
+_YMD = re.compile(
+    r"(?<!\d)(?P<y>\d{4})\s*[/\-]\s*(?P<m>\d{1,2})\s*[/\-]\s*(?P<d>\d{1,2})(?!\d)"
     r"(?:\D{0,12}?" + _TIME + ")?"
 )
 #: "ngày 28 tháng 11 năm 2026" / "28 tháng 11, 2026" (the long form of date lines and bars).
@@ -114,7 +120,7 @@ def _hour(match: re.Match[str]) -> int:
 
 
 def _absolute(text: str, now: datetime) -> ShownDate | None:
-    matches = [m for p in (_HM_FIRST, _DMY, _LONG) if (m := p.search(text)) is not None]
+    matches = [m for p in (_HM_FIRST, _DMY, _YMD, _LONG) if (m := p.search(text)) is not None]
     for match in sorted(matches, key=lambda m: m.start()):
         try:
             value = datetime(
@@ -144,7 +150,7 @@ def parse_shown_date(text: str, *, now: datetime | None = None) -> ShownDate | N
         return ShownDate(iso, has_time=True)
     if (absolute := _absolute(text, now)) is not None:
         return absolute
-    if _DMY.search(text) or _LONG.search(text) or _HM_FIRST.search(text):
+    if any(pattern.search(text) for pattern in (_DMY, _YMD, _LONG, _HM_FIRST)):
         return None  # a printed date that is invalid or in the future: not a relative one
     local_now = now.astimezone(VIETNAM_TZ)
     for pattern, days in ((_YESTERDAY, 1), (_TODAY, 0)):

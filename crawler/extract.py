@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -21,7 +20,7 @@ from lxml.html import HtmlElement
 from crawler.dates import parse_iso, parse_shown_date
 from crawler.extract_authors import OrgNames, split_names
 from crawler.extract_body import Block, Located, locate_body, read_body
-from crawler.extract_html import clean_text, parse_html
+from crawler.extract_html import clean_text, host_of, parse_html, split_url
 from crawler.extract_jsonld import GALLERY_TYPES, LISTING_TYPES, read_linked_data
 from crawler.extract_lead import find_lead
 from crawler.extract_meta import (
@@ -141,7 +140,7 @@ def _own_hosts(tree: HtmlElement, meta: MetaTags, url: str) -> set[str]:
     """Hosts the page belongs to: where it was fetched from and where it says it lives."""
     hosts = {site_of(url)}
     for address in _declared(tree, meta):
-        if host := (urlsplit(address).hostname or "").removeprefix("www."):
+        if host := host_of(address):
             hosts.add(host)
     return hosts
 
@@ -149,8 +148,13 @@ def _own_hosts(tree: HtmlElement, meta: MetaTags, url: str) -> set[str]:
 def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
     """The page names a site root as its own address (canonical or og:url)."""
     for address in _declared(tree, meta):
-        parts = urlsplit(address)
-        if parts.scheme in ("http", "https") and parts.path in ("", "/") and not parts.query:
+        parts = split_url(address)
+        if (
+            parts
+            and parts.scheme in ("http", "https")
+            and parts.path in ("", "/")
+            and not parts.query
+        ):
             return True
     return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import SplitResult, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -14,10 +15,12 @@ __all__ = [
     "SKIP_TAGS",
     "class_id",
     "clean_text",
+    "host_of",
     "is_clutter_class",
     "is_hidden",
     "link_ratio",
     "parse_html",
+    "split_url",
     "text_of",
     "token_overlap",
 ]
@@ -71,6 +74,23 @@ def parse_html(html: str) -> HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     return tree if isinstance(tree, HtmlElement) else None
+
+
+def split_url(url: str) -> SplitResult | None:
+    """``urlsplit``, or ``None`` for an address it rejects (a bad port or IPv6 literal):
+    links on a page are hostile input too."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a bad port only raises when read
+    except ValueError:
+        return None
+    return parts
+
+
+def host_of(url: str) -> str:
+    """The host of ``url`` without ``www.``, empty when there is none or it is malformed."""
+    parts = split_url(url)
+    return ((parts.hostname or "") if parts else "").removeprefix("www.")
 
 
 def clean_text(value: str) -> str:

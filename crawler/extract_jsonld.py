@@ -145,10 +145,12 @@ def read_linked_data(tree: HtmlElement) -> LinkedData:
             continue
         try:
             data = json.loads(raw, strict=False)
+        except RecursionError:
+            continue  # nested past any real document: a hostile page
         except ValueError:
             try:  # a trailing comma or a stray control character is the usual mistake
                 data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw), strict=False)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         for node in _nodes(data):
             seen += 1

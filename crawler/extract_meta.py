@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -19,6 +18,7 @@ from crawler.extract_authors import OrgNames, split_names
 from crawler.extract_html import (
     class_id,
     clean_text,
+    host_of,
     is_hidden,
     link_ratio,
     text_of,
@@ -582,7 +582,7 @@ def _category_near(
         href = (anchor.get("href") or "").strip()
         if not text or len(text.split()) > 6 or not href or href.startswith(("#", "javascript:")):
             continue
-        target = (urlsplit(href).hostname or "").removeprefix("www.")
+        target = host_of(href)
         if target and target not in hosts:
             continue
         parent = anchor.getparent()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from crawler.extract_html import split_url
 
 __all__ = ["PageEvidence", "judge_page"]
 
@@ -57,7 +58,8 @@ class PageEvidence:
 def judge_page(evidence: PageEvidence) -> tuple[bool, float]:
     """``(is_article, score)``; ``evidence.reasons`` lists what counted."""
     reasons = evidence.reasons
-    path = urlsplit(evidence.url).path or "/"
+    parts = split_url(evidence.url)
+    path = (parts.path if parts else "") or "/"
     if _HOME_PATH.fullmatch(path):
         reasons.append("home page")
         return False, 0.0

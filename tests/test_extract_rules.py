@@ -54,6 +54,7 @@ def page(head: str = "", body: str = "", title: str = "Tiêu đề bài viết t
         ("ngày 28 tháng 11 năm 2019 lúc 9:05", datetime(2019, 11, 28, 9, 5, tzinfo=VIETNAM_TZ)),
         ("2026-03-07T08:52:11.000 +07:00", datetime(2026, 3, 7, 8, 52, 11, tzinfo=VIETNAM_TZ)),
         ("2025-10-11T10:02:08+0700", datetime(2025, 10, 11, 10, 2, 8, tzinfo=VIETNAM_TZ)),
+        ("Đăng lúc 2019-12-02 08:00:00", datetime(2019, 12, 2, 8, 0, tzinfo=VIETNAM_TZ)),
     ],
 )
 def test_printed_dates(text, expected):
@@ -156,6 +157,28 @@ def test_hostile_json_ld_loses_the_field_never_the_page(block):
     extracted = extract_page(html, "http://x.vn/a", fetched_at=NOW)
     assert extracted.is_article and extracted.title == "Tiêu đề bài viết thử nghiệm"
     assert extracted.published_at == datetime(2026, 3, 7, 8, 47, tzinfo=VIETNAM_TZ)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "chỉ là chữ",
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>',
+        "<html><body>" + "<div>" * 3000 + "<p>chữ</p>" + "</div>" * 3000 + "</body></html>",
+        "\x00\x01<html>\x00</html>",
+        _ld("[" * 5000 + "]" * 5000),
+        '<html><head><meta property="og:url" content="http://[bad">'
+        '<link rel="canonical" href="http://x:99999/"></head><body><h1>Tiêu đề rất dài của bài</h1>'
+        '<a href="http://[::1">x</a><a class="cate" href="http://x:99999/">Mục</a></body></html>',
+        "<frameset><frame src='a.html'></frameset>",
+    ],
+    ids=["empty", "blank", "text", "xml", "deep", "nul", "deep-json", "bad-urls", "frameset"],
+)
+def test_hostile_pages_never_crash(html):
+    extracted = extract_page(html, "http://x.vn/a", fetched_at=NOW)
+    assert not extracted.is_article
 
 
 def test_json_ld_graph_people_and_breadcrumb():
