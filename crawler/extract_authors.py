@@ -17,8 +17,10 @@ __all__ = ["OrgNames", "is_person_name", "split_names"]
 
 _PREFIX = re.compile(
     r"^\s*(?:(?:bài|ảnh|video|clip|đồ họa|đồ hoạ|thực hiện|bài và ảnh|bài, ảnh|ảnh và bài|"
-    r"nhóm phóng viên|nhóm pv|phóng viên|pv|ctv|btv|tác giả|biên tập|người viết|ghi chép|"
-    r"nội dung|trình bày|by|written by)\s*[:.\-–]\s*|theo\s+|by\s+)+",
+    r"biên tập|ghi chép|nội dung|trình bày|written by)\s*[:.\-–]\s*"
+    # Roles need no colon: "Phóng viên Lê Hoàng", "PV Minh Anh", "Theo Hồ Hương".
+    r"|(?:phóng viên|pv|ctv|btv|cộng tác viên|biên tập viên|tác giả|người viết|theo|by)"
+    r"(?:\s*[:.\-–]\s*|\s+))+",
     re.I,
 )
 #: A closing parenthesis names a source or a role: "(tổng hợp)", "(TTXVN)", "(Dân Việt)".
