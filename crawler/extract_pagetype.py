@@ -2,10 +2,12 @@
 
 An article has a headline, a date and a body of real length; JSON-LD article types,
 ``og:type=article``, a lead and a byline add weight. Section fronts, tag pages and home
-pages (teasers: a "body" that is mostly links, no date of its own) and photo or video
-galleries (captions, no paragraphs) are followed for links but never stored. Some section
-fronts declare ``og:type=article`` and some government articles ``og:type=website``, so
-neither decides alone.
+pages (teasers: a "body" of other articles' headline links, no headline or date of its
+own; a canonical address at a site's root) and photo or video galleries (captions, little
+prose) are followed for links but never stored. Some section fronts declare
+``og:type=article`` and some government articles ``og:type=website``, so neither decides
+alone. The address a page was fetched from is not evidence (beyond a site's root): a page
+can be served from anywhere.
 """
 
 from __future__ import annotations
