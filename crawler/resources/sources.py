@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["Schedule", "Source", "SourcesError", "load_sources", "parse_interval"]
+from crawler.extract.rules import SiteRules, compile_selector
+
+__all__ = ["ExtractRules", "Schedule", "Source", "SourcesError", "load_sources", "parse_interval"]
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -87,6 +89,35 @@ class Selectors(BaseModel):
     shares: str | None = None
 
 
+SelectorSpec = str | list[str]
+
+
+class ExtractRules(BaseModel):
+    """Per-site extraction rules: CSS (parsel syntax, ``::text``/``::attr(x)`` allowed) or
+    XPath selectors, one or a list, for the fields the generic extractor gets wrong on a
+    site. ``drop`` removes matching elements before anything is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: SelectorSpec | None = None
+    lead: SelectorSpec | None = None
+    body: SelectorSpec | None = None
+    author: SelectorSpec | None = None
+    published: SelectorSpec | None = None
+    section: SelectorSpec | None = None
+    drop: SelectorSpec | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _check_selectors(cls, value: SelectorSpec | None) -> SelectorSpec | None:
+        for selector in [value] if isinstance(value, str) else value or []:
+            compile_selector(selector)
+        return value
+
+    def compiled(self) -> SiteRules:
+        return SiteRules.from_config(self.model_dump())
+
+
 class Source(BaseModel):
     """One crawl source. Unknown keys are rejected so typos surface."""
 
@@ -110,6 +141,8 @@ class Source(BaseModel):
     selectors: Selectors | None = None
     scroll: int = Field(default=0, ge=0, le=200)
     load_more: str | None = None
+    #: Per-site extraction rules (news sources), for what the generic extractor gets wrong.
+    extract: ExtractRules | None = None
 
     @field_validator("name")
     @classmethod
