@@ -43,13 +43,19 @@ class LabelRow:
 
 @dataclass(frozen=True)
 class LabelledDoc:
-    """One labelled document: title may be empty (social posts, FAQ questions)."""
+    """One labelled document: title may be empty (social posts, FAQ questions).
+
+    ``group`` decides the held-out split: the ReINTEL user (and every repeat of a text goes
+    with its first copy's user), else the document itself.
+    """
 
     dataset: str
     doc_id: str
     title: str
     text: str
     label: int
+    group: str = ""
+    how: str = ""
 
 
 def read_labels(path: Path = DEFAULT_LABELS_PATH) -> list[LabelRow]:
@@ -72,20 +78,18 @@ def iter_dantri(data_dir: Path) -> Iterator[tuple[str, str, str]]:
             yield path.stem, lines[0], "\n".join(lines[1:])
 
 
-def iter_reintel(data_dir: Path) -> Iterator[tuple[str, str]]:
-    """(id, post text) for the well-formed rows of ReINTEL's train.csv.
+def iter_reintel(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(id, user, post text) for every row of ReINTEL's train.csv with a text.
 
-    A few rows are malformed (text spilled into other columns): a row whose label
-    is not 0/1 or whose id is not a number is skipped rather than guessed at.
+    Malformed rows (an unquoted message spilled into the count columns) are repaired as the
+    claim classifier's reader does (:func:`crawler.training.claims_data.read_reintel_csv`).
     """
+    from crawler.training.claims_data import read_reintel_csv
+
     csv.field_size_limit(sys.maxsize)
-    with (data_dir / REINTEL_FILE).open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            doc_id = (row.get("id") or "").strip()
-            text = row.get("post_message") or ""
-            if not doc_id.isdigit() or row.get("label") not in ("0", "1") or not text.strip():
-                continue
-            yield doc_id, text
+    posts, _report = read_reintel_csv(data_dir / REINTEL_FILE)
+    for post in posts:
+        yield post.id, post.user, post.text
 
 
 def iter_vicov19qa(data_dir: Path) -> Iterator[tuple[str, str, str]]:
@@ -99,28 +103,76 @@ def iter_vicov19qa(data_dir: Path) -> Iterator[tuple[str, str, str]]:
                     yield f"{split}:{row['id']}", row["Question"], row.get("Answer_1") or ""
 
 
+def _text_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def load_covid_dataset(
     data_dir: Path, labels_path: Path = DEFAULT_LABELS_PATH
 ) -> list[LabelledDoc]:
     """Join the label file with the shared texts; labelled ids missing from the data are an error."""
     labels = read_labels(labels_path)
     wanted = {(row.dataset, row.doc_id): row for row in labels}
-    texts: dict[tuple[str, str], tuple[str, str]] = {}
+    texts: dict[tuple[str, str], tuple[str, str, str]] = {}
     for doc_id, title, body in iter_dantri(data_dir):
-        texts[("dantri", doc_id)] = (title, body)
-    for doc_id, post in iter_reintel(data_dir):
-        texts.setdefault(("reintel", doc_id), ("", post))
+        texts[("dantri", doc_id)] = (title, body, f"dantri:{doc_id}")
+    first_user: dict[str, str] = {}
+    for doc_id, user, post in iter_reintel(data_dir):
+        # a text posted again (by another user) stays on its first copy's side of the split
+        group = first_user.setdefault(_text_key(post), f"reintel-user:{user}")
+        texts.setdefault(("reintel", doc_id), ("", post, group))
     for doc_id, question, answer in iter_vicov19qa(data_dir):
-        texts[("vicov19qa", doc_id)] = ("", f"{question}\n{answer}")
+        texts[("vicov19qa", doc_id)] = ("", f"{question}\n{answer}", f"vicov19qa:{doc_id}")
     missing = [key for key in wanted if key not in texts]
     if missing:
         raise ValueError(
             f"{len(missing)} labelled documents not found under {data_dir}: {missing[:5]}"
         )
-    return [
-        LabelledDoc(row.dataset, row.doc_id, *texts[(row.dataset, row.doc_id)], row.label)
-        for row in labels
-    ]
+    docs = []
+    for row in labels:
+        title, text, group = texts[(row.dataset, row.doc_id)]
+        docs.append(LabelledDoc(row.dataset, row.doc_id, title, text, row.label, group, row.how))
+    return docs
+
+
+# -- building the label file from the reading pass ----------------------------------------
+
+_HOW = {
+    "read": "read",
+    "read+adjudicated": "read:adjudicated",
+    "read (borderline)": "read:borderline",
+}
+
+
+def build_labels(
+    reviewed: Path, data_dir: Path, previous: Path = DEFAULT_LABELS_PATH
+) -> list[LabelRow]:
+    """The label rows from a reading pass (``dataset,doc_id,label,how[,cue]``), completed by rule.
+
+    Every ReINTEL post and every Dân trí article with epidemic vocabulary was read; the other
+    Dân trí articles are negatives by rule (``rule:no-epidemic-vocabulary``); the ViCoV19QA
+    pairs of ``previous`` stay positives (``dataset:names-covid``). Cues are not kept: they
+    quote the texts, which stay in the shared data.
+    """
+    rows: list[LabelRow] = []
+    with reviewed.open(encoding="utf-8", newline="") as handle:
+        for record in csv.DictReader(handle):
+            how = _HOW.get(record["how"], record["how"])
+            rows.append(LabelRow(record["dataset"], record["doc_id"], int(record["label"]), how))
+    read = {(row.dataset, row.doc_id) for row in rows}
+    for doc_id, _title, _body in iter_dantri(data_dir):
+        if ("dantri", doc_id) not in read:
+            rows.append(LabelRow("dantri", doc_id, 0, "rule:no-epidemic-vocabulary"))
+    rows += [row for row in read_labels(previous) if row.dataset == "vicov19qa"]
+    order = {"reintel": 0, "dantri": 1, "vicov19qa": 2}
+    return sorted(rows, key=lambda row: order.get(row.dataset, 3))
+
+
+def write_labels(rows: list[LabelRow], path: Path = DEFAULT_LABELS_PATH) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["dataset", "doc_id", "label", "how"])
+        writer.writerows([row.dataset, row.doc_id, row.label, row.how] for row in rows)
 
 
 # -- the transparent labelling rule used to propose labels before manual review --------
@@ -167,10 +219,12 @@ HELD_OUT_SHARE = 0.3
 
 
 def is_held_out(doc: LabelledDoc) -> bool:
-    """Stable split: the same document is always on the same side, on every machine."""
+    """Stable split by :attr:`LabelledDoc.group` (a ReINTEL user's posts stay together):
+    the same document is always on the same side, on every machine."""
     import hashlib
 
-    digest = hashlib.sha1(f"{doc.dataset}:{doc.doc_id}".encode()).digest()
+    key = doc.group or f"{doc.dataset}:{doc.doc_id}"
+    digest = hashlib.sha1(key.encode()).digest()
     return digest[0] / 256 < HELD_OUT_SHARE
 
 
