@@ -142,7 +142,23 @@ def _format_metrics(title: str, metrics: dict[str, Any]) -> str:
         f"    truth 0  {confusion['tn']:7d} {confusion['fp']:7d}",
         f"    truth 1  {confusion['fn']:7d} {confusion['tp']:7d}",
     ]
+    if metrics.get("reliability"):
+        lines += [
+            f"  Brier score: {metrics['brier']:.4f} (base-rate guess: "
+            f"{_base_rate_brier(metrics):.4f})",
+            "  reliability (scores read as probabilities):",
+            "    bin        predicted  observed  count",
+        ]
+        lines += [
+            f"    {row['bin']:<9}  {row['predicted']:9.3f}  {row['observed']:8.3f}  {row['count']:5d}"
+            for row in metrics["reliability"]
+        ]
     return "\n".join(lines)
+
+
+def _base_rate_brier(metrics: dict[str, Any]) -> float:
+    rate = metrics["positives"] / max(metrics["n"], 1)
+    return rate * (1 - rate)
 
 
 def _claim_scores(posts: list[LabelledPost], model_path: Path | None) -> list[float]:
@@ -218,7 +234,8 @@ def evaluate_command(
     cv_folds: int | None,
     as_json: bool,
 ) -> None:
-    """Measure a detector on labelled data: ROC-AUC, precision/recall/F1, confusion matrix."""
+    """Measure a detector on labelled data: ROC-AUC, precision/recall/F1, confusion matrix,
+    and calibration (Brier score, reliability table)."""
     from analysis.claim_model import binary_metrics, cross_validate, dedupe_examples
 
     if task == "covid":

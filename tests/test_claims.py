@@ -248,15 +248,54 @@ def _varied_examples() -> list[ClaimExample]:
     return examples
 
 
-def test_classifier_fast_path_equals_scikit_learn(tiny_classifier):
+def test_classifier_batch_equals_one_post_at_a_time(tiny_classifier):
     examples = _varied_examples()
-    assert tiny_classifier._compiled_models() is not None  # the fast path is the one used
-    fast = tiny_classifier.predict_proba(examples)
-    reference = tiny_classifier._predict_proba_sklearn(examples)
+    batch = tiny_classifier.predict_proba(examples)
     assert len(examples) == 50
-    assert fast == pytest.approx(reference, abs=1e-9, rel=0)
+    assert ((batch >= 0) & (batch <= 1)).all()
     one = [tiny_classifier.predict_one(example) for example in examples]
-    assert one == pytest.approx(list(reference), abs=1e-9, rel=0)
+    assert one == pytest.approx(list(batch), abs=1e-12, rel=0)
+
+
+def test_classifier_uses_given_tokens_like_its_own_segmentation(tiny_classifier):
+    from dataclasses import replace
+
+    from analysis.claim_features import with_tokens
+
+    examples = _varied_examples()
+    segmented = with_tokens(examples)
+    assert all(e.tokens is not None for e in segmented)
+    assert tiny_classifier.predict_proba(segmented) == pytest.approx(
+        tiny_classifier.predict_proba(examples), abs=1e-12, rel=0
+    )
+    # different words give a different text view: the tokens are really read
+    other = [replace(e, tokens=("khẩn_cấp", "chia_sẻ", "ngay")) for e in segmented[:5]]
+    assert tiny_classifier.predict_proba(other).tolist() != tiny_classifier.predict_proba(
+        segmented[:5]
+    ).tolist()
+
+
+def test_classifier_reads_no_private_library_attributes():
+    """The model runs through scikit-learn's public API only (robust to upgrades)."""
+    import inspect
+    import re
+
+    from analysis import calibration, claim_features, claim_model
+
+    for module in (claim_model, claim_features, calibration):
+        source = inspect.getsource(module)
+        assert not re.findall(r"\w\._[a-z]\w*", source), module.__name__
+
+
+def test_claim_post_with_title_and_tokens_scores_as_without_tokens(index, tiny_classifier):
+    from analysis.text import normalize_text, segment_words
+
+    resources = ClaimResources(known_claims=index, classifier=tiny_classifier)
+    title, text = "Tin khẩn", "KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!"
+    tokens = segment_words(normalize_text(text))
+    with_tokens = score_claim(title=title, text=text, tokens=tokens, resources=resources)
+    without = score_claim(title=title, text=text, resources=resources)
+    assert with_tokens.classifier == pytest.approx(without.classifier, abs=1e-12)
 
 
 def test_token_alignment_survives_tokenizer_splits():
@@ -266,19 +305,6 @@ def test_token_alignment_survives_tokenizer_splits():
     units = text_units(text, "", tokens)
     assert units[1].text.startswith("Uống") and "nước_muối" in units[1].terms
     assert not any("_" in term for term in units[0].terms)
-
-
-@pytest.mark.parametrize("ngram_range", [(1, 5), (2, 4), (3, 3)])
-def test_char_ngram_cuts_equal_scikit_learn_char_wb(ngram_range):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from analysis.claim_model import DEFAULT_NGRAM_CUT_LENGTHS, _ngram_cuts
-
-    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
-    for size in range(1, DEFAULT_NGRAM_CUT_LENGTHS + 10):  # cached and uncached lengths
-        word = "".join("aăbcdđeêg"[i % 9] for i in range(size))
-        padded = f" {word} "
-        assert [padded[cut] for cut in _ngram_cuts(len(padded), ngram_range)] == analyzer(word)
 
 
 def test_exact_case_signal_patterns_find_what_case_insensitive_ones_find(monkeypatch):
