@@ -233,7 +233,7 @@ class _Stacker:
     platt: PlattScaling
 
     @staticmethod
-    def _fit_parts(scores: np.ndarray, meta: np.ndarray | None, y: np.ndarray, seed: int):
+    def fit_parts(scores: np.ndarray, meta: np.ndarray | None, y: np.ndarray, seed: int):
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
@@ -246,7 +246,7 @@ class _Stacker:
         return linear, trees
 
     @staticmethod
-    def _combine(linear, trees, scores: np.ndarray, meta: np.ndarray | None) -> np.ndarray:
+    def blend(linear, trees, scores: np.ndarray, meta: np.ndarray | None) -> np.ndarray:
         p = linear.predict_proba(scores)[:, 1]
         if trees is None or meta is None:
             return p
@@ -269,14 +269,14 @@ class _Stacker:
         outputs = np.zeros(len(y))
         for train_idx, test_idx in grouped_folds(y, groups, k, seed + 2):
             part_meta = None if meta is None else meta[train_idx]
-            linear, trees = cls._fit_parts(scores[train_idx], part_meta, y[train_idx], seed)
+            linear, trees = cls.fit_parts(scores[train_idx], part_meta, y[train_idx], seed)
             test_meta = None if meta is None else meta[test_idx]
-            outputs[test_idx] = cls._combine(linear, trees, scores[test_idx], test_meta)
-        linear, trees = cls._fit_parts(scores, meta, y, seed)
+            outputs[test_idx] = cls.blend(linear, trees, scores[test_idx], test_meta)
+        linear, trees = cls.fit_parts(scores, meta, y, seed)
         return cls(linear, trees, PlattScaling.fit(outputs, y))
 
     def proba(self, scores: np.ndarray, meta: np.ndarray | None = None) -> np.ndarray:
-        return self.platt(self._combine(self.linear, self.trees, scores, meta))
+        return self.platt(self.blend(self.linear, self.trees, scores, meta))
 
 
 def _binnable(x_meta: np.ndarray) -> np.ndarray:

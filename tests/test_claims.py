@@ -322,3 +322,17 @@ def test_exact_case_signal_patterns_find_what_case_insensitive_ones_find(monkeyp
     monkeypatch.setattr(signals_module, "_FOLDED_EXACT", signals_module._FOLDED)
     assert [signals_module.detect_signals(text) for text in texts] == fast
     assert sum(1 for found in fast if found) > len(texts) // 2
+
+
+def test_without_a_match_the_score_is_the_calibrated_probability(index, tiny_classifier):
+    """``claim_threshold`` then reads as a probability: signals are evidence, not extra score."""
+    resources = ClaimResources(known_claims=index, classifier=tiny_classifier)
+    for text in (
+        "KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!",
+        "Sở Y tế thông báo lịch tiêm chủng tại phường 3.",
+    ):
+        result = score_claim(text=text, resources=resources)
+        assert not result.matches
+        assert result.score == pytest.approx(result.classifier)
+    assert combine(0.6, 0.5, 1.0) == pytest.approx(1 - 0.4 * 0.5)
+    assert combine(0.0, None, 1.0) == pytest.approx(0.35)  # signals count only without a model
