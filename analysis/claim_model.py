@@ -26,18 +26,19 @@ ones; figures in ``analysis/models/README.md``):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
-from analysis.calibration import PlattScaling, brier_score, reliability_table
+from analysis.calibration import PlattScaling
 from analysis.claim_features import (
-    METADATA_NAMES,
     ClaimExample,
     folded_view,
     has_engagement,
@@ -45,20 +46,18 @@ from analysis.claim_features import (
     with_tokens,
     word_view,
 )
+from analysis.claim_views import CharView
 from analysis.text import fold_diacritics
 
 __all__ = [
     "DEFAULT_CV_FOLDS",
     "DEFAULT_SEED",
+    "PROBE_TEXTS",
     "ClaimClassifier",
     "ClaimExample",
-    "CrossValidation",
-    "binary_metrics",
-    "cross_validate",
     "dedupe_examples",
     "grouped_folds",
-    "holdout_split",
-    "run_training",
+    "text_only_proba",
     "train_claim_classifier",
 ]
 
@@ -80,6 +79,17 @@ DEFAULT_GBM_PARAMS = {
     "l2_regularization": 1.0,
 }
 _CLIP = 1e-4
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    # inspecting the loaded libraries costs milliseconds: once per process, not per batch
+    return ThreadpoolController()
+
+
+def _one_thread():
+    """One OpenMP/BLAS thread: on a shared 2-core box more threads spin and thrash."""
+    return _controller().limit(limits=1)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -153,10 +163,16 @@ class _Views:
         return cls(words, chars)
 
     def transform(
-        self, examples: Sequence[ClaimExample], *, normalized: bool = False
+        self,
+        examples: Sequence[ClaimExample],
+        *,
+        normalized: bool = False,
+        chars: CharView | None = None,
     ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """Both views; ``chars`` computes the character view from cached per-word n-grams."""
         x_words = self.words.transform([word_view(e, normalized=normalized) for e in examples])
-        x_chars = self.chars.transform([folded_view(e, normalized=normalized) for e in examples])
+        folded = [folded_view(e, normalized=normalized) for e in examples]
+        x_chars = chars.transform(folded) if chars is not None else self.chars.transform(folded)
         return x_words.tocsr(), sparse.hstack([x_words, x_chars]).tocsr()
 
 
@@ -187,7 +203,7 @@ class _BaseModels:
             )
 
         # OpenMP on a shared 2-core box thrashes; one thread is faster
-        with threadpool_limits(1):
+        with _one_thread():
             words = linear(DEFAULT_WORD_C).fit(x_words, y)
             ratio = _nb_ratio(x_both, y)
             nb = linear(DEFAULT_NB_C).fit(sparse.csr_matrix(x_both.multiply(ratio)), y)
@@ -204,7 +220,7 @@ class _BaseModels:
         )
 
     def meta_scores(self, x_meta: np.ndarray) -> np.ndarray:
-        with threadpool_limits(1):
+        with _one_thread():
             return _logit(self.gbm.predict_proba(x_meta)[:, 1])
 
 
@@ -240,7 +256,7 @@ class _Stacker:
         linear = LogisticRegression(C=1.0, max_iter=1000).fit(scores, y)
         if meta is None:
             return linear, None
-        with threadpool_limits(1):
+        with _one_thread():
             trees = HistGradientBoostingClassifier(**DEFAULT_GBM_PARAMS, random_state=seed)
             trees.fit(np.column_stack([scores[:, :2], _binnable(meta)]), y)
         return linear, trees
@@ -250,7 +266,7 @@ class _Stacker:
         p = linear.predict_proba(scores)[:, 1]
         if trees is None or meta is None:
             return p
-        with threadpool_limits(1):
+        with _one_thread():
             q = trees.predict_proba(np.column_stack([scores[:, :2], meta]))[:, 1]
         return (p + q) / 2
 
@@ -307,7 +323,45 @@ class ClaimClassifier:
         """
         if not examples:
             return np.zeros(0)
-        x_words, x_both = self.views.transform(examples, normalized=normalized)
+        return self.proba_with(examples, normalized, self.checked_char_view(examples, normalized))
+
+    def checked_char_view(
+        self, examples: Sequence[ClaimExample], normalized: bool
+    ) -> CharView | None:
+        """The cached character view, once it gave the library's own probabilities.
+
+        Checked on the first batch scored plus :data:`PROBE_TEXTS` against
+        ``TfidfVectorizer.transform``; a library version computing otherwise gets the
+        library's path, with a warning.
+        """
+        checked = self.__dict__.get("_chars", False)
+        if checked is not False:
+            return checked
+        chars = CharView(self.views.chars) if CharView.supports(self.views.chars) else None
+        if chars is not None:
+            probes = [*examples[:32], *(ClaimExample(text) for text in PROBE_TEXTS)]
+            fast = self.proba_with(probes, normalized, chars)
+            reference = self.proba_with(probes, normalized, None)
+            if not np.allclose(fast, reference, rtol=0, atol=1e-6):
+                warnings.warn(
+                    "claim classifier: the cached character view differs from scikit-learn's "
+                    f"transform (max {np.abs(fast - reference).max():.2g}); using the library's",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                chars = None
+        self.__dict__["_chars"] = chars
+        return chars
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_chars", None)  # checked again after loading, never saved
+        return state
+
+    def proba_with(
+        self, examples: Sequence[ClaimExample], normalized: bool, chars: CharView | None
+    ) -> np.ndarray:
+        x_words, x_both = self.views.transform(examples, normalized=normalized, chars=chars)
         text = self.base.text_scores(x_words, x_both)
         result = self.stacker_text.proba(text)
         with_meta = np.array([has_engagement(example) for example in examples])
@@ -320,6 +374,18 @@ class ClaimClassifier:
 
     def predict_one(self, example: ClaimExample, *, normalized: bool = False) -> float:
         return float(self.predict_proba([example], normalized=normalized)[0])
+
+
+#: Texts the cached character view is checked on (with the first batch): accents, none,
+#: capitals, URLs, numbers, emoji, other scripts, repeated and empty words.
+PROBE_TEXTS = (
+    "KHẨN CẤP!!! Chia sẻ ngay: uống nước muối ấm chữa khỏi virus corona 100%",
+    "Sáng nay, Bộ Y tế ghi nhận 12 ca mắc mới, đều là người nhập cảnh đã được cách ly.",
+    "uong nuoc chanh nong diet virus, share gap cho moi nguoi!!! https://vd.vn/a?b=1 #covid",
+    "Thuỷ điện Hoà Bình xả lũ   nhiều\tkhoảng trắng\n\nvà dòng mới 😱🙏 新型冠状病毒",
+    "a",
+    "",
+)
 
 
 def train_claim_classifier(
@@ -360,182 +426,7 @@ def train_claim_classifier(
     return ClaimClassifier(views, base, stacker_full, stacker_text, latest)
 
 
-@dataclass
-class CrossValidation:
-    """Out-of-fold probabilities and per-fold ROC-AUC of the recipe."""
-
-    probabilities: np.ndarray
-    labels: np.ndarray
-    fold_auc: list[float]
-    fold_auc_text_only: list[float]
-
-    @property
-    def mean_auc(self) -> float:
-        return float(np.mean(self.fold_auc))
-
-    @property
-    def std_auc(self) -> float:
-        return float(np.std(self.fold_auc))
-
-    @property
-    def pooled_auc(self) -> float:
-        from sklearn.metrics import roc_auc_score
-
-        return float(roc_auc_score(self.labels, self.probabilities))
-
-
-def cross_validate(
-    examples: Sequence[ClaimExample],
-    labels: Sequence[int],
-    *,
-    k: int = DEFAULT_CV_FOLDS,
-    seed: int = DEFAULT_SEED,
-    progress: Callable[[str], None] | None = None,
-) -> CrossValidation:
-    """K-fold cross-validation grouped by ``example.group`` (the user)."""
-    from sklearn.metrics import roc_auc_score
-
-    y = np.asarray(labels, dtype=int)
-    examples = with_tokens(examples)
-    groups = [example.group or str(index) for index, example in enumerate(examples)]
-    oof = np.zeros(len(y))
-    fold_auc: list[float] = []
-    fold_auc_text: list[float] = []
-    for fold, (train_idx, test_idx) in enumerate(grouped_folds(y, groups, k, seed), start=1):
-        model = train_claim_classifier([examples[i] for i in train_idx], y[train_idx], seed=seed)
-        test = [examples[i] for i in test_idx]
-        oof[test_idx] = model.predict_proba(test)
-        text_only = text_only_proba(model, test)
-        if len(set(y[test_idx].tolist())) == 2:
-            fold_auc.append(float(roc_auc_score(y[test_idx], oof[test_idx])))
-            fold_auc_text.append(float(roc_auc_score(y[test_idx], text_only)))
-        if progress:
-            last = f"{fold_auc[-1]:.4f}" if fold_auc else "n/a"
-            progress(f"fold {fold}/{k}: {len(test_idx)} posts, ROC-AUC {last}")
-    return CrossValidation(oof, y, fold_auc, fold_auc_text)
-
-
 def text_only_proba(model: ClaimClassifier, examples: Sequence[ClaimExample]) -> np.ndarray:
     """What the model says when the engagement counts are hidden (the no-metadata path)."""
     stripped = [ClaimExample(e.text, None, e.timestamp, e.group, e.tokens) for e in examples]
     return model.predict_proba(stripped)
-
-
-def holdout_split(
-    labels: Sequence[int], groups: Sequence[str], *, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split off about ``fraction`` of the users (stratified) as never-seen test data."""
-    k = max(2, round(1 / fraction))
-    train_idx, test_idx = grouped_folds(labels, groups, k, seed + 1)[0]
-    return train_idx, test_idx
-
-
-def binary_metrics(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict:
-    """ROC-AUC, precision, recall, F1, the confusion matrix at ``threshold``, and calibration
-    (Brier score, reliability table) of the scores read as probabilities."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
-
-    y = np.asarray(labels, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    predicted = (s >= threshold).astype(int)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y, predicted, average="binary", zero_division=0
-    )
-    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
-    return {
-        "n": len(y),
-        "positives": int(y.sum()),
-        "threshold": threshold,
-        "roc_auc": float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else None,
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
-        "brier": round(brier_score(y, s), 4),
-        "reliability": [row.to_dict() for row in reliability_table(y, s)],
-    }
-
-
-DEFAULT_HOLDOUT_FRACTION = 0.15
-
-
-@dataclass
-class TrainingRun:
-    """The fitted model plus the figures that justify it (written to the metrics sidecar)."""
-
-    model: ClaimClassifier
-    metrics: dict
-
-
-def run_training(
-    examples: Sequence[ClaimExample],
-    labels: Sequence[int],
-    *,
-    seed: int = DEFAULT_SEED,
-    folds: int = DEFAULT_CV_FOLDS,
-    holdout_fraction: float = DEFAULT_HOLDOUT_FRACTION,
-    progress: Callable[[str], None] | None = None,
-) -> TrainingRun:
-    """Dedupe, check on never-seen users, cross-validate, then fit on everything.
-
-    1. Repeated texts are dropped (first copy kept) so no copy sits on both sides of a split.
-    2. About ``holdout_fraction`` of the users are set aside; the recipe (fixed in advance,
-       never tuned on them) is cross-validated on the rest and then fitted on the rest and
-       scored on the held-out users: the "data it has never seen" figure.
-    3. ``folds``-fold user-grouped cross-validation on all users gives the headline figure.
-    4. The shipped model is fitted on all users.
-    """
-    say = progress or (lambda _message: None)
-    examples, labels, dropped = dedupe_examples(examples, labels)
-    examples = with_tokens(examples)
-    y = np.asarray(labels, dtype=int)
-    groups = [example.group or str(index) for index, example in enumerate(examples)]
-    say(f"{len(examples)} posts after dropping {dropped} repeated texts; {int(y.sum())} unreliable")
-
-    dev_idx, held_idx = holdout_split(y, groups, fraction=holdout_fraction, seed=seed)
-    dev = [examples[i] for i in dev_idx]
-    held = [examples[i] for i in held_idx]
-    say(f"held-out users: {len({groups[i] for i in held_idx})} ({len(held_idx)} posts)")
-    dev_cv = cross_validate(dev, y[dev_idx], k=folds, seed=seed, progress=say)
-    dev_model = train_claim_classifier(dev, y[dev_idx], seed=seed)
-    held_scores = dev_model.predict_proba(held)
-    held_metrics = binary_metrics(y[held_idx], held_scores, 0.5)
-    held_metrics["roc_auc_text_only"] = binary_metrics(
-        y[held_idx], text_only_proba(dev_model, held), 0.5
-    )["roc_auc"]
-    say(f"held-out users ROC-AUC {held_metrics['roc_auc']:.4f}")
-
-    say(f"{folds}-fold user-grouped cross-validation on all posts")
-    full_cv = cross_validate(examples, y, k=folds, seed=seed, progress=say)
-    say(f"CV ROC-AUC {full_cv.mean_auc:.4f} ± {full_cv.std_auc:.4f}; fitting the final model")
-    model = train_claim_classifier(examples, y, seed=seed)
-    metrics = {
-        "posts": len(examples),
-        "unreliable": int(y.sum()),
-        "duplicates_dropped": dropped,
-        "seed": seed,
-        "metadata_features": list(METADATA_NAMES),
-        "cv": _cv_summary(full_cv, folds),
-        "cv_at_0.5": binary_metrics(full_cv.labels, full_cv.probabilities, 0.5),
-        "holdout": {
-            "fraction_of_users": holdout_fraction,
-            "users": len({groups[i] for i in held_idx}),
-            "dev_cv": _cv_summary(dev_cv, folds),
-            "test": held_metrics,
-        },
-    }
-    model.metadata = dict(metrics)
-    return TrainingRun(model, metrics)
-
-
-def _cv_summary(cv: CrossValidation, folds: int) -> dict:
-    return {
-        "folds": folds,
-        "grouped_by": "user",
-        "roc_auc_mean": round(cv.mean_auc, 4),
-        "roc_auc_std": round(cv.std_auc, 4),
-        "roc_auc_pooled": round(cv.pooled_auc, 4),
-        "roc_auc_folds": [round(value, 4) for value in cv.fold_auc],
-        "roc_auc_text_only_mean": round(float(np.mean(cv.fold_auc_text_only)), 4),
-        "brier": round(brier_score(cv.labels, cv.probabilities), 4),
-    }

@@ -81,7 +81,7 @@ def train_command(data: Path | None, output: Path, folds: int, seed: int) -> Non
     import joblib
     import sklearn
 
-    from analysis.claim_model import run_training
+    from analysis.claim_training import run_training
 
     data = _resolve_data(data)
     posts, report = read_reintel_csv(data)
@@ -236,7 +236,8 @@ def evaluate_command(
 ) -> None:
     """Measure a detector on labelled data: ROC-AUC, precision/recall/F1, confusion matrix,
     and calibration (Brier score, reliability table)."""
-    from analysis.claim_model import binary_metrics, cross_validate, dedupe_examples
+    from analysis.claim_model import dedupe_examples
+    from analysis.claim_training import binary_metrics, cross_validate
 
     if task == "covid":
         if cv_folds is not None:

@@ -205,7 +205,8 @@ def test_committed_model_loads_and_records_its_figures():
 @pytest.mark.slow
 @pytest.mark.skipif(not default_reintel_path().is_file(), reason="shared ReINTEL data not present")
 def test_full_cross_validation_reaches_target():
-    from analysis.claim_model import cross_validate, dedupe_examples
+    from analysis.claim_model import dedupe_examples
+    from analysis.claim_training import cross_validate
 
     posts, _ = read_reintel_csv(default_reintel_path())
     examples, labels, _ = dedupe_examples([p.example() for p in posts], [p.label for p in posts])
