@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -201,8 +201,10 @@ class _Hit:
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def _accented_words(text: str) -> list[str]:
-    return _LETTERS.findall(normalize_text(text).lower())
+@lru_cache(maxsize=8192)
+def _accented_words(text: str) -> tuple[str, ...]:
+    # the same few surfaces ("dịch", "cách ly") come back post after post
+    return tuple(_LETTERS.findall(normalize_text(text).lower()))
 
 
 def _same_spelling(surface: str, written: str) -> bool:
