@@ -70,10 +70,11 @@ DEFAULT_CHAR_MAX_FEATURES = 200_000
 #: Inverse regularisation of the word model and of the NB-SVM (chosen by grouped CV).
 DEFAULT_WORD_C = 10.0
 DEFAULT_NB_C = 3.0
-#: Small, strongly regularised trees: a dozen metadata columns, a few thousand posts.
+#: Small, strongly regularised trees: a dozen metadata columns, a few thousand posts. 100
+#: trees score as 300 at a lower rate did in grouped CV, and cost a third per post.
 DEFAULT_GBM_PARAMS = {
-    "max_iter": 300,
-    "learning_rate": 0.03,
+    "max_iter": 100,
+    "learning_rate": 0.08,
     "max_leaf_nodes": 8,
     "min_samples_leaf": 30,
     "l2_regularization": 1.0,

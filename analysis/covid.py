@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 from itertools import accumulate
 from typing import Any
 
-from analysis.covid_model import WordModel, fit_word_model, ngrams
+from analysis.covid_model import WordModel, ngrams
 from analysis.text import (
     CanonForms,
     canonical_forms,
@@ -330,9 +330,12 @@ def covid_features(
     body_cues = [h for h in body_hits if h.group in ("specific", "context")]
     size = max(len(body.forms), 1)
     touched = {min(h.token_index * parts // size, parts - 1) for h in body_cues}
-    grams = ngrams(body.forms)
-    if title_forms is not None:
-        grams |= ngrams(title_forms.forms)
+    word_score = 0.0
+    if words is not None:
+        grams = ngrams(body.forms)
+        if title_forms is not None:
+            grams |= ngrams(title_forms.forms)
+        word_score = words.decision(grams)
     values = {
         "specific": _mass(specific, lexicon),
         "context": _mass(context, lexicon),
@@ -342,7 +345,7 @@ def covid_features(
         "lead": float(any(h.token_index < lead_tokens for h in body_cues)),
         "spread": len(touched) / parts,
         "density": math.log1p(100.0 * len(body_cues) / size),
-        "words": words.decision(grams) if words is not None else 0.0,
+        "words": word_score,
     }
     # other diseases alone never flag: with one named, only a Covid-specific term counts
     eligible = bool(specific) or (bool(context) and not distractors)
@@ -467,10 +470,6 @@ def detect_covid(
     return CovidResult(score, score >= cutoff, features.terms, None, features.values)
 
 
-#: Folds of the grouped cross-validation that gives the word model's out-of-fold scores.
-DEFAULT_COVID_FOLDS = 5
-
-
 def train_covid_model(
     examples: Sequence[tuple[str, str]],
     labels: Sequence[int],
@@ -481,53 +480,15 @@ def train_covid_model(
     info: Mapping[str, Any] | None = None,
     use_words: bool = True,
 ) -> CovidModel:
-    """Fit the word model and the logistic coefficients on ``(title, text)`` examples.
+    """Fit the word model and the coefficients: see :func:`analysis.covid_training.fit`."""
+    from analysis.covid_training import fit
 
-    The combination learns from the word model's *out-of-fold* scores (folds never split a
-    group: a ReINTEL user), so it weighs that score as it behaves on unseen posts. Only
-    documents the detector may flag are learnt from (the others score 0 by construction).
-    Deterministic.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    y = [int(label) for label in labels]
-    if len(set(y)) < 2:
-        raise ValueError("train_covid_model: need both labels")
-    group_of = list(groups) if groups is not None else [str(i) for i in range(len(y))]
-    grams = [
-        ngrams(canonical_forms(text).forms)
-        | (ngrams(canonical_forms(title).forms) if title else set())
-        for title, text in examples
-    ]
-    words_oof = [0.0] * len(y)
-    words = None
-    if use_words:
-        k = max(2, min(DEFAULT_COVID_FOLDS, min(y.count(0), y.count(1)), len(set(group_of))))
-        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0)
-        for train_idx, test_idx in splitter.split(grams, y, group_of):
-            fold = fit_word_model([grams[i] for i in train_idx], [y[i] for i in train_idx])
-            for i in test_idx:
-                words_oof[i] = fold.decision(grams[i])
-        words = fit_word_model(grams, y)
-    rows: list[list[float]] = []
-    ys: list[int] = []
-    for (title, text), label, oof in zip(examples, y, words_oof, strict=True):
-        features = covid_features(text, title, lexicon=lexicon)
-        if features.eligible:
-            values = {**features.values, "words": oof}
-            rows.append([values[name] for name in FEATURE_NAMES])
-            ys.append(label)
-    if len(set(ys)) < 2:
-        raise ValueError("train_covid_model: need both labels among texts with Covid terms")
-    fitted = LogisticRegression(C=regularisation, max_iter=1000).fit(rows, ys)
-    coefficients = {
-        name: round(float(c), 4) for name, c in zip(FEATURE_NAMES, fitted.coef_[0], strict=True)
-    }
-    return CovidModel(
-        coefficients,
-        round(float(fitted.intercept_[0]), 4),
-        DEFAULT_COVID_THRESHOLD,
-        info or {},
-        words,
+    return fit(
+        examples,
+        labels,
+        lexicon=lexicon,
+        groups=groups,
+        regularisation=regularisation,
+        info=info,
+        use_words=use_words,
     )
