@@ -331,7 +331,8 @@ class ClaimClassifier:
     ) -> CharView | None:
         """The cached character view, once it gave the library's own probabilities.
 
-        Checked on the first batch scored plus :data:`PROBE_TEXTS` against
+        Checked on :data:`PROBE_TEXTS` (by ``crawler.claim_resources`` when it loads the
+        model), plus the first batch if it is scored before, against
         ``TfidfVectorizer.transform``; a library version computing otherwise gets the
         library's path, with a warning.
         """

@@ -337,3 +337,27 @@ def test_without_a_match_the_score_is_the_calibrated_probability(index, tiny_cla
         assert result.score == pytest.approx(result.classifier)
     assert combine(0.6, 0.5, 1.0) == pytest.approx(1 - 0.4 * 0.5)
     assert combine(0.0, None, 1.0) == pytest.approx(0.35)  # signals count only without a model
+
+
+def test_cached_character_view_is_checked_against_scikit_learn(tiny_classifier, monkeypatch):
+    """The fast character view is used only while it gives the library's own probabilities."""
+    import copy
+
+    from analysis.claim_views import CharView
+
+    examples = _varied_examples()
+    model = copy.deepcopy(tiny_classifier)
+    model.__dict__.pop("_chars", None)
+    reference = model.proba_with(examples, False, None)
+    # float32 TF-IDF rounding apart, the same numbers (the check allows 1e-6)
+    assert model.predict_proba(examples) == pytest.approx(reference, abs=1e-6, rel=0)
+    assert isinstance(model.__dict__["_chars"], CharView)  # checked and kept
+
+    broken = copy.deepcopy(tiny_classifier)
+    broken.__dict__.pop("_chars", None)
+    real = CharView.transform
+    monkeypatch.setattr(CharView, "transform", lambda self, texts: real(self, texts) * 2)
+    with pytest.warns(RuntimeWarning, match="differs from scikit-learn"):
+        scores = broken.predict_proba(examples)
+    assert broken.__dict__["_chars"] is None  # the library's path from now on
+    assert scores == pytest.approx(reference, abs=1e-12, rel=0)
