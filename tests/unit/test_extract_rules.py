@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crawler.resources.sources import SourcesError, load_sources
 
 from crawler.extract.article import extract_page
 from crawler.extract.authors import OrgNames, is_person_name, split_names
@@ -20,6 +19,7 @@ from crawler.extract.jsonld import read_linked_data
 from crawler.extract.lead import PRESS_PREFIX
 from crawler.extract.pagetype import PageEvidence, judge_page
 from crawler.extract.rules import SiteRules
+from crawler.resources.sources import SourcesError, load_sources
 
 NOW = datetime(2026, 3, 8, 10, 0, tzinfo=VIETNAM_TZ)
 BODY = " ".join(
