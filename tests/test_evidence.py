@@ -1,0 +1,357 @@
+"""Evidence pieces without a crawl: the metadata contract on both stores, WARC records, the
+URL rules of captures and checks, takedown classification, WACZ bundles and signatures."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.evidence_bundle import BundleDocument, surt, verify_wacz, write_wacz
+from crawler.evidence_checks import classify
+from crawler.evidence_fetch import UrlPolicy, UrlRefused, fetch
+from crawler.warc import Exchange, RotatingWarcWriter, exchange_records
+from index.documents import Document
+from index.evidence import Check, EvidenceFile, audit_item_id, checks_of, evidence_of
+from index.evidence_files import LocalFileStore
+from index.review import AuditEntry
+from index.sqlite import SqliteStore
+
+ES_URL = os.environ.get("MISINFO_ES_URL")
+
+
+def _exchange(url: str = "http://news.example.vn/a/1.html", body: bytes = b"") -> Exchange:
+    body = body or "<html><title>Tin đồn</title><h1>Tiêm vắc xin gây vô sinh</h1></html>".encode()
+    return Exchange(
+        url=url,
+        status=200,
+        response_headers=[
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+        ],
+        body=body,
+        fetched_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+        request_headers=[("User-Agent", "misinfo-monitor/0.1")],
+        ip_address="203.0.113.7",
+    )
+
+
+def _file(doc_id: str, n: int, kind: str = "screenshot") -> EvidenceFile:
+    return EvidenceFile(
+        id=f"{doc_id}:{kind}:{n}",
+        doc_id=doc_id,
+        kind=kind,
+        sha256=f"{n:064x}",
+        size=10 + n,
+        captured_at=f"2026-11-30T08:0{n}:00+00:00",
+        url="http://news.example.vn/a/1.html",
+        captured_by="analyst1",
+        origin="capture",
+        tools={"chromium": "1"},
+    )
+
+
+# -- the metadata contract, on both stores ---------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "index.db")
+        yield store
+        store.close()
+        return
+    if not ES_URL:
+        pytest.skip("MISINFO_ES_URL is not set")
+    from index.elastic import ElasticsearchStore
+
+    store = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
+    yield store
+    store.drop()
+
+
+def test_evidence_metadata_contract(store):
+    meta = store.evidence()
+    first, later = _file("doc1", 1), _file("doc1", 2, "warc")
+    assert meta.add_files([later, first, _file("doc2", 3)]) == 3
+    # Immutable: the same id again keeps what was recorded first.
+    changed = EvidenceFile.from_dict({**first.to_dict(), "sha256": "f" * 64})
+    assert meta.add_files([changed]) == 0
+    assert [f.id for f in evidence_of(store, "doc1")] == [first.id, later.id]
+    assert meta.get_file(first.id).sha256 == first.sha256
+    assert meta.get_file(first.id).tools == {"chromium": "1"}
+    assert meta.docs_with_files(["doc1", "doc2", "doc3"], "screenshot") == {"doc1", "doc2"}
+
+    for n, status in enumerate(["online-unchanged", "removed"]):
+        meta.add_check(
+            Check(
+                id=f"doc1:check:{n}",
+                doc_id="doc1",
+                checked_at=f"2026-12-0{n + 1}T00:00:00+00:00",
+                url="http://news.example.vn/a/1.html",
+                status=status,
+                http_status=200 if n == 0 else 410,
+            )
+        )
+    assert [c.status for c in checks_of(store, "doc1")] == ["online-unchanged", "removed"]
+    assert meta.last_checks(["doc1", "doc2"]) == {"doc1": "2026-12-02T00:00:00+00:00"}
+
+    meta.set_watch("doc2", True, user="analyst1", reason="viral", at="2026-12-01T00:00:00+00:00")
+    assert [w.doc_id for w in meta.watches()] == ["doc2"]
+    meta.set_watch("doc2", False, user="analyst2", reason="", at="2026-12-02T00:00:00+00:00")
+    assert meta.watches() == [] and meta.watch_state("doc2").by == "analyst2"
+
+    entry = AuditEntry(
+        item_id=audit_item_id("doc1"), at="2026-12-01T00:00:00+00:00", user="a", action="view"
+    )
+    meta.audit(entry)
+    assert [e.action for e in meta.audit_history("doc1")] == ["view"]
+
+
+def test_sqlite_evidence_rows_cannot_be_changed_or_deleted(tmp_path):
+    store = SqliteStore(tmp_path / "index.db")
+    store.evidence().add_files([_file("doc1", 1)])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "index.db")
+    for sql in ("UPDATE evidence_files SET sha256 = 'x'", "DELETE FROM evidence_files"):
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(sql)
+    conn.close()
+
+
+# -- WARC records ------------------------------------------------------------------------------
+
+
+def test_warc_records_keep_request_response_time_and_address(tmp_path):
+    writer = RotatingWarcWriter(tmp_path, "src-run", max_bytes=1024 * 1024, info={"software": "t"})
+    spans = [writer.write(_exchange()), writer.write(_exchange("http://news.example.vn/b"))]
+    writer.close()
+    data = spans[0].path.read_bytes()
+    records = list(
+        ArchiveIterator(io.BytesIO(data[spans[0].offset : spans[0].offset + spans[0].length]))
+    )
+    assert [r.rec_type for r in records] == ["response", "request"]
+    response, request = records
+    assert response.rec_headers.get_header("WARC-IP-Address") == "203.0.113.7"
+    assert response.rec_headers.get_header("WARC-Date").startswith("2026-11-30T08:00:00")
+    assert response.http_headers.get_header("X-Archive-Orig-Content-Encoding") == "gzip"
+    assert response.http_headers.get_header("Content-Encoding") is None
+    assert request.rec_headers.get_header("WARC-Concurrent-To") == spans[0].record_id
+    assert request.http_headers.get_header("Host") == "news.example.vn"
+    # The file starts with warcinfo; the second exchange follows the first.
+    assert spans[1].offset == spans[0].offset + spans[0].length
+
+
+def test_warc_files_rotate(tmp_path):
+    writer = RotatingWarcWriter(tmp_path, "src-run", max_bytes=1, info={})
+    paths = {writer.write(_exchange()).path for _ in range(3)}
+    writer.close()
+    assert len(paths) == 3
+
+
+# -- what captures and checks may fetch ---------------------------------------------------------
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_url_policy_keeps_captures_on_the_sources_hosts():
+    policy = UrlPolicy(domains=("songhong.localhost",))
+    policy.check("http://songhong.localhost:8765/a.html")
+    policy.check("https://m.songhong.localhost/a.html")
+    for url in (
+        "file:///etc/passwd",
+        "ftp://songhong.localhost/x",
+        "http://127.0.0.1:9200/_cluster/health",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://songhong.localhost.evil.example/",
+    ):
+        with pytest.raises(UrlRefused):
+            policy.check(url)
+    assert policy.allows_resource("data:image/png;base64,AAAA")
+    assert policy.allows_resource("http://songhong.localhost/static/site.css")
+    assert not policy.allows_resource("http://127.0.0.1:9200/")
+    assert not policy.allows_resource("http://other.localhost/")
+    assert not policy.allows_resource("http://10.0.0.5/admin")
+
+
+def test_a_redirect_off_the_source_is_refused():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        policy = UrlPolicy(domains=("127.0.0.1",))
+        with pytest.raises(UrlRefused, match=r"169\.254\.169\.254"):
+            fetch(f"http://127.0.0.1:{server.server_port}/post", policy, user_agent="t", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- takedown classification ---------------------------------------------------------------------
+
+CAPTURED = "Tiêm vắc xin Covid-19 gây vô sinh ở phụ nữ trẻ.\nHãy chia sẻ ngay cho mọi người."
+PAGE = "<html><body><article><h1>Tin</h1><p>{}</p></article></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("status", "html", "expected"),
+    [
+        (404, "", "removed"),
+        (410, "", "removed"),
+        (503, "", "unreachable"),
+        (None, "", "unreachable"),
+        (200, PAGE.format("Nội dung không tồn tại hoặc đã bị gỡ bỏ."), "removed"),
+        (200, PAGE.format(CAPTURED.replace("\n", " ")), "online-unchanged"),
+        (
+            200,
+            PAGE.format("Bài đã được sửa: tiêm vắc xin an toàn, không gây vô sinh."),
+            "online-changed",
+        ),
+    ],
+)
+def test_classify(status, html, expected):
+    from crawler.evidence_settings import DEFAULT_REMOVED_PATTERNS
+
+    verdict = classify(
+        http_status=status,
+        html=html,
+        url="http://news.example.vn/a/1.html",
+        captured_text=CAPTURED,
+        redirected=False,
+        removed_patterns=DEFAULT_REMOVED_PATTERNS,
+    )
+    assert verdict.status == expected
+    if expected == "online-changed":
+        assert "-Tiêm vắc xin Covid-19" in verdict.diff and "+" in verdict.diff
+
+
+# -- bundles ------------------------------------------------------------------------------------
+
+
+def _bundle_docs(tmp_path: Path) -> list[BundleDocument]:
+    data, record_id = exchange_records(_exchange())
+    doc = Document(
+        id="doc1",
+        url="http://news.example.vn/a/1.html",
+        canonical_url="http://news.example.vn/a/1.html",
+        source="demo",
+        site="news.example.vn",
+        title="Tiêm vắc xin gây vô sinh",
+        text=CAPTURED,
+        fetched_at="2026-11-30T08:00:00+00:00",
+        flags=["claim"],
+        analysis={"claim": {"score": 0.9, "flag": True}},
+    )
+    files = LocalFileStore(tmp_path / "data")
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    key, digest = files.put(png, suffix=".png")
+    warc = EvidenceFile.from_dict({**_file("doc1", 1, "warc").to_dict(), "record_id": record_id})
+    shot = EvidenceFile.from_dict({**_file("doc1", 2).to_dict(), "sha256": digest, "path": key})
+    return [BundleDocument(document=doc, files=[(warc, data), (shot, files.read(key))])]
+
+
+def test_bundle_verifies_and_any_changed_byte_fails(tmp_path):
+    out = tmp_path / "b.wacz"
+    report = write_wacz(out, _bundle_docs(tmp_path))
+    assert report.records == 1 and not report.signed
+    verified = verify_wacz(out)
+    assert verified.ok, verified.problems
+    assert [page["url"] for page in verified.pages] == ["http://news.example.vn/a/1.html"]
+    blob = out.read_bytes()
+    for position in range(0, len(blob), max(1, len(blob) // 150)):
+        changed = bytearray(blob)
+        changed[position] ^= 0x20
+        out.write_bytes(bytes(changed))
+        assert not verify_wacz(out).ok, f"byte {position} changed and still verified"
+
+
+def test_bundle_indexes_and_pages_follow_wacz(tmp_path):
+    import json
+    import zipfile
+
+    out = tmp_path / "b.wacz"
+    write_wacz(out, _bundle_docs(tmp_path))
+    with zipfile.ZipFile(out) as archive:
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
+        package = json.loads(archive.read("datapackage.json"))
+        cdx = archive.read("indexes/index.cdx").decode().splitlines()
+        pages = archive.read("pages/pages.jsonl").decode().splitlines()
+    assert package["profile"] == "data-package" and package["wacz_version"] == "1.1.1"
+    assert cdx[0].startswith("vn,example,news)/a/1.html 20261130080000 {")
+    assert json.loads(pages[0])["format"] == "json-pages-1.0"
+    assert surt("http://www.Example.vn:8080/A?b=2&a=1") == "vn,example:8080)/a?a=1&b=2"
+
+
+def test_signed_bundle(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "signing.pem"
+    pem.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    out = tmp_path / "signed.wacz"
+    assert write_wacz(out, _bundle_docs(tmp_path), signing_key=pem).signed
+    report = verify_wacz(out, public_key=public)
+    assert report.ok and report.signature.startswith("Ed25519")
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert not verify_wacz(out, public_key=other).ok
+    unsigned = tmp_path / "unsigned.wacz"
+    write_wacz(unsigned, _bundle_docs(tmp_path))
+    assert verify_wacz(unsigned).ok and not verify_wacz(unsigned, public_key=public).ok
+    runner = CliRunner()
+    from crawler.cli import main
+
+    result = runner.invoke(
+        main, ["evidence", "verify", str(out), "--public-key", base64.b64encode(other).decode()]
+    )
+    assert result.exit_code == 1 and "FAILED" in result.output
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_evidence_commands_give_one_line_errors(tmp_path):
+    from crawler.cli import main
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    for args in (
+        ["evidence", "capture", "nosuchdoc"],
+        ["evidence", "check", "nosuchdoc"],
+        ["evidence", "bundle", "nosuchdoc", "-o", str(tmp_path / "x.wacz")],
+        ["evidence", "list", "nosuchdoc"],
+    ):
+        result = runner.invoke(main, [*data, *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.startswith("Error: no document 'nosuchdoc'"), result.output
+        assert "Traceback" not in result.output
+    result = runner.invoke(main, [*data, "evidence", "bundle", "x", "-o", str(tmp_path / "x.zip")])
+    assert result.exit_code == 2 and ".wacz" in result.output
+    not_zip = tmp_path / "junk.wacz"
+    not_zip.write_bytes(b"not a zip")
+    result = runner.invoke(main, [*data, "evidence", "verify", str(not_zip)])
+    assert result.exit_code == 1 and "not a readable zip" in result.output
