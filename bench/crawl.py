@@ -88,9 +88,10 @@ def pipeline_worker(sitemap: str, data_dir: str, warc: str = "on") -> None:
     app = App(data_dir=Path(data_dir))
     source = Source(name="bench", sitemaps=[sitemap], max_pages=1_000_000)
     overrides = {**NETWORK, "CLOSESPIDER_PAGECOUNT": 0, "MM_WARC_ENABLED": warc == "on"}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     (record,) = run_crawls(app, [source], trigger="bench", overrides=overrides)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     warc_bytes = sum(path.stat().st_size for path in Path(data_dir).rglob("*.warc.gz"))
     print(
         json.dumps(
@@ -98,6 +99,7 @@ def pipeline_worker(sitemap: str, data_dir: str, warc: str = "on") -> None:
                 "pages": record.fetched,
                 "documents": record.new,
                 "seconds": seconds,
+                "cpu": cpu,
                 "warc_bytes": warc_bytes,
             }
         )
@@ -110,6 +112,7 @@ def compare_warc(sitemap: str, rounds: int) -> None:
     import statistics
 
     times: dict[str, list[float]] = {"off": [], "on": []}
+    cpus: dict[str, list[float]] = {"off": [], "on": []}
     per_thousand = []
     for round_number in range(rounds):
         order = ("off", "on") if round_number % 2 == 0 else ("on", "off")
@@ -117,15 +120,22 @@ def compare_warc(sitemap: str, rounds: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 result = run_worker("--pipeline-worker", sitemap, tmp, mode)
             times[mode].append(result["seconds"])
+            cpus[mode].append(result["cpu"])
             if mode == "on" and result["documents"]:
                 per_thousand.append(result["warc_bytes"] / result["documents"] * 1000)
             print(
                 f"round {round_number + 1} warc {mode:<3}: {result['documents']} documents "
-                f"in {result['seconds']:.1f} s (load {os.getloadavg()[0]:.1f})",
+                f"in {result['seconds']:.1f} s, {result['cpu']:.1f} s CPU "
+                f"(load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
     off, on = statistics.median(times["off"]), statistics.median(times["on"])
     print(f"median: WARC off {off:.1f} s, WARC on {on:.1f} s: {on / off:.3f}x the time")
+    cpu_off, cpu_on = statistics.median(cpus["off"]), statistics.median(cpus["on"])
+    print(
+        f"median CPU: WARC off {cpu_off:.1f} s, WARC on {cpu_on:.1f} s: "
+        f"{cpu_on / cpu_off:.3f}x the CPU time"
+    )
     if per_thousand:
         print(f"WARC disk cost: {statistics.median(per_thousand) / 1e6:.1f} MB per 1,000 pages")
 

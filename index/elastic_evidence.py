@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -219,6 +219,49 @@ class ElasticEvidence:
             except NotFoundError:
                 return None
         return self._states([hit["_source"]])[0]
+
+    # -- migration -------------------------------------------------------------------------
+    def _scan(self, kind: str) -> Iterator[dict[str, Any]]:
+        self._ensure()
+        with mapped_errors(f"evidence export {kind}"):
+            for hit in helpers.scan(
+                self.client, index=self.names.alias(kind), query={"query": {"match_all": {}}}
+            ):
+                yield hit["_source"]
+
+    def export_files(self) -> Iterator[EvidenceFile]:
+        for source in self._scan("evidence"):
+            yield EvidenceFile.from_dict(source)
+
+    def export_checks(self) -> Iterator[Check]:
+        for source in self._scan("checks"):
+            yield Check.from_dict(source)
+
+    def export_watches(self) -> list[WatchState]:
+        return self._states(list(self._scan("watches")))
+
+    def import_checks(self, checks: Iterable[Check]) -> int:
+        self._ensure()
+        actions = (
+            {
+                "_op_type": "create",
+                "_index": self.names.alias("checks"),
+                "_id": check.id,
+                "_source": check.to_dict(),
+            }
+            for check in checks
+        )
+        added = 0
+        with mapped_errors("evidence import_checks"):
+            for ok, result in helpers.streaming_bulk(
+                self.client, actions, raise_on_error=False, max_retries=3, refresh=self.refresh
+            ):
+                outcome = result.get("create", {})
+                if ok:
+                    added += 1
+                elif outcome.get("status") != 409:
+                    raise SearchError(f"could not import check {outcome.get('_id')}: {outcome}")
+        return added
 
     # -- audit -----------------------------------------------------------------------------
     def audit(self, entry: AuditEntry) -> None:

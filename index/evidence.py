@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,11 +34,13 @@ __all__ = [
     "CHECK_STATUSES",
     "FILE_KINDS",
     "Check",
+    "EvidenceCopy",
     "EvidenceFile",
     "EvidenceStore",
     "WatchState",
     "audit_item_id",
     "checks_of",
+    "copy_evidence",
     "evidence_of",
     "evidence_store",
     "first_removal",
@@ -178,6 +181,21 @@ class EvidenceStore(Protocol):
         """Append one entry to the store's audit log (item id :func:`audit_item_id`)."""
         ...
 
+    # -- migration (``misinfo index migrate``) ---------------------------------------------
+    def export_files(self) -> Iterator[EvidenceFile]:
+        """Every file record, in bounded memory."""
+        ...
+
+    def export_checks(self) -> Iterator[Check]: ...
+
+    def export_watches(self) -> list[WatchState]:
+        """Every watch state, watched or not."""
+        ...
+
+    def import_checks(self, checks: Iterable[Check]) -> int:
+        """Append checks whose id is not recorded yet; returns the number appended."""
+        ...
+
     def audit_history(self, doc_id: str) -> list[AuditEntry]:
         """The document's evidence audit entries, oldest first."""
         ...
@@ -199,6 +217,35 @@ def evidence_of(store: Any, doc_id: str) -> list[EvidenceFile]:
 def checks_of(store: Any, doc_id: str) -> list[Check]:
     """Every takedown check of document ``doc_id``, oldest first."""
     return evidence_store(store).checks(doc_id)
+
+
+@dataclass(slots=True)
+class EvidenceCopy:
+    files: int = 0
+    checks: int = 0
+    watches: int = 0
+
+
+def copy_evidence(source: Any, target: Any, *, batch_size: int = 500) -> EvidenceCopy:
+    """Copy evidence metadata from store ``source`` into ``target`` (idempotent: records
+    already there are kept as they are). The audit entries travel with the review audit
+    log; the files themselves stay in the data directory."""
+    origin, destination = evidence_store(source), evidence_store(target)
+    copied = EvidenceCopy()
+    batch: list[EvidenceFile] = []
+    for item in origin.export_files():
+        batch.append(item)
+        if len(batch) >= batch_size:
+            copied.files += destination.add_files(batch)
+            batch = []
+    copied.files += destination.add_files(batch)
+    copied.checks = destination.import_checks(origin.export_checks())
+    for state in origin.export_watches():
+        destination.set_watch(
+            state.doc_id, state.watched, user=state.by, reason=state.reason, at=state.since
+        )
+        copied.watches += 1
+    return copied
 
 
 def first_removal(checks: list[Check]) -> Check | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from typing import Any
@@ -220,6 +220,44 @@ class SqliteEvidence:
     def watch_state(self, doc_id: str) -> WatchState | None:
         rows = self._watch_rows("w.doc_id = ?", (doc_id,))
         return rows[0] if rows else None
+
+    # -- migration -------------------------------------------------------------------------
+    def _pages(self, select: str) -> Iterator[tuple[Any, ...]]:
+        after = 0
+        while True:
+            with self._reading() as conn:
+                rows = conn.execute(
+                    f"{select.replace(' FROM ', ', rowid FROM ', 1)} WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT 1000",
+                    (after,),
+                ).fetchall()
+            for row in rows:
+                yield row[:-1]
+            if len(rows) < 1000:
+                return
+            after = rows[-1][-1]
+
+    def export_files(self) -> Iterator[EvidenceFile]:
+        for row in self._pages(_FILE_SELECT):
+            yield _file(row)
+
+    def export_checks(self) -> Iterator[Check]:
+        for row in self._pages(_CHECK_SELECT):
+            yield Check(**dict(zip(_CHECK_COLUMNS, row, strict=True)))
+
+    def export_watches(self) -> list[WatchState]:
+        return self._watch_rows("1", ())
+
+    def import_checks(self, checks: Iterable[Check]) -> int:
+        rows = [check.to_dict() for check in checks]
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                f"INSERT OR IGNORE INTO evidence_checks ({', '.join(_CHECK_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_CHECK_COLUMNS))})",
+                [tuple(row[name] for name in _CHECK_COLUMNS) for row in rows],
+            )
+            return conn.total_changes - before
 
     # -- audit -----------------------------------------------------------------------------
     def audit(self, entry: AuditEntry) -> None:

@@ -355,3 +355,43 @@ def test_evidence_commands_give_one_line_errors(tmp_path):
     not_zip.write_bytes(b"not a zip")
     result = runner.invoke(main, [*data, "evidence", "verify", str(not_zip)])
     assert result.exit_code == 1 and "not a readable zip" in result.output
+
+
+def test_migrate_store_carries_evidence(tmp_path):
+    from crawler.cli_index import migrate_store
+
+    source, target = SqliteStore(tmp_path / "a.db"), SqliteStore(tmp_path / "b.db")
+    try:
+        meta = source.evidence()
+        meta.add_files([_file("doc1", 1), _file("doc1", 2, "warc")])
+        meta.add_check(
+            Check(
+                id="doc1:check:1",
+                doc_id="doc1",
+                checked_at="2026-12-01T00:00:00+00:00",
+                url="http://news.example.vn/a/1.html",
+                status="removed",
+                http_status=404,
+            )
+        )
+        meta.set_watch("doc1", True, user="a1", reason="viral", at="2026-12-01T00:00:00+00:00")
+        meta.audit(
+            AuditEntry(
+                item_id=audit_item_id("doc1"),
+                at="2026-12-01T00:00:00+00:00",
+                user="a1",
+                action="capture",
+            )
+        )
+        first = migrate_store(source, target)
+        assert (first.evidence_files, first.evidence_checks) == (2, 1)
+        copied = target.evidence()
+        assert [f.id for f in copied.files("doc1")] == [f.id for f in meta.files("doc1")]
+        assert [c.status for c in copied.checks("doc1")] == ["removed"]
+        assert copied.watch_state("doc1").watched
+        assert [e.action for e in copied.audit_history("doc1")] == ["capture"]
+        again = migrate_store(source, target)
+        assert (again.evidence_files, again.evidence_checks) == (0, 0)
+    finally:
+        source.close()
+        target.close()
