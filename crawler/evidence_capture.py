@@ -82,6 +82,13 @@ def browser_capture(
             blocked.append(request.url)
             route.abort("blockedbyclient")
 
+    def guard_socket(socket: Any) -> None:
+        http_url = "http" + socket.url.removeprefix("ws")  # ws(s):// -> http(s)://
+        if policy.allows_resource(http_url):
+            socket.connect_to_server()
+        else:
+            blocked.append(socket.url)
+
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -98,6 +105,9 @@ def browser_capture(
                 page = context.new_page()
                 page.set_default_timeout(timeout_ms)
                 page.route("**/*", guard)
+                # WebSockets bypass page.route: an unconnected handler keeps a disallowed one
+                # from ever reaching its server.
+                page.route_web_socket("**/*", guard_socket)
                 captured_at = datetime.now(UTC)
                 response = page.goto(url, wait_until="load", timeout=timeout_ms)
                 # Late scripts (relative times, feeds) settle; a page never idle is fine too.
