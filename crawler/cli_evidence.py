@@ -66,6 +66,7 @@ def _check_json(check: Any) -> dict[str, Any]:
     return {
         "id": check.id,
         "doc_id": check.doc_id,
+        "kind": "check",
         "status": check.status,
         "checked_at": check.checked_at,
         "url": check.url,
@@ -137,14 +138,20 @@ def capture_command(
 @json_option
 @handle_errors
 def list_command(doc_id: str | None, as_json: bool) -> None:
-    """Archived files (of document ID, or all) and the takedown checks of ID."""
+    """Archived files and takedown checks of document ID (of every document without ID).
+
+    \b
+    --json prints {"files": [{"kind", "sha256", "captured_at", "url", ...}],
+                   "checks": [{"status", "checked_at", "url", "sha256", ...}]}.
+    """
     with _service() as service:
         files = service.list(doc_id)
-        checks = service.meta.checks(doc_id) if doc_id else []
+        checks = service.meta.checks(doc_id) if doc_id else list(service.meta.export_checks())
     if as_json:
-        payload: Any = [_file_json(item) for item in files]
-        if doc_id:
-            payload = {"files": payload, "checks": [_check_json(check) for check in checks]}
+        payload = {
+            "files": [_file_json(item) for item in files],
+            "checks": [_check_json(check) for check in checks],
+        }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     if not files:

@@ -121,9 +121,13 @@ class EvidenceService:
     # -- capture ---------------------------------------------------------------------------
     def browser_path(self) -> str:
         if self._browser is None:
+            from crawler.app import ConfigError
             from crawler.settings import require_browser
 
-            self._browser = require_browser(self.app)
+            try:
+                self._browser = require_browser(self.app)
+            except ConfigError as exc:  # one line for the CLI and the UI alike
+                raise EvidenceError(str(exc)) from exc
         return self._browser
 
     def capture(self, doc_id: str, user: str) -> CaptureResult:
