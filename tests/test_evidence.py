@@ -395,3 +395,65 @@ def test_migrate_store_carries_evidence(tmp_path):
     finally:
         source.close()
         target.close()
+
+
+@pytest.mark.parametrize(("mode", "archived"), [("all", 2), ("flagged", 1)])
+def test_warc_extension_archives_stored_items(tmp_path, mode, archived):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PostItem
+    from crawler.warc import WarcExtension
+    from index import document_id
+
+    crawler = get_crawler(
+        settings_dict={
+            "MM_WARC_ENABLED": True,
+            "MM_WARC_MODE": mode,
+            "MM_WARC_MAX_BYTES": 1 << 20,
+            "MM_DATA_DIR": str(tmp_path),
+            "MM_INDEX_URI": f"sqlite:///{tmp_path / 'index.db'}",
+        }
+    )
+    extension = WarcExtension.from_crawler(crawler)
+
+    class Spider:
+        name = "demo-src"
+
+    extension.spider_opened(Spider())
+    items = []
+    for n, flagged in enumerate((True, False)):
+        url = f"http://news.example.vn/a/{n}.html"
+        response = HtmlResponse(
+            url, body=f"<h1>Bài {n}</h1>".encode(), encoding="utf-8", request=Request(url)
+        )
+        item = PostItem(
+            url=url,
+            canonical_url=url,
+            source="demo-src",
+            site="news.example.vn",
+            fetched_at="2026-11-30T08:00:00+00:00",
+            analysis={"claim": {"flag": flagged, "score": 0.9 if flagged else 0.1}},
+        )
+        extension.item_scraped(item, response, Spider())
+        items.append(item)
+    extension.spider_closed(Spider())
+    from crawler.pipelines import crawler_store
+
+    store = crawler_store(crawler)
+    try:
+        files = store.evidence().files()
+    finally:
+        store.close()
+    assert len(files) == archived
+    (first,) = [f for f in files if f.doc_id == document_id(items[0].canonical_url)]
+    assert first.path.startswith("warc/demo-src/") and first.path.endswith(".warc.gz")
+    span = (tmp_path / first.path).read_bytes()[first.offset : first.offset + first.length]
+    (response, _request) = list(ArchiveIterator(io.BytesIO(span)))
+    assert response.rec_headers.get_header("WARC-Target-URI") == items[0].url
+    assert crawler.stats.get_value("mm/warc/records") == archived
+    with pytest.raises(Exception, match="MM_WARC_MODE is off"):
+        WarcExtension.from_crawler(
+            get_crawler(settings_dict={"MM_WARC_ENABLED": True, "MM_WARC_MODE": "off"})
+        )
