@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import socket
@@ -57,6 +58,10 @@ WARC_MODES = ("all", "flagged", "off")
 WARC_VERSION = "1.1"
 #: Headers that describe the bytes on the wire, not the (decoded) body archived.
 _WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
+#: Beside a run's WARC files: every pointer recorded (JSON lines), and a mark while some
+#: still wait for the store.
+POINTERS_FILE = "pointers.jsonl"
+PENDING_MARK = "POINTERS_PENDING"
 #: Responses whose WARC span is reused for the next items (a social page yields many posts).
 _RECENT_RESPONSES = 8
 
@@ -282,6 +287,7 @@ class WarcExtension:
         self.max_bytes = max_bytes
         self.writer: RotatingWarcWriter | None = None
         self.run = ""
+        self.run_dir = data_dir
         self.pending: list[EvidenceFile] = []
         self._recent: list[tuple[Any, RecordSpan]] = []
         self._tools = tool_versions()
@@ -314,8 +320,10 @@ class WarcExtension:
         started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run = f"{started}-{os.getpid()}"
         source = spider.name
+        self.run_dir = self.data_dir / "warc" / source / self.run
+        self._replay_pending(self.data_dir / "warc" / source)
         self.writer = RotatingWarcWriter(
-            self.data_dir / "warc" / source / self.run,
+            self.run_dir,
             f"{source}-{self.run}",
             max_bytes=self.max_bytes,
             info={
@@ -377,6 +385,8 @@ class WarcExtension:
             self._flush()
 
     def _flush(self) -> None:
+        """Record the pending pointers in the store, and beside the WARC files in
+        ``pointers.jsonl`` (a store that is away gets them from there on the next run)."""
         if not self.pending:
             return
         from crawler.pipelines import crawler_store
@@ -384,11 +394,32 @@ class WarcExtension:
         from index.evidence import evidence_store
 
         batch, self.pending = self.pending, []
+        with (self.run_dir / POINTERS_FILE).open("a", encoding="utf-8") as out:
+            for item in batch:
+                out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
         try:
             evidence_store(crawler_store(self.crawler)).add_files(batch)
-        except SearchError as exc:  # the WARC bytes are on disk; only the pointers are lost
-            self.crawler.stats.inc_value("mm/warc/pointers_failed", len(batch))
-            log.error("could not record %d WARC pointers: %s", len(batch), exc)
+        except SearchError as exc:
+            (self.run_dir / PENDING_MARK).touch()
+            self.crawler.stats.inc_value("mm/warc/pointers_pending", len(batch))
+            log.warning("%d WARC pointers wait in %s: %s", len(batch), self.run_dir, exc)
+
+    def _replay_pending(self, source_dir: Path) -> None:
+        """Pointers an earlier run could not record (store away): record them now."""
+        from crawler.pipelines import crawler_store
+        from index.errors import SearchError
+        from index.evidence import evidence_store
+
+        for mark in sorted(source_dir.glob(f"*/{PENDING_MARK}")):
+            lines = (mark.parent / POINTERS_FILE).read_text(encoding="utf-8").splitlines()
+            files = [EvidenceFile.from_dict(json.loads(line)) for line in lines if line]
+            try:
+                evidence_store(crawler_store(self.crawler)).add_files(files)
+            except SearchError as exc:
+                log.warning("WARC pointers of %s still wait: %s", mark.parent.name, exc)
+                return
+            mark.unlink()
+            self.crawler.stats.inc_value("mm/warc/pointers_replayed", len(files))
 
     def spider_closed(self, spider: Any) -> None:
         self._flush()

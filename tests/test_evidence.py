@@ -457,3 +457,56 @@ def test_warc_extension_archives_stored_items(tmp_path, mode, archived):
         WarcExtension.from_crawler(
             get_crawler(settings_dict={"MM_WARC_ENABLED": True, "MM_WARC_MODE": "off"})
         )
+
+
+def test_warc_pointers_wait_for_a_store_that_is_away(tmp_path, monkeypatch):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PostItem
+    from crawler.pipelines import crawler_store
+    from crawler.warc import PENDING_MARK, WarcExtension
+    from index.errors import StoreUnavailable
+    from index.sqlite_evidence import SqliteEvidence
+
+    settings = {
+        "MM_WARC_ENABLED": True,
+        "MM_WARC_MODE": "all",
+        "MM_DATA_DIR": str(tmp_path),
+        "MM_INDEX_URI": f"sqlite:///{tmp_path / 'index.db'}",
+    }
+
+    class Spider:
+        name = "src"
+
+    def crawl(urls: list[str]) -> object:
+        crawler = get_crawler(settings_dict=settings)
+        extension = WarcExtension.from_crawler(crawler)
+        extension.spider_opened(Spider())
+        for url in urls:
+            response = HtmlResponse(url, body=b"<h1>x</h1>", encoding="utf-8", request=Request(url))
+            item = PostItem(url=url, canonical_url=url, source="src", site="news.example.vn")
+            extension.item_scraped(item, response, Spider())
+        extension.spider_closed(Spider())
+        crawler_store(crawler).close()
+        return crawler
+
+    original = SqliteEvidence.add_files
+
+    def away(self, files):
+        raise StoreUnavailable("store away")
+
+    monkeypatch.setattr(SqliteEvidence, "add_files", away)
+    first = crawl(["http://news.example.vn/a/1.html", "http://news.example.vn/a/2.html"])
+    assert first.stats.get_value("mm/warc/pointers_pending") == 2
+    assert len(list(tmp_path.glob(f"warc/src/*/{PENDING_MARK}"))) == 1
+    monkeypatch.setattr(SqliteEvidence, "add_files", original)
+    second = crawl(["http://news.example.vn/a/3.html"])
+    assert second.stats.get_value("mm/warc/pointers_replayed") == 2
+    assert not list(tmp_path.glob(f"warc/src/*/{PENDING_MARK}"))
+    store = SqliteStore(tmp_path / "index.db")
+    try:
+        assert len(store.evidence().files()) == 3
+    finally:
+        store.close()
