@@ -510,3 +510,120 @@ def test_warc_pointers_wait_for_a_store_that_is_away(tmp_path, monkeypatch):
         assert len(store.evidence().files()) == 3
     finally:
         store.close()
+
+
+def test_what_the_service_captures_and_checks_next(tmp_path):
+    from datetime import timedelta
+
+    from crawler.app import App
+    from crawler.evidence_service import EvidenceService
+    from index.review import item_id
+
+    store = SqliteStore(tmp_path / "index.db")
+    docs = [
+        Document(
+            id=f"doc{n}",
+            url=f"http://news.example.vn/a/{n}.html",
+            canonical_url=f"http://news.example.vn/a/{n}.html",
+            source="nosuchsource",
+            site="news.example.vn",
+            title=f"Bài {n}",
+            text="Tiêm vắc xin gây vô sinh.",
+            flags=["claim"] if n < 3 else [],
+            scores={"claim": 0.9 if n < 3 else 0.1},
+        )
+        for n in range(4)
+    ]
+    store.upsert(docs)
+    app = App(data_dir=tmp_path)
+    service = EvidenceService(app, store)
+    try:
+        # Queued posts without a screenshot are captured next; doc3 was never flagged.
+        store.evidence().add_files([_file("doc0", 1)])
+        assert sorted(service.pending_captures()) == ["doc1", "doc2"]
+        # Confirmed ("false") and watched posts are checked, each once per interval.
+        item = store.review_get(item_id("claim", "doc1"))
+        store.review_decide(item.id, "a1", "false", expected_version=item.version)
+        service.watch("doc3", "a2", reason="viral")
+        assert sorted(service.due()) == ["doc1", "doc3"]
+        store.evidence().add_check(
+            Check(
+                id="doc1:check:x",
+                doc_id="doc1",
+                checked_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                url=docs[1].url,
+                status="online-unchanged",
+            )
+        )
+        assert service.due() == ["doc3"]
+        later = datetime.now(UTC) + timedelta(seconds=service.settings.check_interval + 1)
+        assert sorted(service.due(later)) == ["doc1", "doc3"]
+        service.watch("doc3", "a2", watched=False)
+        assert service.due() == []
+        assert [e.action for e in store.evidence().audit_history("doc3")] == ["watch", "unwatch"]
+    finally:
+        store.close()
+
+
+def test_the_run_worker_records_due_checks(tmp_path):
+    from crawler.app import App
+    from crawler.evidence_jobs import EvidenceWorker
+    from crawler.evidence_service import EvidenceService
+
+    text = "Uống nước muối đặc chữa khỏi Covid-19, hãy chia sẻ cho mọi người cùng biết."
+
+    class Article(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = PAGE.format(text).encode()
+            self.send_response(200 if self.path == "/a/1.html" else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Article)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text(
+        "evidence: {capture_on_flag: false, check_retries: 0}\n", encoding="utf-8"
+    )
+    app = App(config_dir=config, data_dir=tmp_path / "data")
+    store = app.open_store()
+    try:
+        store.upsert(
+            [
+                Document(
+                    id=f"doc{n}",
+                    url=f"{base}/a/{n}.html",
+                    canonical_url=f"{base}/a/{n}.html",
+                    source="gone-source",
+                    site="127.0.0.1",
+                    text=text,
+                )
+                for n in (1, 2)
+            ]
+        )
+        service = EvidenceService(app, store)
+        service.watch("doc1", "a1")
+        service.watch("doc2", "a1")
+    finally:
+        store.close()
+    try:
+        assert EvidenceWorker(app).run_once() == (0, 2)
+        assert EvidenceWorker(app).run_once() == (0, 0)  # checked: not due for a day
+    finally:
+        server.shutdown()
+        server.server_close()
+    store = app.open_store()
+    try:
+        assert [c.status for c in checks_of(store, "doc1")] == ["online-unchanged"]
+        (removed,) = checks_of(store, "doc2")
+        assert removed.status == "removed" and removed.http_status == 404
+        assert removed.checked_by == "scheduler" and removed.response_sha256
+    finally:
+        store.close()
