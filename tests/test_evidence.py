@@ -117,6 +117,13 @@ def test_evidence_metadata_contract(store):
     meta.audit(entry)
     assert [e.action for e in meta.audit_history("doc1")] == ["view"]
 
+    # Migration hooks: everything out, nothing twice in.
+    assert len(list(meta.export_files())) == 3
+    exported = list(meta.export_checks())
+    assert sorted(c.id for c in exported) == ["doc1:check:0", "doc1:check:1"]
+    assert meta.import_checks(exported) == 0
+    assert [w.doc_id for w in meta.export_watches()] == ["doc2"]
+
 
 def test_sqlite_evidence_rows_cannot_be_changed_or_deleted(tmp_path):
     store = SqliteStore(tmp_path / "index.db")
