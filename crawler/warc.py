@@ -97,6 +97,8 @@ class Exchange:
     ip_address: str | None = None
     protocol: str = "HTTP/1.1"
     reason: str = ""
+    #: The body is the DOM a browser rendered (scrapy-playwright), not the bytes served.
+    rendered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,8 @@ def exchange_records(exchange: Exchange) -> tuple[bytes, str]:
     warc_headers = {"WARC-Date": _warc_date(exchange.fetched_at)}
     if exchange.ip_address:
         warc_headers["WARC-IP-Address"] = exchange.ip_address
+    if exchange.rendered:  # a named field of our own (WARC 1.1 allows them): say so
+        warc_headers["Misinfo-Body"] = "rendered DOM (Chromium via scrapy-playwright)"
     response = writer.create_warc_record(
         exchange.url,
         "response",
@@ -164,7 +168,10 @@ def exchange_records(exchange: Exchange) -> tuple[bytes, str]:
         "request",
         payload=io.BytesIO(exchange.request_body),
         length=len(exchange.request_body),
-        warc_headers_dict={**warc_headers, "WARC-Concurrent-To": record_id},
+        warc_headers_dict={
+            **{k: v for k, v in warc_headers.items() if k != "Misinfo-Body"},
+            "WARC-Concurrent-To": record_id,
+        },
         http_headers=StatusAndHeaders(
             f"{exchange.method} {target} {exchange.protocol}",
             request_headers,
@@ -258,6 +265,7 @@ def exchange_from_response(response: Any, fetched_at: datetime) -> Exchange:
         request_body=request.body if request is not None else b"",
         ip_address=str(ip) if ip is not None else None,
         protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+        rendered=bool(request is not None and request.meta.get("playwright")),
     )
 
 

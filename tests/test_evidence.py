@@ -157,6 +157,12 @@ def test_warc_records_keep_request_response_time_and_address(tmp_path):
     assert request.http_headers.get_header("Host") == "news.example.vn"
     # The file starts with warcinfo; the second exchange follows the first.
     assert spans[1].offset == spans[0].offset + spans[0].length
+    assert response.rec_headers.get_header("Misinfo-Body") is None
+    rendered = _exchange()
+    rendered.rendered = True
+    data, _ = exchange_records(rendered)
+    first = next(iter(ArchiveIterator(io.BytesIO(data))))
+    assert first.rec_headers.get_header("Misinfo-Body").startswith("rendered DOM")
 
 
 def test_warc_files_rotate(tmp_path):
