@@ -33,6 +33,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from index.sqlite_evidence import SCHEMA as EVIDENCE_SCHEMA
+
 __all__ = ["MIGRATIONS", "migrate"]
 
 _DOCUMENTS = """
@@ -256,14 +258,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0008_count_tables", _script(_COUNT_TABLES)),
     ("0009_change_log", _script(_CHANGE_LOG)),
     # Archived files, takedown checks and watches (index.sqlite_evidence).
-    ("0010_evidence", lambda conn: _script(_evidence_schema())(conn)),
+    ("0010_evidence", _script(EVIDENCE_SCHEMA)),
 ]
-
-
-def _evidence_schema() -> str:
-    from index.sqlite_evidence import SCHEMA
-
-    return SCHEMA
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -19,19 +19,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from index.store import Store
-from index.web import (
-    views_auth,
-    views_evidence,
-    views_posts,
-    views_queues,
-    views_search,
-    views_sites,
-)
+from index.web import views_auth, views_posts, views_queues, views_search, views_sites
 from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebContext
 from index.web.render import STATIC_DIR, make_environment
 from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
 from index.web.users import UserStore
 from index.web.views_evidence import EvidenceActions
+from index.web.views_evidence import routes as evidence_routes
 
 __all__ = ["SESSION_COOKIE", "SESSION_MAX_AGE", "create_app"]
 
@@ -46,7 +40,7 @@ def _routes() -> list[Route | Mount]:
         Route("/", views_search.search_page, name="search"),
         Route("/export", views_search.export, name="export"),
         Route("/posts/{doc_id}", views_posts.post_page, name="post"),
-        *views_evidence.routes(),
+        *evidence_routes(),
         Route("/queues", views_queues.queues_page, name="queues"),
         Route("/queues/{queue}", views_queues.queue_page, name="queue"),
         Route(item, views_queues.item_page, name="queue_item"),
