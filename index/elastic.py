@@ -48,6 +48,7 @@ from index.elastic_dsl import (
     search_body,
     sort_dsl,
 )
+from index.elastic_evidence import ElasticEvidence
 from index.elastic_review import ReviewIndex
 from index.elastic_schema import (
     IndexNames,
@@ -517,6 +518,12 @@ class ElasticsearchStore:
         self._ensure()
         with mapped_errors("review_history"):
             return self._review.history(item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> ElasticEvidence:
+        """Archived files, takedown checks and watches, in this store's cluster."""
+        return ElasticEvidence(self.client, self.names, self.refresh, self._ensure)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 

@@ -51,6 +51,7 @@ from index.query import (
 )
 from index.review import AuditEntry, ReviewItem, utcnow
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
+from index.sqlite_evidence import SqliteEvidence
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
     CLEAR_MATCHED,
@@ -643,6 +644,12 @@ class SqliteStore:
             if sqlite_review.get_item(conn, item_id) is None:
                 raise NotFound(f"no review item {item_id!r}")
             return sqlite_review.history(conn, item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> SqliteEvidence:
+        """Archived files, takedown checks and watches, on this store's connections."""
+        return SqliteEvidence(self._transaction, self.reading)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 

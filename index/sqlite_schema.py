@@ -23,6 +23,8 @@ Layout:
   keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
+* ``evidence_files`` / ``evidence_checks`` / ``evidence_watch``: archived files, takedown
+  checks and watches (migration 0010, :mod:`index.sqlite_evidence`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from index.sqlite_evidence import SCHEMA as EVIDENCE_SCHEMA
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -253,6 +257,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0007_fewer_indexes", _script(_FEWER_INDEXES)),
     ("0008_count_tables", _script(_COUNT_TABLES)),
     ("0009_change_log", _script(_CHANGE_LOG)),
+    # Archived files, takedown checks and watches (index.sqlite_evidence).
+    ("0010_evidence", _script(EVIDENCE_SCHEMA)),
 ]
 
 

@@ -10,6 +10,7 @@ from crawler.app import App, default_data_dir
 from crawler.cli.analyze import analyze_command
 from crawler.cli.crawl import crawl_command
 from crawler.cli.demo import demo_command
+from crawler.cli.evidence import evidence_group
 from crawler.cli.index import index_group
 from crawler.cli.models import evaluate_command, train_command
 from crawler.cli.review import export_command, review_group
@@ -65,5 +66,6 @@ for _command in (
     serve_command,
     users_group,
     run_command,
+    evidence_group,
 ):
     main.add_command(_command)

@@ -102,6 +102,7 @@ def build_web_app(app: App, **options: Any):
 
     ``options`` go to :func:`index.web.create_app` (e.g. ``https_only=True``).
     """
+    from crawler.evidence.web import WebEvidenceActions
     from index.web import UserStore, create_app
 
     app.ensure_data_dir()
@@ -111,6 +112,7 @@ def build_web_app(app: App, **options: Any):
         secret_key=load_secret_key(app.data_dir),
         runs_provider=runs_provider(app),
         known_claims_appender=known_claims_appender(app),
+        evidence=WebEvidenceActions(app),
         **options,
     )
 

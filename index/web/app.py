@@ -24,6 +24,8 @@ from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebC
 from index.web.render import STATIC_DIR, make_environment
 from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
 from index.web.users import UserStore
+from index.web.views_evidence import EvidenceActions
+from index.web.views_evidence import routes as evidence_routes
 
 __all__ = ["SESSION_COOKIE", "SESSION_MAX_AGE", "create_app"]
 
@@ -38,6 +40,7 @@ def _routes() -> list[Route | Mount]:
         Route("/", views_search.search_page, name="search"),
         Route("/export", views_search.export, name="export"),
         Route("/posts/{doc_id}", views_posts.post_page, name="post"),
+        *evidence_routes(),
         Route("/queues", views_queues.queues_page, name="queues"),
         Route("/queues/{queue}", views_queues.queue_page, name="queue"),
         Route(item, views_queues.item_page, name="queue_item"),
@@ -78,6 +81,7 @@ def create_app(
     store_pool_size: int = 4,
     https_only: bool = False,
     login_limiter: LoginRateLimiter | None = None,
+    evidence: EvidenceActions | None = None,
     debug: bool = False,
 ) -> Starlette:
     """The web UI. ``store_factory`` is called lazily, up to ``store_pool_size`` times.
@@ -120,4 +124,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
+    app.state.evidence = evidence  # capture/check/bundle: see index.web.views_evidence
     return app
