@@ -33,7 +33,7 @@ def review_group() -> None:
 
 
 @review_group.command("list")
-@click.argument("queue", type=click.Choice(["covid", "claim", "site"]))
+@click.argument("queue", type=click.Choice(["covid", "claim", "site", "tips"]))
 @click.option(
     "--status", type=click.Choice(["open", "decided", "all"]), default="open", show_default=True
 )

@@ -46,6 +46,7 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
+from index.sqlite_cases import SqliteCases, register_documents
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
@@ -251,7 +252,7 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore:
+class SqliteStore(SqliteCases):
     """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(
@@ -406,6 +407,7 @@ class SqliteStore:
         )
         log_changes(conn, list(rowids.values()))
         sqlite_review.enqueue_documents(conn, docs, now)
+        register_documents(conn, docs, now)  # subjects (index.subjects) of new documents
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
 
