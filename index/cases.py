@@ -518,9 +518,14 @@ class CaseStore(Protocol):
         """Audit entries with ``since <= at < until`` (UTC ISO), enqueues excluded, in order."""
         ...
 
-    def flag_rows(self, since: str, until: str) -> list[tuple[str, str, str, str, str]]:
+    def flag_rows(self, since: str, until: str) -> list[tuple[str, str, str, str, str, str]]:
         """One row per item enqueued in covid/claim/tips in the period:
-        ``(queue, target_id, at, site, url)``."""
+        ``(queue, target_id, at, site, url, document kind)``."""
+        ...
+
+    def audit_entries(self, prefix: str, action: str) -> list[AuditEntry]:
+        """Every audit entry (any time) whose item id starts with ``prefix`` and whose action
+        is ``action``, in order (tips received: the received date is not the entry's)."""
         ...
 
     def item_meta(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:

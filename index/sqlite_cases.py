@@ -176,12 +176,7 @@ _TIP_SELECT = (
 )
 
 
-def _history(conn: sqlite3.Connection, audit_id: str) -> list[AuditEntry]:
-    rows = conn.execute(
-        "SELECT item_id, at, user, action, note, before, after FROM review_audit "
-        "WHERE item_id = ? ORDER BY seq",
-        (audit_id,),
-    ).fetchall()
+def _entries(rows: list[tuple[Any, ...]]) -> list[AuditEntry]:
     return [
         AuditEntry(
             item_id=row[0],
@@ -194,6 +189,15 @@ def _history(conn: sqlite3.Connection, audit_id: str) -> list[AuditEntry]:
         )
         for row in rows
     ]
+
+
+def _history(conn: sqlite3.Connection, audit_id: str) -> list[AuditEntry]:
+    rows = conn.execute(
+        "SELECT item_id, at, user, action, note, before, after FROM review_audit "
+        "WHERE item_id = ? ORDER BY seq",
+        (audit_id,),
+    ).fetchall()
+    return _entries(rows)
 
 
 class SqliteCases:
@@ -716,6 +720,15 @@ class SqliteCases:
 
     # -- report inputs -----------------------------------------------------------------------
 
+    def audit_entries(self, prefix: str, action: str) -> list[AuditEntry]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT item_id, at, user, action, note, before, after FROM review_audit "
+                "WHERE item_id >= ? AND item_id < ? AND action = ? ORDER BY seq",
+                (prefix, prefix + "\uffff", action),
+            ).fetchall()
+        return _entries(rows)
+
     def audit_between(self, since: str, until: str) -> list[AuditEntry]:
         with self._reading() as conn:
             rows = conn.execute(
@@ -723,26 +736,16 @@ class SqliteCases:
                 "WHERE at >= ? AND at < ? AND action != 'enqueue' ORDER BY seq",
                 (since, until),
             ).fetchall()
-        return [
-            AuditEntry(
-                item_id=row[0],
-                at=row[1],
-                user=row[2],
-                action=row[3],
-                note=row[4],
-                before=None if row[5] is None else json.loads(row[5]),
-                after=None if row[6] is None else json.loads(row[6]),
-            )
-            for row in rows
-        ]
+        return _entries(rows)
 
-    def flag_rows(self, since: str, until: str) -> list[tuple[str, str, str, str, str]]:
+    def flag_rows(self, since: str, until: str) -> list[tuple[str, str, str, str, str, str]]:
         with self._reading() as conn:
             return [
                 tuple(row)
                 for row in conn.execute(
-                    "SELECT r.queue, r.target_id, a.at, r.site, r.url FROM review_audit a "
-                    "JOIN review_items r ON r.id = a.item_id "
+                    "SELECT r.queue, r.target_id, a.at, r.site, r.url, coalesce(d.kind, 'news') "
+                    "FROM review_audit a JOIN review_items r ON r.id = a.item_id "
+                    "LEFT JOIN documents d ON d.id = r.target_id "
                     "WHERE a.at >= ? AND a.at < ? AND a.action = 'enqueue' "
                     "AND r.queue IN ('covid', 'claim', 'tips')",
                     (since, until),
