@@ -335,10 +335,11 @@ def _read_password() -> str:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(["analyst", "admin"]),
+    type=click.Choice(["analyst", "supervisor", "admin"]),
     default="analyst",
     show_default=True,
-    help="admin may also reopen other analysts' decisions.",
+    help="admin may also reopen other analysts' decisions; supervisor and admin may record "
+    "a sanction or close a case.",
 )
 def users_add_command(name: str, role: str) -> None:
     """Create account NAME. The password is read from stdin when it is not a terminal
