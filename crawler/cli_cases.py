@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -512,7 +512,9 @@ def tips_add(
             f"{channel!r} is not one of {', '.join(TIP_CHANNELS)}", param_hint="--channel"
         )
     received = parse_day(received, "--received")
-    if received and received > date.today().isoformat():
+    from index.report import local_today
+
+    if received and received > local_today().isoformat():
         raise click.BadParameter(f"{received} is in the future", param_hint="--received")
     from crawler.tips import fetch_tip
 

@@ -95,11 +95,25 @@ def known_claims_appender(app: App):
     return append
 
 
+def tip_submitter(app: App):
+    """The web UI's tip form: ``misinfo tips add`` in a subprocess (a fetch needs a fresh
+    Scrapy reactor), see :func:`crawler.tips.tip_subprocess`."""
+    from crawler.tips import tip_subprocess
+
+    def submit(url, user, note, channel, reporter, received):
+        return tip_subprocess(
+            app, url, user=user, note=note, channel=channel, reporter=reporter, received=received
+        )
+
+    return submit
+
+
 def build_web_app(app: App, **options: Any):
     """The web UI over ``app``'s store, accounts (``state.db``) and run history.
 
     ``options`` go to :func:`index.web.create_app` (e.g. ``https_only=True``).
     """
+    from crawler.cli_cases import register_lookup
     from index.web import UserStore, create_app
 
     app.ensure_data_dir()
@@ -109,6 +123,8 @@ def build_web_app(app: App, **options: Any):
         secret_key=load_secret_key(app.data_dir),
         runs_provider=runs_provider(app),
         known_claims_appender=known_claims_appender(app),
+        subject_register=register_lookup(app),
+        tip_submitter=tip_submitter(app),
         **options,
     )
 

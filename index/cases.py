@@ -28,7 +28,7 @@ The transition functions here are pure; backends (``index.sqlite_cases``,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from index.errors import ConflictError, ReviewError
@@ -40,6 +40,7 @@ __all__ = [
     "CASE_TRANSITIONS",
     "DECIDING_ROLES",
     "FINAL_OUTCOMES",
+    "LOCAL_TZ",
     "TIP_CHANNELS",
     "TIP_STATUSES",
     "Case",
@@ -49,6 +50,7 @@ __all__ = [
     "Tip",
     "answer_tip",
     "case_audit_id",
+    "local_day",
     "move_case",
     "new_case",
     "parse_day",
@@ -83,6 +85,8 @@ DECIDING_ROLES = ("admin", "supervisor")
 _RESTRICTED = ("sanctioned", "closed")
 TIP_STATUSES = ("received", "reviewed", "answered")
 TIP_CHANNELS = ("web", "email", "phone", "letter", "in-person", "hotline", "social", "other")
+#: The department's days are Vietnam days (UTC+7): dates received, decided, reported.
+LOCAL_TZ = timezone(timedelta(hours=7))
 #: Largest fine accepted (đồng): a typo guard, far above any administrative fine.
 MAX_FINE = 10_000_000_000
 
@@ -93,6 +97,11 @@ class CaseError(ReviewError):
 
 class PermissionDenied(CaseError):
     """The user's role may not do this (recording a sanction, closing a case)."""
+
+
+def local_day(moment: datetime) -> str:
+    """The Vietnam date of ``moment`` (``YYYY-MM-DD``)."""
+    return moment.astimezone(LOCAL_TZ).date().isoformat()
 
 
 def case_audit_id(case_id: str) -> str:
@@ -300,7 +309,7 @@ def move_case(
         changes.update(
             fine=int(fine),  # type: ignore[arg-type]
             decision=decision.strip(),
-            decision_date=parse_day(decision_date, "decision date") or now.date().isoformat(),
+            decision_date=parse_day(decision_date, "decision date") or local_day(now),
         )
     if status in FINAL_OUTCOMES:
         changes["outcome"] = status

@@ -25,10 +25,10 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from index.cases import CaseError, CaseStore
+from index.cases import LOCAL_TZ, CaseError, CaseStore
 from index.review import parse_time
 from index.subjects import ACCOUNT, CONFIRMED_VERDICTS, WEBSITE, account_key, registrable_domain
 
@@ -39,6 +39,7 @@ __all__ = [
     "Report",
     "build_report",
     "count_confirmed_removals",
+    "local_today",
     "period_bounds",
 ]
 
@@ -58,7 +59,6 @@ COUNT_KEYS = (
     "tips_answered",
     "removals_confirmed",
 )
-LOCAL_TZ = timezone(timedelta(hours=7))
 #: Time from flag to decision, in days: (label, upper bound).
 DECISION_BUCKETS = (
     ("< 1 day", 1.0),
@@ -84,6 +84,11 @@ def count_confirmed_removals(store: Any, since: str, until: str) -> tuple[int, l
         return 0, []
     ids = list(counter(since, until))
     return len(ids), ids
+
+
+def local_today() -> date:
+    """Today in Vietnam."""
+    return datetime.now(LOCAL_TZ).date()
 
 
 def period_bounds(from_day: date, to_day: date) -> tuple[str, str]:

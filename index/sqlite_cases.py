@@ -35,6 +35,7 @@ from index.cases import (
     Tip,
     answer_tip,
     case_audit_id,
+    local_day,
     move_case,
     new_case,
     parse_day,
@@ -579,7 +580,7 @@ class SqliteCases:
             raise CaseError(f"unknown channel {channel!r} (known: {', '.join(TIP_CHANNELS)})")
         now = now or utcnow()
         stamp = format_time(now)
-        received = parse_day(received_at, "received date") or now.date().isoformat()
+        received = parse_day(received_at, "received date") or local_day(now)
         with self._transaction() as conn:
             review_item = None
             if doc_id is not None:
