@@ -37,9 +37,11 @@ _OUTCOME_COLOURS = {
 _SIZE = (7.5, 3.0)
 
 
-def _figure() -> tuple[Figure, Any]:
-    # Figure() directly, not pyplot: no global state, safe in a web server's threads.
-    figure = Figure(figsize=_SIZE, dpi=100, layout="constrained")
+def _figure(left: float = 0.08) -> tuple[Figure, Any]:
+    # Figure() directly, not pyplot: no global state, safe in a web server's threads. Fixed
+    # margins: a constrained layout draws every chart several times (~3x the cost).
+    figure = Figure(figsize=_SIZE, dpi=100)
+    figure.subplots_adjust(left=left, right=0.98, top=0.88, bottom=0.2)
     axes = figure.subplots()
     axes.spines[["top", "right"]].set_visible(False)
     return figure, axes
@@ -59,11 +61,13 @@ def weekly_chart(report: Report) -> Figure:
     if not weeks or (not any(flagged) and not any(confirmed)):
         _empty(axes, "no flags or confirmations in this period")
     else:
-        positions = range(len(weeks))
-        axes.bar([p - 0.2 for p in positions], flagged, width=0.4, color=_FLAGGED, label="flagged")
-        axes.bar(
-            [p + 0.2 for p in positions], confirmed, width=0.4, color=_CONFIRMED, label="confirmed"
-        )
+        positions = list(range(len(weeks)))
+        # Lines, not 2 bars a week: a year is 53 weeks, and a few artists draw fast.
+        axes.fill_between(positions, flagged, step="mid", color=_FLAGGED, alpha=0.25)
+        axes.step(positions, flagged, where="mid", color=_FLAGGED, label="flagged")
+        axes.fill_between(positions, confirmed, step="mid", color=_CONFIRMED, alpha=0.35)
+        axes.step(positions, confirmed, where="mid", color=_CONFIRMED, label="confirmed")
+        axes.set_ylim(bottom=0)
         step = max(1, len(weeks) // 10)
         axes.set_xticks(list(positions)[::step], [w[5:] for w in weeks][::step], fontsize=8)
         axes.set_xlabel("week starting (month-day)")
@@ -74,7 +78,7 @@ def weekly_chart(report: Report) -> Figure:
 
 
 def subjects_chart(report: Report) -> Figure:
-    figure, axes = _figure()
+    figure, axes = _figure(left=0.3)
     rows = list(reversed(report.top_subjects))
     if not rows:
         _empty(axes, "no subject had flags, confirmations or cases in this period")
