@@ -119,17 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=1_000)
     parser.add_argument("--tips", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--db", type=Path, help="Keep the generated store in this file; reuse it when it exists."
+    )
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "index.db")
-        setup = time.perf_counter()
-        facts = populate(store, args.docs, args.cases, args.tips)
-        print(
-            f"store: {args.docs:,} documents ({facts['indexed_s']:.0f} s to index), "
-            f"{facts['flagged']:,} flagged items, {facts['decided']:,} decided, "
-            f"{args.cases:,} cases, {args.tips} tips (setup {time.perf_counter() - setup:.0f} s)"
-        )
+        path = args.db or Path(tmp) / "index.db"
+        reuse = path.exists()
+        store = SqliteStore(path)
+        if reuse:
+            print(f"store: {path} as generated earlier ({store.count():,} documents)")
+        else:
+            setup = time.perf_counter()
+            facts = populate(store, args.docs, args.cases, args.tips)
+            print(
+                f"store: {args.docs:,} documents ({facts['indexed_s']:.0f} s to index), "
+                f"{facts['flagged']:,} flagged items, {facts['decided']:,} decided, "
+                f"{args.cases:,} cases, {args.tips} tips "
+                f"(setup {time.perf_counter() - setup:.0f} s)"
+            )
         from datetime import date
 
         from index.report import build_report, local_today
