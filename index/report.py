@@ -26,6 +26,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from index.cases import LOCAL_TZ, CaseError, CaseStore
@@ -104,6 +105,19 @@ def period_bounds(from_day: date, to_day: date) -> tuple[str, str]:
 
 def _local_day(at: str) -> date:
     return parse_time(at).astimezone(LOCAL_TZ).date()
+
+
+def _week_at(at: str) -> date:
+    # Audit times are UTC ("...+00:00", see index.review.format_time): cache by the hour.
+    if at.endswith("+00:00") and len(at) == 25:
+        return _week_of(at[:13])
+    return _week(_local_day(at))
+
+
+@lru_cache(maxsize=4096)
+def _week_of(at_hour: str) -> date:
+    """The Monday of the Vietnam week of an ISO time cut to the hour (a cache key)."""
+    return _week(_local_day(at_hour + ":00:00+00:00"))
 
 
 def _week(day: date) -> date:
@@ -305,9 +319,9 @@ def build_report(store: CaseStore, from_day: date, to_day: date) -> Report:
         weeks[week] = [0, 0]
         week += timedelta(days=7)
     for at in flagged_docs.values():
-        weeks.setdefault(_week(_local_day(at)), [0, 0])[0] += 1
+        weeks.setdefault(_week_at(at), [0, 0])[0] += 1
     for at in confirmed_docs.values():
-        weeks.setdefault(_week(_local_day(at)), [0, 0])[1] += 1
+        weeks.setdefault(_week_at(at), [0, 0])[1] += 1
     weekly = [(week.isoformat(), f, c) for week, (f, c) in sorted(weeks.items())]
 
     per_subject: dict[tuple[str, str], dict[str, Any]] = {}

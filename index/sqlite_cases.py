@@ -741,17 +741,20 @@ class SqliteCases:
 
     def flag_rows(self, since: str, until: str) -> list[tuple[str, str, str, str, str, str]]:
         with self._reading() as conn:
-            return [
-                tuple(row)
-                for row in conn.execute(
-                    "SELECT r.queue, r.target_id, a.at, r.site, r.url, coalesce(d.kind, 'news') "
-                    "FROM review_audit a JOIN review_items r ON r.id = a.item_id "
-                    "LEFT JOIN documents d ON d.id = r.target_id "
-                    "WHERE a.at >= ? AND a.at < ? AND a.action = 'enqueue' "
-                    "AND r.queue IN ('covid', 'claim', 'tips')",
-                    (since, until),
-                )
-            ]
+            # A host with social posts is a platform: its items are posts of accounts (no
+            # join with the wide documents rows for each item's kind).
+            social = {
+                row[0]
+                for row in conn.execute("SELECT site FROM facet_counts WHERE kind = 'social'")
+            }
+            rows = conn.execute(
+                "SELECT r.queue, r.target_id, a.at, r.site, r.url FROM review_audit a "
+                "JOIN review_items r ON r.id = a.item_id "
+                "WHERE a.at >= ? AND a.at < ? AND a.action = 'enqueue' "
+                "AND r.queue IN ('covid', 'claim', 'tips')",
+                (since, until),
+            ).fetchall()
+        return [(*row, "social" if row[3] in social else "news") for row in rows]
 
     def item_meta(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

@@ -119,14 +119,20 @@ def registrable_domain(url_or_host: str) -> str:
 
 def account_key(url: str) -> str:
     """The profile a post URL belongs to, as ``host/path`` (see the module docstring)."""
-    try:
-        parts = urlsplit((url or "").strip())
-    except ValueError:
+    # Plain string work, not urlsplit: the period report calls this for every social post.
+    rest = (url or "").strip()
+    scheme = rest.find("://")
+    if scheme < 0:
         return ""
-    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    rest = rest[scheme + 3 :]
+    for stop in "?#":
+        rest = rest.partition(stop)[0]
+    authority, _, path = rest.partition("/")
+    host = authority.rpartition("@")[2].partition(":")[0].lower()
+    host = host.removeprefix("www.").removeprefix("m.")
     if not host:
         return ""
-    segments = [segment for segment in parts.path.split("/") if segment]
+    segments = [segment for segment in path.split("/") if segment]
     if not segments or segments[0].lower() in _NOT_PROFILES:
         return f"{host}/"
     first = segments[0].lower()
