@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ import click
 
 from crawler.app import App
 from crawler.cli import get_app, handle_errors
+from crawler.subject_register import register_lookup
 
 __all__ = [
     "cases_group",
-    "register_lookup",
     "report_command",
     "resolve_subject",
     "subjects_group",
@@ -62,32 +61,6 @@ class _store:
 
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def register_lookup(app: App) -> Callable[[Any], dict[str, Any] | None]:
-    """``subject -> press-register entry as a dict`` (``None`` when not listed), from the
-    configured ``press_register.csv``."""
-    from analysis.site_style import PressRegister
-
-    register = PressRegister.from_csv_text(
-        app.config_path("press_register.csv").read_text(encoding="utf-8")
-    )
-
-    def lookup(subject: Any) -> dict[str, Any] | None:
-        if subject.kind != "website":
-            return None
-        entry = register.lookup(subject.id)
-        if entry is None:
-            return None
-        return {
-            "domain": entry.domain,
-            "name": entry.name,
-            "kind": entry.kind,
-            "licensed": entry.licensed,
-            "note": entry.note,
-        }
-
-    return lookup
 
 
 def _with_register(app: App, subjects: list[Any]) -> list[Any]:

@@ -113,7 +113,7 @@ def build_web_app(app: App, **options: Any):
 
     ``options`` go to :func:`index.web.create_app` (e.g. ``https_only=True``).
     """
-    from crawler.cli_cases import register_lookup
+    from crawler.subject_register import register_lookup
     from index.web import UserStore, create_app
 
     app.ensure_data_dir()
