@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; set before pyplot is imported
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from index.report import Report
 
@@ -44,6 +45,9 @@ def _figure(left: float = 0.08) -> tuple[Figure, Any]:
     figure.subplots_adjust(left=left, right=0.98, top=0.88, bottom=0.2)
     axes = figure.subplots()
     axes.spines[["top", "right"]].set_visible(False)
+    # Counts: whole numbers on both axes (the one that is categorical ignores it).
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     return figure, axes
 
 
