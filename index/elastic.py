@@ -30,7 +30,7 @@ from typing import Any, Literal
 from elasticsearch import NotFoundError, helpers
 
 from index.documents import FACET_FIELDS, Document
-from index.elastic_cases import ElasticCases, register_documents
+from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT,
@@ -85,7 +85,7 @@ def _bulk_reason(outcome: dict[str, Any]) -> str:
     return f"{outcome.get('status')} {detail}"
 
 
-class ElasticsearchStore(ElasticCases):
+class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
     """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x).
 
     Indices are created on first use (so a crawler can start, and spool, while the cluster

@@ -56,7 +56,7 @@ from index.errors import ConflictError, NotFound
 from index.review import AuditEntry, format_time, item_id, utcnow
 from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
 
-__all__ = ["ElasticCases", "register_documents"]
+__all__ = ["ElasticCaseTransfer", "ElasticCases", "register_documents"]
 
 _SUBJECT_FIELDS = (
     "id",
@@ -968,3 +968,74 @@ class ElasticCases:
                 key = (hit["_source"]["site"], account_key(hit["_source"]["url"]))
                 per_account[key] = per_account.get(key, 0) + 1
         return rows + [(site, "social", key, n) for (site, key), n in per_account.items()]
+
+
+class ElasticCaseTransfer:
+    """``misinfo index migrate`` hooks: subjects, cases and tips exactly as stored."""
+
+    client: Any
+    names: Any
+
+    def _ensure(self) -> None: ...
+
+    def _scan(self, kind: str) -> list[dict[str, Any]]:
+        return list(
+            helpers.scan(
+                self.client,
+                index=self.names.alias(kind),
+                query={"query": {"match_all": {}}, "seq_no_primary_term": True},
+            )
+        )
+
+    def export_case_records(self) -> dict[str, list[Any]]:
+        self._ensure()
+        with mapped_errors("export_case_records"):
+            return {
+                "subjects": [_subject(hit) for hit in self._scan("subjects")],
+                "cases": [_case(hit) for hit in self._scan("cases")],
+                "tips": [_tip(hit) for hit in self._scan("tips")],
+            }
+
+    def import_case_records(self, records: dict[str, list[Any]]) -> int:
+        self._ensure()
+        actions: list[dict[str, Any]] = []
+        for subject in records.get("subjects", []):
+            source = {name: getattr(subject, name) for name in _SUBJECT_FIELDS}
+            actions.append(
+                {
+                    "_op_type": "index",
+                    "_index": self.names.alias("subjects"),
+                    "_id": subject.id,
+                    "_source": source,
+                }
+            )
+        for case in records.get("cases", []):
+            actions.append(
+                {
+                    "_op_type": "index",
+                    "_index": self.names.alias("cases"),
+                    "_id": str(int(case.id)),
+                    "_source": _case_source(case),
+                }
+            )
+        for tip in records.get("tips", []):
+            stored = replace(
+                tip, status="answered" if tip.status == "answered" else "received", verdict=None
+            )
+            actions.append(
+                {
+                    "_op_type": "index",
+                    "_index": self.names.alias("tips"),
+                    "_id": str(int(tip.id)),
+                    "_source": _tip_source(stored),
+                }
+            )
+        written = 0
+        with mapped_errors("import_case_records"):
+            for ok, result in helpers.streaming_bulk(
+                self.client, actions, raise_on_error=False, max_retries=3, refresh=True
+            ):
+                if not ok:
+                    raise CaseError(f"could not import a case record: {result}")
+                written += 1
+        return written

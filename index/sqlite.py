@@ -46,7 +46,7 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
-from index.sqlite_cases import SqliteCases, register_documents
+from index.sqlite_cases import SqliteCases, SqliteCaseTransfer, register_documents
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
@@ -252,7 +252,7 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore(SqliteCases):
+class SqliteStore(SqliteCases, SqliteCaseTransfer):
     """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(

@@ -50,7 +50,7 @@ from index.errors import ConflictError, NotFound
 from index.review import AuditEntry, format_time, item_id, utcnow
 from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
 
-__all__ = ["SqliteCases", "register_subjects"]
+__all__ = ["SqliteCaseTransfer", "SqliteCases", "register_documents", "register_subjects"]
 
 _AUDIT = (
     "INSERT INTO review_audit (item_id, at, user, action, note, before, after) "
@@ -799,3 +799,82 @@ class SqliteCases:
             per_account[key] = per_account.get(key, 0) + 1
         rows += [(site, "social", key, n) for (site, key), n in per_account.items()]
         return rows
+
+
+class SqliteCaseTransfer:
+    """``misinfo index migrate`` hooks: subjects, cases and tips exactly as stored."""
+
+    _transaction: Any
+    _reading: Any
+
+    def export_case_records(self) -> dict[str, list[Any]]:
+        """``{"subjects", "cases", "tips"}`` as stored (a tip's own status, not the derived
+        one); the audit log travels with the review audit export."""
+        with self._reading() as conn:
+            subjects = [
+                _subject(row)
+                for row in conn.execute(f"SELECT {', '.join(_SUBJECT_COLUMNS)} FROM subjects")
+            ]
+            cases = [
+                _case(row)
+                for row in conn.execute(f"SELECT num, {', '.join(_CASE_COLUMNS)} FROM cases")
+            ]
+            tips = [
+                Tip(**dict(zip(("id", *_TIP_COLUMNS), (str(row[0]), *row[1:]), strict=True)))
+                for row in conn.execute(f"SELECT num, {', '.join(_TIP_COLUMNS)} FROM tips")
+            ]
+        return {"subjects": subjects, "cases": cases, "tips": tips}
+
+    def import_case_records(self, records: dict[str, list[Any]]) -> int:
+        """Write subjects, cases and tips as given, keeping ids (versions re-issued)."""
+        written = 0
+        with self._transaction() as conn:
+            for subject in records.get("subjects", []):
+                conn.execute(
+                    "INSERT INTO subjects (id, kind, name, sites, licence, owner, note, "
+                    "created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, sites = excluded.sites, "
+                    "licence = excluded.licence, owner = excluded.owner, note = excluded.note, "
+                    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                    "updated_by = excluded.updated_by, version = subjects.version + 1",
+                    (
+                        subject.id,
+                        subject.kind,
+                        subject.name,
+                        json.dumps(sorted(subject.sites)),
+                        subject.licence,
+                        subject.owner,
+                        subject.note,
+                        subject.created_at,
+                        subject.updated_at,
+                        subject.updated_by,
+                    ),
+                )
+                written += 1
+            for case in records.get("cases", []):
+                values = case.to_dict()
+                for name in _CASE_JSON:
+                    values[name] = _dumps(values[name])
+                old = conn.execute("SELECT version FROM cases WHERE num = ?", (int(case.id),))
+                row = old.fetchone()
+                values["version"] = 1 if row is None else row[0] + 1
+                conn.execute(
+                    f"INSERT OR REPLACE INTO cases (num, {', '.join(_CASE_COLUMNS)}) "
+                    f"VALUES (?, {', '.join('?' * len(_CASE_COLUMNS))})",
+                    (int(case.id), *(values[name] for name in _CASE_COLUMNS)),
+                )
+                written += 1
+            for tip in records.get("tips", []):
+                values = tip.to_dict()
+                row = conn.execute(
+                    "SELECT version FROM tips WHERE num = ?", (int(tip.id),)
+                ).fetchone()
+                values["version"] = 1 if row is None else row[0] + 1
+                values["status"] = "answered" if tip.status == "answered" else "received"
+                conn.execute(
+                    f"INSERT OR REPLACE INTO tips (num, {', '.join(_TIP_COLUMNS)}) "
+                    f"VALUES (?, {', '.join('?' * len(_TIP_COLUMNS))})",
+                    (int(tip.id), *(values[name] for name in _TIP_COLUMNS)),
+                )
+                written += 1
+        return written
