@@ -33,6 +33,7 @@ from typing import Any, Literal
 from elasticsearch import NotFoundError, helpers
 
 from index.documents import FACET_FIELDS, Document
+from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT,
@@ -51,6 +52,7 @@ from index.elastic_dsl import (
 from index.elastic_evidence import ElasticEvidence
 from index.elastic_review import ReviewIndex
 from index.elastic_schema import (
+    KINDS,
     IndexNames,
     MigrationReport,
     ensure_indices,
@@ -93,7 +95,7 @@ def _bulk_reason(outcome: dict[str, Any]) -> str:
     return f"{outcome.get('status')} {detail}"
 
 
-class ElasticsearchStore:
+class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
     """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x).
 
     Indices are created on first use (so a crawler can start, and spool, while the cluster
@@ -177,7 +179,7 @@ class ElasticsearchStore:
             self.client.indices.refresh(index=",".join(self._aliases()))
 
     def _aliases(self) -> list[str]:
-        return [self.names.alias(kind) for kind in ("documents", "sites", "review", "audit")]
+        return [self.names.alias(kind) for kind in KINDS]
 
     @property
     def _documents(self) -> str:
@@ -283,6 +285,8 @@ class ElasticsearchStore:
                 else:
                     result.updated += 1
             self._review.enqueue([item for item in items if item.target_id in written])
+            # Subjects (index.subjects) of the documents written.
+            register_documents(self, [doc for doc in docs if doc.id in written], now)
 
     def upsert_site(self, profile: dict[str, Any]) -> None:
         """Store a site profile (replacing the previous one); a flagged site is queued."""

@@ -11,24 +11,10 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import get_app, handle_errors
+from crawler.cli.common import acting_user, get_app, handle_errors, json_option, user_option
 from crawler.resources.store import open_app_store
 
 __all__ = ["evidence_group"]
-
-user_option = click.option(
-    "--user",
-    help="Name recorded in the audit log. [env: MISINFO_USER; default: your login]",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def _user(user: str | None) -> str:
-    import getpass
-    import os
-
-    return user or os.environ.get("MISINFO_USER") or getpass.getuser()
-
 
 @contextmanager
 def _service() -> Iterator[Any]:
@@ -112,7 +98,7 @@ def capture_command(
         targets = list(doc_ids) + (service.pending_captures() if pending else [])
         results = []
         for doc_id in targets:
-            result = service.capture(doc_id, _user(user))
+            result = service.capture(doc_id, acting_user(user))
             results.append(result)
             if not as_json:
                 click.echo(f"{doc_id}: capture {result.capture_id}")
@@ -191,7 +177,7 @@ def bundle_command(doc_ids: tuple[str, ...], output: Path, user: str | None, as_
     if output.suffix != ".wacz":
         raise click.BadParameter("the bundle is a .wacz file", param_hint="-o")
     with _service() as service:
-        report = service.bundle(list(doc_ids), output, _user(user))
+        report = service.bundle(list(doc_ids), output, acting_user(user))
     if as_json:
         click.echo(
             json.dumps(
@@ -285,9 +271,9 @@ def check_command(doc_ids: tuple[str, ...], due: bool, user: str | None, as_json
     errors: list[str] = []
     with _service() as service:
         for doc_id in doc_ids:
-            checks.append(service.check(doc_id, _user(user)))
+            checks.append(service.check(doc_id, acting_user(user)))
         if due:
-            for outcome in service.check_due(_user(user) if user else "scheduler"):
+            for outcome in service.check_due(acting_user(user) if user else "scheduler"):
                 if isinstance(outcome, tuple):
                     errors.append(f"{outcome[0]}: {outcome[1]}")
                 else:
@@ -319,5 +305,5 @@ def check_command(doc_ids: tuple[str, ...], due: bool, user: str | None, as_json
 def watch_command(doc_id: str, off: bool, reason: str, user: str | None) -> None:
     """Mark document ID "watch": takedown checks run on it even without a confirmed verdict."""
     with _service() as service:
-        service.watch(doc_id, _user(user), watched=not off, reason=reason)
+        service.watch(doc_id, acting_user(user), watched=not off, reason=reason)
     click.echo(f"{doc_id}: {'not watched' if off else 'watched'}")

@@ -191,6 +191,8 @@ class MigrationSummary:
     documents_created: int = 0
     sites: int = 0
     review_items: int = 0
+    #: Subjects, cases and citizen reports (index.cases), when both stores keep them.
+    case_records: int = 0
     audit_entries: int = 0
     audit_appended: int = 0
     evidence_files: int = 0
@@ -237,6 +239,11 @@ def migrate_store(
     summary.audit_appended = target.import_audit(audit_stream())
     summary.audit_entries = counted
     report("audit", counted)
+    # Subjects, cases and tips before the documents: their upserts then find the subjects
+    # and log no second creation.
+    if hasattr(source, "export_case_records") and hasattr(target, "import_case_records"):
+        summary.case_records = target.import_case_records(source.export_case_records())
+        report("cases", summary.case_records)
 
     batch = []
     for doc in source.scan(SearchRequest(highlight=False)):
@@ -342,7 +349,8 @@ def migrate_command(
     else:
         click.echo(
             f"Copied {summary.documents:,} documents ({summary.documents_created:,} new), "
-            f"{summary.sites:,} site profiles, {summary.review_items:,} review items and "
+            f"{summary.sites:,} site profiles, {summary.review_items:,} review items, "
+            f"{summary.case_records:,} subjects, cases and tips, and "
             f"{summary.audit_entries:,} audit entries ({summary.audit_appended:,} newly appended); "
             f"{summary.evidence_files:,} evidence files and {summary.evidence_checks:,} "
             "takedown checks newly recorded."

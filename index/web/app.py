@@ -19,8 +19,23 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from index.store import Store
-from index.web import views_auth, views_posts, views_queues, views_search, views_sites
-from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebContext
+from index.web import (
+    views_auth,
+    views_cases,
+    views_posts,
+    views_queues,
+    views_report,
+    views_search,
+    views_sites,
+)
+from index.web.context import (
+    KnownClaimsAppender,
+    RunsProvider,
+    StorePool,
+    SubjectRegister,
+    TipSubmitter,
+    WebContext,
+)
 from index.web.render import STATIC_DIR, make_environment
 from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
 from index.web.users import UserStore
@@ -57,6 +72,8 @@ def _routes() -> list[Route | Mount]:
         Route("/sites", views_sites.sites_page, name="sites"),
         Route("/sites/{site}", views_sites.site_page, name="site"),
         Route("/status", views_sites.status_page, name="status"),
+        *views_cases.routes(),
+        *views_report.routes(),
         Route("/login", views_auth.login_form, methods=["GET"], name="login"),
         Route("/login", views_auth.login_submit, methods=["POST"], name="login_submit"),
         Route("/logout", views_auth.logout, methods=["POST"], name="logout"),
@@ -78,6 +95,8 @@ def create_app(
     secret_key: str,
     runs_provider: RunsProvider | None = None,
     known_claims_appender: KnownClaimsAppender | None = None,
+    subject_register: SubjectRegister | None = None,
+    tip_submitter: TipSubmitter | None = None,
     store_pool_size: int = 4,
     https_only: bool = False,
     login_limiter: LoginRateLimiter | None = None,
@@ -96,6 +115,8 @@ def create_app(
         templates=make_environment(),
         runs_provider=runs_provider,
         known_claims_appender=known_claims_appender,
+        subject_register=subject_register,
+        tip_submitter=tip_submitter,
         limiter=login_limiter or LoginRateLimiter(),
     )
 
