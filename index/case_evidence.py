@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from index.documents import Document
+from index.evidence import EvidenceFile
 from index.review import ReviewItem, document_item, item_id
 from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, account_key, registrable_domain
 
 __all__ = [
-    "CAPTURE_PROVIDERS",
     "SubjectCounter",
     "apply_profiles",
     "document_snapshot",
@@ -22,12 +22,6 @@ __all__ = [
     "tip_review_item",
 ]
 
-#: Hooks that add evidence captures/bundles to a linked item's snapshot:
-#: ``(doc_id) -> list of dicts``. Empty until the evidence work (WARC archives, captures)
-#: registers one; the case page and ``cases show`` list whatever they return.
-CAPTURE_PROVIDERS: list[Any] = []
-
-
 def split_item_ref(ref: str) -> tuple[str | None, str]:
     """``"claim:abc"`` -> ``("claim", "abc")``; a bare document id -> ``(None, id)``."""
     queue, sep, rest = ref.partition(":")
@@ -36,8 +30,11 @@ def split_item_ref(ref: str) -> tuple[str | None, str]:
     return None, ref
 
 
-def document_snapshot(doc: Document, items: Iterable[ReviewItem]) -> dict[str, Any]:
-    """A linked document as the case keeps it: what it said, why it was flagged, verdicts."""
+def document_snapshot(
+    doc: Document, items: Iterable[ReviewItem], captures: Iterable[EvidenceFile] = ()
+) -> dict[str, Any]:
+    """A linked document as the case keeps it: what it said, why it was flagged, verdicts,
+    and the archived evidence (WARC records, screenshots, DOM) of it when the case linked it."""
     reviews = [
         {
             "review_item": item.id,
@@ -51,9 +48,6 @@ def document_snapshot(doc: Document, items: Iterable[ReviewItem]) -> dict[str, A
         for item in items
     ]
     confirmed = [r for r in reviews if r["verdict"] in CONFIRMED_VERDICTS]
-    captures: list[dict[str, Any]] = []
-    for provider in CAPTURE_PROVIDERS:
-        captures.extend(provider(doc.id))
     return {
         "doc_id": doc.id,
         "kind": "document",
@@ -70,7 +64,15 @@ def document_snapshot(doc: Document, items: Iterable[ReviewItem]) -> dict[str, A
         "evidence": {
             name: doc.analysis.get(name) for name in ("covid", "claim") if doc.analysis.get(name)
         },
-        "captures": captures,
+        "captures": [
+            {
+                "kind": capture.kind,
+                "sha256": capture.sha256,
+                "captured_at": capture.captured_at,
+                "url": capture.url,
+            }
+            for capture in captures
+        ],
     }
 
 

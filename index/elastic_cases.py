@@ -53,6 +53,7 @@ from index.documents import Document
 from index.elastic_client import mapped_errors
 from index.elastic_review import parse_version, version_token
 from index.errors import ConflictError, NotFound
+from index.evidence import evidence_of
 from index.review import AuditEntry, format_time, item_id, utcnow
 from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
 
@@ -494,7 +495,7 @@ class ElasticCases:
                 for name in _POST_QUEUES
                 if (item := self._review.get(item_id(name, doc.id))) is not None
             ]
-            snapshots.append(document_snapshot(doc, items))
+            snapshots.append(document_snapshot(doc, items, evidence_of(self, doc.id)))
         return snapshots
 
     def get(self, doc_id: str) -> Document | None: ...  # the store's

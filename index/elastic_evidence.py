@@ -149,6 +149,26 @@ class ElasticEvidence:
             )
         return [Check.from_dict(source) for source in sources]
 
+    def first_removals_between(self, since: str, until: str) -> list[str]:
+        self._ensure()
+        with mapped_errors("evidence first_removals_between"):
+            removed = self._search(
+                "checks",
+                {
+                    "bool": {
+                        "filter": [
+                            {"term": {"status": "removed"}},
+                            {"range": {"checked_at": {"lt": until}}},
+                        ]
+                    }
+                },
+                [{"checked_at": "asc"}, {"id": "asc"}],
+            )
+        first: dict[str, dict[str, Any]] = {}
+        for check in removed:
+            first.setdefault(check["doc_id"], check)
+        return [c["id"] for c in first.values() if since <= c["checked_at"] < until]
+
     def last_checks(self, doc_ids: list[str]) -> dict[str, str]:
         if not doc_ids:
             return {}

@@ -192,6 +192,11 @@ class EvidenceStore(Protocol):
         """Every watch state, watched or not."""
         ...
 
+    def first_removals_between(self, since: str, until: str) -> list[str]:
+        """Ids of the checks in ``[since, until)`` that first found their document removed
+        (an earlier ``removed`` check of the same document means it was already counted)."""
+        ...
+
     def import_checks(self, checks: Iterable[Check]) -> int:
         """Append checks whose id is not recorded yet; returns the number appended."""
         ...

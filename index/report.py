@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from index.cases import LOCAL_TZ, CaseError, CaseStore
+from index.evidence import evidence_store
 from index.review import parse_time
 from index.subjects import ACCOUNT, CONFIRMED_VERDICTS, WEBSITE, account_key, registrable_domain
 
@@ -74,16 +75,9 @@ _POST_QUEUES = ("covid", "claim", "tips")
 
 
 def count_confirmed_removals(store: Any, since: str, until: str) -> tuple[int, list[str]]:
-    """Takedown checks in the period that found an item removed: ``(count, row ids)``.
-
-    The checks (``misinfo evidence check``) are built on the ``evidence`` branch; until their
-    table exists this returns ``(0, [])``. Wire it at merge: count the checks with outcome
-    "removed" whose time is in ``[since, until)``.
-    """
-    counter = getattr(store, "removal_checks_between", None)
-    if counter is None:
-        return 0, []
-    ids = list(counter(since, until))
+    """Takedown checks (``misinfo evidence check``) in ``[since, until)`` that first found an
+    item removed: ``(count, check ids)``."""
+    ids = evidence_store(store).first_removals_between(since, until)
     return len(ids), ids
 
 

@@ -47,6 +47,7 @@ from index.cases import (
 )
 from index.documents import Document
 from index.errors import ConflictError, NotFound
+from index.evidence import evidence_of
 from index.review import AuditEntry, format_time, item_id, utcnow
 from index.sqlite_sql import DOCUMENT_COLUMNS, document_from_row, quote_identifier
 from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
@@ -378,7 +379,7 @@ class SqliteCases:
                 for queue_name in _POST_QUEUES
                 if (item := sqlite_review.get_item(conn, item_id(queue_name, doc.id)))
             ]
-            snapshots.append(document_snapshot(doc, items))
+            snapshots.append(document_snapshot(doc, items, evidence_of(self, doc.id)))
         return snapshots
 
     def _write_case(self, conn: sqlite3.Connection, before: Case, after: Case, action: str) -> Case:

@@ -168,6 +168,19 @@ class SqliteEvidence:
             ).fetchall()
         return [Check(**dict(zip(_CHECK_COLUMNS, row, strict=True))) for row in rows]
 
+    def first_removals_between(self, since: str, until: str) -> list[str]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT c.id FROM evidence_checks c WHERE c.status = 'removed' "
+                "AND c.checked_at >= ? AND c.checked_at < ? AND NOT EXISTS ("
+                "SELECT 1 FROM evidence_checks e WHERE e.doc_id = c.doc_id "
+                "AND e.status = 'removed' AND (e.checked_at < c.checked_at "
+                "OR (e.checked_at = c.checked_at AND e.id < c.id))) "
+                "ORDER BY c.checked_at, c.id",
+                (since, until),
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def last_checks(self, doc_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         with self._reading() as conn:

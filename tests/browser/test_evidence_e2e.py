@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,12 @@ def test_flag_confirm_capture_bundle_verify_takedown_replay(flagged, demo_server
     assert ("analyst1", "capture") in actions and ("analyst2", "capture") in actions
     assert ("analyst1", "bundle") in actions and ("scheduler", "check") in actions
     assert audit_item_id(doc_id) == f"evidence:{doc_id}"
+
+    # 7. The period report counts the takedown the check confirmed.
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()  # Vietnam may be a day ahead
+    report = json.loads(
+        run_cli(
+            config, data, "report", "--from", "2020-01-01", "--to", tomorrow, "--format", "json"
+        ).stdout
+    )
+    assert report["counts"]["removals_confirmed"] == 1

@@ -81,6 +81,35 @@ def store(request, tmp_path):
     store.drop()
 
 
+def test_first_removals_are_counted_once_in_their_period(store):
+    """The period report's "removals confirmed": a document's first removal only, in the
+    period it happened."""
+    meta = store.evidence()
+    for check_id, doc_id, day, status in [
+        ("doc1:check:0", "doc1", "01", "online-unchanged"),
+        ("doc1:check:1", "doc1", "02", "removed"),
+        ("doc1:check:2", "doc1", "05", "removed"),  # found removed again: not a new removal
+        ("doc2:check:0", "doc2", "03", "online-changed"),
+        ("doc2:check:1", "doc2", "04", "removed"),
+        ("doc3:check:0", "doc3", "09", "removed"),  # after the period
+    ]:
+        meta.add_check(
+            Check(
+                id=check_id,
+                doc_id=doc_id,
+                checked_at=f"2026-12-{day}T00:00:00+00:00",
+                url=f"http://news.example.vn/{doc_id}.html",
+                status=status,
+            )
+        )
+    until = "2026-12-08T00:00:00+00:00"
+    assert meta.first_removals_between("2026-12-02T00:00:00+00:00", until) == [
+        "doc1:check:1",
+        "doc2:check:1",
+    ]
+    assert meta.first_removals_between("2026-12-03T00:00:00+00:00", until) == ["doc2:check:1"]
+
+
 def test_evidence_metadata_contract(store):
     meta = store.evidence()
     first, later = _file("doc1", 1), _file("doc1", 2, "warc")
