@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
@@ -24,12 +25,10 @@ from elasticsearch import NotFoundError, helpers
 from index.case_evidence import (
     SubjectCounter,
     apply_profiles,
-    document_snapshot,
-    site_snapshot,
     sort_subjects,
-    split_item_ref,
     tip_review_item,
 )
+from index.case_workflow import POST_QUEUES, CaseWorkflow
 from index.cases import (
     CASE_STATUSES,
     TIP_CHANNELS,
@@ -37,25 +36,20 @@ from index.cases import (
     Case,
     CaseError,
     Tip,
-    answer_tip,
     case_audit_id,
     local_day,
-    move_case,
     new_case,
     parse_day,
     subject_audit_id,
     tip_audit_id,
     tip_status,
-    update_case,
-    update_subject,
 )
 from index.documents import Document
 from index.elastic_client import mapped_errors
 from index.elastic_review import parse_version, version_token
 from index.errors import ConflictError, NotFound
-from index.evidence import evidence_of
-from index.review import AuditEntry, format_time, item_id, utcnow
-from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
+from index.review import AuditEntry, ReviewItem, format_time, item_id, utcnow
+from index.subjects import CONFIRMED_VERDICTS, Subject, SubjectRef, subject_ref
 
 __all__ = ["ElasticCaseTransfer", "ElasticCases", "register_documents"]
 
@@ -74,7 +68,6 @@ _SUBJECT_FIELDS = (
 _CASE_FIELDS = tuple(f.name for f in fields(Case) if f.name != "version")
 _TIP_FIELDS = tuple(f.name for f in fields(Tip) if f.name != "version")
 _PAGE = 10_000
-_POST_QUEUES = ("covid", "claim", "tips")
 
 
 class _Sequence:
@@ -147,7 +140,7 @@ def register_documents(store: Any, docs: list[Document], now: datetime) -> None:
     store._register_subjects(refs, now)
 
 
-class ElasticCases:
+class ElasticCases(CaseWorkflow):
     """The :class:`~index.cases.CaseStore` methods of the Elasticsearch store."""
 
     client: Any
@@ -164,6 +157,87 @@ class ElasticCases:
     def _write_refresh(self) -> bool:
         # Human actions read back at once (as review writes).
         return bool(self.refresh)
+
+    # -- the primitives of CaseWorkflow ------------------------------------------------------------
+
+    def _writing(self, operation: str) -> AbstractContextManager[None]:
+        return mapped_errors(operation)
+
+    def _reading(self, operation: str) -> AbstractContextManager[None]:
+        return mapped_errors(operation)
+
+    def _load_subject(self, scope: None, subject_id: str) -> Subject:
+        return self._subject_hit(subject_id)
+
+    def _load_case(self, scope: None, case_id: str) -> Case:
+        return self._case_hit(case_id)
+
+    def _load_tip(self, scope: None, tip_id: str) -> Tip:
+        return self._tip_hit(tip_id)
+
+    def _save_subject(self, scope: None, before: Subject, after: Subject) -> None:
+        seq_no, term = parse_version(before.version)
+        try:
+            self.client.update(
+                index=self._alias("subjects"),
+                id=before.id,
+                doc={
+                    **after.state(),
+                    "updated_at": after.updated_at,
+                    "updated_by": after.updated_by,
+                },
+                if_seq_no=seq_no,
+                if_primary_term=term,
+                refresh=self._write_refresh,
+            )
+        except EsConflictError as exc:
+            raise ConflictError(f"subject {before.id} changed meanwhile; reload") from exc
+
+    def _save_tip_answer(self, scope: None, before: Tip, after: Tip) -> None:
+        seq_no, term = parse_version(before.version)
+        try:
+            self.client.update(
+                index=self._alias("tips"),
+                id=before.id,
+                doc={
+                    "status": "answered",
+                    "answer": after.answer,
+                    "answered_at": after.answered_at,
+                    "answered_by": after.answered_by,
+                    "updated_at": after.updated_at,
+                    "updated_by": after.updated_by,
+                },
+                if_seq_no=seq_no,
+                if_primary_term=term,
+                refresh=self._write_refresh,
+            )
+        except EsConflictError as exc:
+            raise ConflictError(f"tip {before.id} changed meanwhile; reload") from exc
+
+    def _append_audit(
+        self,
+        scope: None,
+        audit_id: str,
+        at: str,
+        user: str,
+        action: str,
+        note: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        self._audit(audit_id, at, user, action, note, before, after)
+
+    def _history_of(self, scope: None, audit_id: str) -> list[AuditEntry]:
+        return self._history(audit_id)
+
+    def _review_item(self, scope: None, review_id: str) -> ReviewItem | None:
+        return self._review.get(review_id)
+
+    def _site_profile(self, scope: None, site: str) -> dict[str, Any] | None:
+        return self.get_site(site)
+
+    def _document(self, scope: None, doc_id: str) -> Document | None:
+        return self.get(doc_id)
 
     # -- audit ---------------------------------------------------------------------------------
 
@@ -331,7 +405,7 @@ class ElasticCases:
                                     {
                                         "bool": {
                                             "filter": [
-                                                {"terms": {"queue": list(_POST_QUEUES)}},
+                                                {"terms": {"queue": list(POST_QUEUES)}},
                                                 {"terms": {"verdict": list(CONFIRMED_VERDICTS)}},
                                             ]
                                         }
@@ -415,88 +489,7 @@ class ElasticCases:
             self._fill_subjects([subject])
         return subject
 
-    def subject_update(
-        self,
-        subject_id: str,
-        user: str,
-        *,
-        expected_version: str | int,
-        name: str | None = None,
-        licence: str | None = None,
-        owner: str | None = None,
-        note: str | None = None,
-        now: datetime | None = None,
-    ) -> Subject:
-        with mapped_errors("subject_update"):
-            before = self._subject_hit(subject_id)
-            after = update_subject(
-                before,
-                user,
-                name=name,
-                licence=licence,
-                owner=owner,
-                note=note,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            seq_no, term = parse_version(before.version)
-            try:
-                self.client.update(
-                    index=self._alias("subjects"),
-                    id=subject_id,
-                    doc={**after.state(), "updated_at": after.updated_at, "updated_by": user},
-                    if_seq_no=seq_no,
-                    if_primary_term=term,
-                    refresh=self._write_refresh,
-                )
-            except EsConflictError as exc:
-                raise ConflictError(f"subject {subject_id} changed meanwhile; reload") from exc
-            self._audit(
-                subject_audit_id(subject_id),
-                after.updated_at,
-                user,
-                "update",
-                "",
-                before.state(),
-                after.state(),
-            )
-        return self.subject_get(subject_id)
-
-    def subject_history(self, subject_id: str) -> list[AuditEntry]:
-        with mapped_errors("subject_history"):
-            self._subject_hit(subject_id)
-        return self._history(subject_audit_id(subject_id))
-
     # -- cases ---------------------------------------------------------------------------------
-
-    def _snapshots(self, subject: Subject, refs: list[str]) -> list[dict[str, Any]]:
-        snapshots = []
-        for ref in dict.fromkeys(refs):
-            queue, target = split_item_ref(ref.strip())
-            if queue == "site":
-                ref_subject = SubjectRef(subject.id, subject.kind, target)
-                if subject.kind != WEBSITE or not ref_subject.matches(target, "", "news"):
-                    raise CaseError(f"site {target} is not part of subject {subject.id}")
-                item = self._review.get(item_id("site", target))
-                profile = self.get_site(target)
-                if item is None and profile is None:
-                    raise NotFound(f"no site profile or review item for {target}")
-                snapshots.append(site_snapshot(target, profile, item))
-                continue
-            doc = self.get(target)
-            if doc is None:
-                raise NotFound(f"no document {target!r} (give a document id or a review item id)")
-            if not subject.ref().matches(doc.site, doc.url, doc.kind):
-                raise CaseError(
-                    f"document {doc.id} ({doc.url}) was not published by subject {subject.id}"
-                )
-            items = [
-                item
-                for name in _POST_QUEUES
-                if (item := self._review.get(item_id(name, doc.id))) is not None
-            ]
-            snapshots.append(document_snapshot(doc, items, evidence_of(self, doc.id)))
-        return snapshots
 
     def get(self, doc_id: str) -> Document | None: ...  # the store's
 
@@ -538,7 +531,7 @@ class ElasticCases:
         now = now or utcnow()
         with mapped_errors("case_open"):
             subject = self._subject_hit(subject_id)
-            snapshots = self._snapshots(subject, items)
+            snapshots = self._snapshots(None, subject, items)
 
             def build(number: int) -> tuple[Case, dict[str, Any]]:
                 case = new_case(
@@ -601,7 +594,7 @@ class ElasticCases:
             )
         return [_case(hit) for hit in response["hits"]["hits"]]
 
-    def _write_case(self, before: Case, after: Case, action: str) -> Case:
+    def _save_case(self, scope: None, before: Case, after: Case, action: str) -> Case:
         seq_no, term = parse_version(before.version)
         try:
             response = self.client.index(
@@ -630,67 +623,6 @@ class ElasticCases:
             after.state(),
         )
         return after
-
-    def case_move(
-        self,
-        case_id: str,
-        user: str,
-        role: str,
-        status: str,
-        *,
-        expected_version: str | int,
-        note: str = "",
-        fine: int | None = None,
-        decision: str = "",
-        decision_date: str | None = None,
-        now: datetime | None = None,
-    ) -> Case:
-        with mapped_errors("case_move"):
-            before = self._case_hit(case_id)
-            after = move_case(
-                before,
-                user,
-                role,
-                status,
-                note=note,
-                fine=fine,
-                decision=decision,
-                decision_date=decision_date,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            return self._write_case(before, after, "move")
-
-    def case_update(
-        self,
-        case_id: str,
-        user: str,
-        *,
-        expected_version: str | int,
-        legal_basis: str | None = None,
-        add_items: list[str] | None = None,
-        note: str = "",
-        now: datetime | None = None,
-    ) -> Case:
-        with mapped_errors("case_update"):
-            before = self._case_hit(case_id)
-            snapshots = []
-            if add_items:
-                snapshots = self._snapshots(self._subject_hit(before.subject), add_items)
-            after = update_case(
-                before,
-                user,
-                legal_basis=legal_basis,
-                add_items=snapshots,
-                note=note,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            return self._write_case(before, after, "update")
-
-    def case_history(self, case_id: str) -> list[AuditEntry]:
-        case = self.case_get(case_id)
-        return self._history(case_audit_id(case.id))
 
     # -- tips ----------------------------------------------------------------------------------
 
@@ -825,54 +757,6 @@ class ElasticCases:
             tips = [tip for tip in tips if tip.status == status]
         return tips[offset : offset + limit]
 
-    def tip_answer(
-        self,
-        tip_id: str,
-        user: str,
-        answer: str,
-        *,
-        expected_version: str | int,
-        now: datetime | None = None,
-    ) -> Tip:
-        with mapped_errors("tip_answer"):
-            before = self._tip_hit(tip_id)
-            after = answer_tip(
-                before, user, answer, expected_version=expected_version, now=now or utcnow()
-            )
-            seq_no, term = parse_version(before.version)
-            try:
-                self.client.update(
-                    index=self._alias("tips"),
-                    id=before.id,
-                    doc={
-                        "status": "answered",
-                        "answer": after.answer,
-                        "answered_at": after.answered_at,
-                        "answered_by": user,
-                        "updated_at": after.updated_at,
-                        "updated_by": user,
-                    },
-                    if_seq_no=seq_no,
-                    if_primary_term=term,
-                    refresh=self._write_refresh,
-                )
-            except EsConflictError as exc:
-                raise ConflictError(f"tip {tip_id} changed meanwhile; reload") from exc
-            self._audit(
-                tip_audit_id(before.id),
-                after.updated_at,
-                user,
-                "answer",
-                after.answer,
-                before.state(),
-                after.state(),
-            )
-        return self.tip_get(tip_id)
-
-    def tip_history(self, tip_id: str) -> list[AuditEntry]:
-        tip = self.tip_get(tip_id)
-        return self._history(tip_audit_id(tip.id))
-
     # -- report inputs ---------------------------------------------------------------------------
 
     def audit_between(self, since: str, until: str) -> list[AuditEntry]:
@@ -897,7 +781,7 @@ class ElasticCases:
                 "filter": [
                     {"range": {"at": {"gte": since, "lt": until}}},
                     {"term": {"action": "enqueue"}},
-                    {"bool": {"should": [{"prefix": {"item_id": f"{q}:"}} for q in _POST_QUEUES]}},
+                    {"bool": {"should": [{"prefix": {"item_id": f"{q}:"}} for q in POST_QUEUES]}},
                 ]
             }
         }

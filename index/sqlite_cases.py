@@ -1,7 +1,8 @@
 """Subjects, cases and tips on SQLite (tables of migration 0011), as a mixin of
 :class:`~index.sqlite.SqliteStore`.
 
-The rules are :mod:`index.cases`' (pure). Each write reads the row, applies a rule and writes
+The rules are :mod:`index.cases`' (pure), the sequence of each change
+:class:`~index.case_workflow.CaseWorkflow`'s. Each write reads the row, applies a rule and writes
 it back with ``UPDATE ... WHERE version = ?`` in one transaction, appending the audit entry to
 ``review_audit`` (the store's one append-only log). :func:`register_subjects` runs inside every
 document upsert, so subjects exist as soon as their first document does.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -20,12 +22,10 @@ from index import sqlite_review
 from index.case_evidence import (
     SubjectCounter,
     apply_profiles,
-    document_snapshot,
-    site_snapshot,
     sort_subjects,
-    split_item_ref,
     tip_review_item,
 )
+from index.case_workflow import CaseWorkflow
 from index.cases import (
     CASE_STATUSES,
     TIP_CHANNELS,
@@ -33,24 +33,19 @@ from index.cases import (
     Case,
     CaseError,
     Tip,
-    answer_tip,
     case_audit_id,
     local_day,
-    move_case,
     new_case,
     parse_day,
     subject_audit_id,
     tip_audit_id,
     tip_status,
-    update_case,
-    update_subject,
 )
 from index.documents import Document
 from index.errors import ConflictError, NotFound
-from index.evidence import evidence_of
-from index.review import AuditEntry, format_time, item_id, utcnow
+from index.review import AuditEntry, ReviewItem, format_time, item_id, utcnow
 from index.sqlite_sql import DOCUMENT_COLUMNS, document_from_row, quote_identifier
-from index.subjects import CONFIRMED_VERDICTS, WEBSITE, Subject, SubjectRef, subject_ref
+from index.subjects import CONFIRMED_VERDICTS, Subject, SubjectRef, subject_ref
 
 __all__ = ["SqliteCaseTransfer", "SqliteCases", "register_documents", "register_subjects"]
 
@@ -74,7 +69,6 @@ _SUBJECT_COLUMNS = (
 _CASE_COLUMNS = tuple(f.name for f in fields(Case) if f.name != "id")
 _TIP_COLUMNS = tuple(f.name for f in fields(Tip) if f.name not in ("id", "verdict"))
 _CASE_JSON = ("items", "evidence")
-_POST_QUEUES = ("covid", "claim", "tips")
 
 
 def _dumps(value: Any) -> str | None:
@@ -203,7 +197,7 @@ def _history(conn: sqlite3.Connection, audit_id: str) -> list[AuditEntry]:
     return _entries(rows)
 
 
-class SqliteCases:
+class SqliteCases(CaseWorkflow):
     """The :class:`~index.cases.CaseStore` methods of the SQLite store.
 
     Uses the store's ``_transaction`` (write connection, ``BEGIN IMMEDIATE``) and
@@ -212,6 +206,42 @@ class SqliteCases:
 
     _transaction: Any
     reading: Any
+
+    # -- the primitives of CaseWorkflow ----------------------------------------------------------
+
+    def _writing(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction()
+
+    def _reading(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self.reading()
+
+    def _append_audit(
+        self,
+        conn: sqlite3.Connection,
+        audit_id: str,
+        at: str,
+        user: str,
+        action: str,
+        note: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        _audit(conn, audit_id, at, user, action, note, before, after)
+
+    def _history_of(self, conn: sqlite3.Connection, audit_id: str) -> list[AuditEntry]:
+        return _history(conn, audit_id)
+
+    def _review_item(self, conn: sqlite3.Connection, review_id: str) -> ReviewItem | None:
+        return sqlite_review.get_item(conn, review_id)
+
+    def _site_profile(self, conn: sqlite3.Connection, site: str) -> dict[str, Any] | None:
+        row = conn.execute("SELECT profile FROM sites WHERE site = ?", (site,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _document(self, conn: sqlite3.Connection, doc_id: str) -> Document | None:
+        columns = ", ".join(map(quote_identifier, DOCUMENT_COLUMNS))
+        row = conn.execute(f"SELECT {columns} FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return None if row is None else document_from_row(row)
 
     # -- subjects ----------------------------------------------------------------------------
 
@@ -273,7 +303,7 @@ class SqliteCases:
             self._fill_subjects(conn, subjects)
         return sort_subjects(subjects, flagged=flagged)
 
-    def _subject_row(self, conn: sqlite3.Connection, subject_id: str) -> Subject:
+    def _load_subject(self, conn: sqlite3.Connection, subject_id: str) -> Subject:
         found = self._subjects(conn, "WHERE id = ?", (subject_id,))
         if not found:
             raise NotFound(f"no subject {subject_id!r} (see `misinfo subjects`)")
@@ -281,108 +311,33 @@ class SqliteCases:
 
     def subject_get(self, subject_id: str) -> Subject:
         with self.reading() as conn:
-            subject = self._subject_row(conn, subject_id)
+            subject = self._load_subject(conn, subject_id)
             self._fill_subjects(conn, [subject])
         return subject
 
-    def subject_update(
-        self,
-        subject_id: str,
-        user: str,
-        *,
-        expected_version: str | int,
-        name: str | None = None,
-        licence: str | None = None,
-        owner: str | None = None,
-        note: str | None = None,
-        now: datetime | None = None,
-    ) -> Subject:
-        with self._transaction() as conn:
-            before = self._subject_row(conn, subject_id)
-            after = update_subject(
-                before,
-                user,
-                name=name,
-                licence=licence,
-                owner=owner,
-                note=note,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            after.version = int(before.version) + 1
-            changed = conn.execute(
-                "UPDATE subjects SET name = ?, licence = ?, owner = ?, note = ?, updated_at = ?, "
-                "updated_by = ?, version = ? WHERE id = ? AND version = ?",
-                (
-                    after.name,
-                    after.licence,
-                    after.owner,
-                    after.note,
-                    after.updated_at,
-                    after.updated_by,
-                    after.version,
-                    subject_id,
-                    before.version,
-                ),
-            ).rowcount
-            if changed != 1:
-                raise ConflictError(f"subject {subject_id} changed meanwhile; reload")
-            _audit(
-                conn,
-                subject_audit_id(subject_id),
-                after.updated_at,
-                user,
-                "update",
-                "",
-                before.state(),
-                after.state(),
-            )
-        return self.subject_get(subject_id)
-
-    def subject_history(self, subject_id: str) -> list[AuditEntry]:
-        with self.reading() as conn:
-            self._subject_row(conn, subject_id)
-            return _history(conn, subject_audit_id(subject_id))
-
     # -- cases -------------------------------------------------------------------------------
 
-    def _snapshots(
-        self, conn: sqlite3.Connection, subject: Subject, refs: list[str]
-    ) -> list[dict[str, Any]]:
+    def _save_subject(self, conn: sqlite3.Connection, before: Subject, after: Subject) -> None:
+        after.version = int(before.version) + 1
+        changed = conn.execute(
+            "UPDATE subjects SET name = ?, licence = ?, owner = ?, note = ?, updated_at = ?, "
+            "updated_by = ?, version = ? WHERE id = ? AND version = ?",
+            (
+                after.name,
+                after.licence,
+                after.owner,
+                after.note,
+                after.updated_at,
+                after.updated_by,
+                after.version,
+                before.id,
+                before.version,
+            ),
+        ).rowcount
+        if changed != 1:
+            raise ConflictError(f"subject {before.id} changed meanwhile; reload")
 
-        columns = ", ".join(map(quote_identifier, DOCUMENT_COLUMNS))
-        snapshots = []
-        for ref in dict.fromkeys(refs):
-            queue, target = split_item_ref(ref.strip())
-            if queue == "site":
-                ref_subject = SubjectRef(subject.id, subject.kind, target)
-                if subject.kind != WEBSITE or not ref_subject.matches(target, "", "news"):
-                    raise CaseError(f"site {target} is not part of subject {subject.id}")
-                item = sqlite_review.get_item(conn, item_id("site", target))
-                row = conn.execute("SELECT profile FROM sites WHERE site = ?", (target,)).fetchone()
-                if item is None and row is None:
-                    raise NotFound(f"no site profile or review item for {target}")
-                snapshots.append(site_snapshot(target, json.loads(row[0]) if row else None, item))
-                continue
-            row = conn.execute(
-                f"SELECT {columns} FROM documents WHERE id = ?", (target,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"no document {target!r} (give a document id or a review item id)")
-            doc = document_from_row(row)
-            if not subject.ref().matches(doc.site, doc.url, doc.kind):
-                raise CaseError(
-                    f"document {doc.id} ({doc.url}) was not published by subject {subject.id}"
-                )
-            items = [
-                item
-                for queue_name in _POST_QUEUES
-                if (item := sqlite_review.get_item(conn, item_id(queue_name, doc.id)))
-            ]
-            snapshots.append(document_snapshot(doc, items, evidence_of(self, doc.id)))
-        return snapshots
-
-    def _write_case(self, conn: sqlite3.Connection, before: Case, after: Case, action: str) -> Case:
+    def _save_case(self, conn: sqlite3.Connection, before: Case, after: Case, action: str) -> Case:
         after.version = int(before.version) + 1
         values = after.to_dict()
         for name in _CASE_JSON:
@@ -419,7 +374,7 @@ class SqliteCases:
     ) -> Case:
         now = now or utcnow()
         with self._transaction() as conn:
-            subject = self._subject_row(conn, subject_id)
+            subject = self._load_subject(conn, subject_id)
             snapshots = self._snapshots(conn, subject, items)
             case = new_case(
                 "0",
@@ -453,7 +408,7 @@ class SqliteCases:
             )
         return case
 
-    def _case_row(self, conn: sqlite3.Connection, case_id: str) -> Case:
+    def _load_case(self, conn: sqlite3.Connection, case_id: str) -> Case:
         try:
             num = int(str(case_id).strip().removeprefix("#"))
         except ValueError:
@@ -467,7 +422,7 @@ class SqliteCases:
 
     def case_get(self, case_id: str) -> Case:
         with self.reading() as conn:
-            return self._case_row(conn, case_id)
+            return self._load_case(conn, case_id)
 
     def case_list(
         self,
@@ -494,69 +449,6 @@ class SqliteCases:
                 (*params, limit, offset),
             ).fetchall()
         return [_case(row) for row in rows]
-
-    def case_move(
-        self,
-        case_id: str,
-        user: str,
-        role: str,
-        status: str,
-        *,
-        expected_version: str | int,
-        note: str = "",
-        fine: int | None = None,
-        decision: str = "",
-        decision_date: str | None = None,
-        now: datetime | None = None,
-    ) -> Case:
-        with self._transaction() as conn:
-            before = self._case_row(conn, case_id)
-            after = move_case(
-                before,
-                user,
-                role,
-                status,
-                note=note,
-                fine=fine,
-                decision=decision,
-                decision_date=decision_date,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            return self._write_case(conn, before, after, "move")
-
-    def case_update(
-        self,
-        case_id: str,
-        user: str,
-        *,
-        expected_version: str | int,
-        legal_basis: str | None = None,
-        add_items: list[str] | None = None,
-        note: str = "",
-        now: datetime | None = None,
-    ) -> Case:
-        with self._transaction() as conn:
-            before = self._case_row(conn, case_id)
-            snapshots = []
-            if add_items:
-                subject = self._subject_row(conn, before.subject)
-                snapshots = self._snapshots(conn, subject, add_items)
-            after = update_case(
-                before,
-                user,
-                legal_basis=legal_basis,
-                add_items=snapshots,
-                note=note,
-                expected_version=expected_version,
-                now=now or utcnow(),
-            )
-            return self._write_case(conn, before, after, "update")
-
-    def case_history(self, case_id: str) -> list[AuditEntry]:
-        with self.reading() as conn:
-            case = self._case_row(conn, case_id)
-            return _history(conn, case_audit_id(case.id))
 
     # -- tips --------------------------------------------------------------------------------
 
@@ -638,7 +530,7 @@ class SqliteCases:
             )
         return self.tip_get(tip_id)
 
-    def _tip_row(self, conn: sqlite3.Connection, tip_id: str) -> Tip:
+    def _load_tip(self, conn: sqlite3.Connection, tip_id: str) -> Tip:
         try:
             num = int(str(tip_id).strip().removeprefix("#"))
         except ValueError:
@@ -648,9 +540,27 @@ class SqliteCases:
             raise NotFound(f"no tip {tip_id!r}")
         return _tip(row[:-2], row[-2], row[-1])
 
+    def _save_tip_answer(self, conn: sqlite3.Connection, before: Tip, after: Tip) -> None:
+        changed = conn.execute(
+            "UPDATE tips SET status = 'answered', answer = ?, answered_at = ?, answered_by = ?, "
+            "updated_at = ?, updated_by = ?, version = version + 1 "
+            "WHERE num = ? AND version = ?",
+            (
+                after.answer,
+                after.answered_at,
+                after.answered_by,
+                after.updated_at,
+                after.updated_by,
+                int(before.id),
+                before.version,
+            ),
+        ).rowcount
+        if changed != 1:
+            raise ConflictError(f"tip {before.id} changed meanwhile; reload and try again")
+
     def tip_get(self, tip_id: str) -> Tip:
         with self.reading() as conn:
-            return self._tip_row(conn, tip_id)
+            return self._load_tip(conn, tip_id)
 
     def tip_list(
         self, *, status: str | None = None, limit: int = 200, offset: int = 0
@@ -669,53 +579,6 @@ class SqliteCases:
                 (limit, offset),
             ).fetchall()
         return [_tip(row[:-2], row[-2], row[-1]) for row in rows]
-
-    def tip_answer(
-        self,
-        tip_id: str,
-        user: str,
-        answer: str,
-        *,
-        expected_version: str | int,
-        now: datetime | None = None,
-    ) -> Tip:
-        with self._transaction() as conn:
-            before = self._tip_row(conn, tip_id)
-            after = answer_tip(
-                before, user, answer, expected_version=expected_version, now=now or utcnow()
-            )
-            changed = conn.execute(
-                "UPDATE tips SET status = 'answered', answer = ?, answered_at = ?, answered_by = ?, "
-                "updated_at = ?, updated_by = ?, version = version + 1 "
-                "WHERE num = ? AND version = ?",
-                (
-                    after.answer,
-                    after.answered_at,
-                    user,
-                    after.updated_at,
-                    user,
-                    int(before.id),
-                    before.version,
-                ),
-            ).rowcount
-            if changed != 1:
-                raise ConflictError(f"tip {tip_id} changed meanwhile; reload and try again")
-            _audit(
-                conn,
-                tip_audit_id(before.id),
-                after.updated_at,
-                user,
-                "answer",
-                after.answer,
-                before.state(),
-                after.state(),
-            )
-        return self.tip_get(tip_id)
-
-    def tip_history(self, tip_id: str) -> list[AuditEntry]:
-        with self.reading() as conn:
-            tip = self._tip_row(conn, tip_id)
-            return _history(conn, tip_audit_id(tip.id))
 
     # -- report inputs -----------------------------------------------------------------------
 
