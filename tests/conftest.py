@@ -1,16 +1,20 @@
-"""Shared fixtures (the demo sites server, a spare Elasticsearch node) and the markers that
+"""Shared fixtures (the demo sites server, an empty store of each backend, a spare
+Elasticsearch node) and the markers that
 the test folders imply; plain helpers are in ``tests/helpers.py``."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler.demosite import DemoServer
+from index.sqlite import SqliteStore
+from index.store import Store
 from tests.helpers import REPO_ROOT
 
 #: Folders whose tests need something outside Python get its marker, so ``-m "not browser"``
@@ -23,6 +27,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         mark = FOLDER_MARKS.get(item.path.parent.name)
         if mark and mark not in item.keywords:
             item.add_marker(mark)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def each_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each backend in turn: SQLite in ``tmp_path``, then Elasticsearch
+    under a fresh index prefix on ``$MISINFO_ES_URL`` (skipped when unset); dropped after."""
+    if request.param == "sqlite":
+        backend: Store = SqliteStore(tmp_path / "index.db")
+    else:
+        es_url = os.environ.get("MISINFO_ES_URL")
+        if not es_url:
+            pytest.skip("MISINFO_ES_URL is not set")
+        from index.elastic import ElasticsearchStore
+
+        backend = ElasticsearchStore(es_url, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
+    yield backend
+    backend.drop()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ throw-away index prefix.
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,29 +20,9 @@ ES_URL = os.environ.get("MISINFO_ES_URL")
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "elasticsearch",
-            marks=[
-                pytest.mark.elasticsearch,
-                pytest.mark.skipif(not ES_URL, reason="MISINFO_ES_URL is not set"),
-            ],
-        ),
-    ]
-)
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        from index.sqlite import SqliteStore
-
-        backend = SqliteStore(tmp_path / "index.db")
-    else:
-        from index.elastic import ElasticsearchStore
-
-        backend = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
-    yield backend
-    backend.drop()
+@pytest.fixture
+def store(each_store):
+    return each_store
 
 
 def doc(url: str, *, kind: str = "news", flags=(), title: str = "") -> Document:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
@@ -26,27 +25,9 @@ def _source(path) -> SqliteStore:
     return store
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "elasticsearch",
-            marks=[
-                pytest.mark.elasticsearch,
-                pytest.mark.skipif(not ES_URL, reason="MISINFO_ES_URL is not set"),
-            ],
-        ),
-    ]
-)
-def target(request, tmp_path):
-    if request.param == "sqlite":
-        store = SqliteStore(tmp_path / "target.db")
-    else:
-        from index.elastic import ElasticsearchStore
-
-        store = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
-    yield store
-    store.drop()
+@pytest.fixture
+def target(each_store):
+    return each_store
 
 
 def test_migration_keeps_subjects_cases_tips_and_their_history(tmp_path, target):

@@ -8,7 +8,6 @@ import io
 import os
 import sqlite3
 import threading
-import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,20 +64,9 @@ def _file(doc_id: str, n: int, kind: str = "screenshot") -> EvidenceFile:
 # -- the metadata contract, on both stores ---------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        store = SqliteStore(tmp_path / "index.db")
-        yield store
-        store.close()
-        return
-    if not ES_URL:
-        pytest.skip("MISINFO_ES_URL is not set")
-    from index.elastic import ElasticsearchStore
-
-    store = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
-    yield store
-    store.drop()
+@pytest.fixture
+def store(each_store):
+    return each_store
 
 
 def test_first_removals_are_counted_once_in_their_period(store):

@@ -8,7 +8,6 @@ its own throw-away index prefix. Backends must make writes visible to the next r
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,33 +15,14 @@ import pytest
 
 from index.documents import Document, document_id
 from index.errors import ConflictError, LeaseError, NotFound, QuerySyntaxError, ReviewError
-from index.sqlite import SqliteStore
 from index.store import SearchRequest, Store
 
 ES_URL = os.environ.get("MISINFO_ES_URL")
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "elasticsearch",
-            marks=[
-                pytest.mark.elasticsearch,
-                pytest.mark.skipif(not ES_URL, reason="MISINFO_ES_URL is not set"),
-            ],
-        ),
-    ]
-)
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        backend = SqliteStore(tmp_path / "index.db")
-    else:
-        from index.elastic import ElasticsearchStore
-
-        backend = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
-    yield backend
-    backend.drop()
+@pytest.fixture
+def store(each_store):
+    return each_store
 
 
 def make(key: str, title: str, text: str, **fields) -> Document:
