@@ -127,10 +127,29 @@ class App:
 
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
-        :mod:`crawler.resources.store`): writes wait there while the cluster is away."""
+        :mod:`crawler.resources.store`): writes wait there while the cluster is away. Both
+        get ``time_limit`` (seconds per search) when ``search.time_limit`` is set."""
+        limits = self.search_limits()
         if self.settings.get("store", "sqlite") != "elasticsearch":
+            return limits
+        return {**self.elasticsearch_options(), **limits, "spool_path": str(self.spool_path)}
+
+    def search_limits(self) -> dict[str, Any]:
+        """``{"time_limit": seconds}`` from ``search.time_limit``, or ``{}`` (the store's
+        default); anything but a positive number of seconds up to an hour is an error."""
+        value = (self.settings.get("search") or {}).get("time_limit")
+        if value is None:
             return {}
-        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path)}
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not 0 < seconds <= 3600:
+            raise ConfigError(
+                f"{self.config_path('settings.yaml')}: field 'search.time_limit': {value!r} "
+                "is not a number of seconds between 0 and 3600"
+            )
+        return {"time_limit": seconds}
 
     @property
     def spool_path(self) -> Path:

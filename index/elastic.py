@@ -56,7 +56,7 @@ from index.elastic_schema import (
     load_schema,
     migrate_schema,
 )
-from index.errors import BulkIndexError, QuerySyntaxError, SearchError
+from index.errors import BulkIndexError, QuerySyntaxError, QueryTooExpensive, SearchError
 from index.query import SEARCH_FACETS, fill_histogram, parse_query
 from index.review import (
     AuditEntry,
@@ -78,6 +78,9 @@ BULK_INITIAL_BACKOFF = 1.0
 SCAN_PAGE = 500
 #: Values per page of a composite aggregation in ``counts_by``.
 COMPOSITE_PAGE = 1000
+#: Seconds a search may run on the cluster (its ``timeout``) before it counts as too
+#: expensive; the SQLite store's default is the same.
+DEFAULT_TIME_LIMIT = 5.0
 
 Refresh = bool | Literal["wait_for"]
 
@@ -109,8 +112,10 @@ class ElasticsearchStore:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         refresh: Refresh = "wait_for",
+        time_limit: float = DEFAULT_TIME_LIMIT,
     ) -> None:
         self.url = url
+        self.time_limit = time_limit
         self.names = IndexNames(index_prefix)
         self.refresh = refresh
         self.client = make_client(
@@ -383,8 +388,17 @@ class ElasticsearchStore:
         node = parse_query(request.query)
         body = search_body(node, request)
         self._ensure()
+        # The cluster stops collecting at ``timeout`` and says so (``timed_out``); the
+        # request timeout is the backstop for a search that does not stop in time.
+        body["timeout"] = f"{max(1, int(self.time_limit * 1000))}ms"
+        client = self.client.options(request_timeout=self.time_limit * 2 + 5)
         with mapped_errors("search"):
-            response = self.client.search(index=self._documents, **_search_kwargs(body))
+            response = client.search(index=self._documents, **_search_kwargs(body))
+        if response.body.get("timed_out"):
+            raise QueryTooExpensive(
+                f"query too expensive: it ran longer than {self.time_limit:g} s and was "
+                "stopped; narrow it down (fewer terms, a date range or a filter)"
+            )
         hits = []
         for hit in response["hits"]["hits"]:
             doc = document_from_source(hit["_source"])

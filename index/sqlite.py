@@ -37,6 +37,7 @@ from index.documents import FACET_FIELDS, Document
 from index.errors import (
     NotFound,
     QuerySyntaxError,
+    QueryTooExpensive,
     SearchError,
     StoreUnavailable,
 )
@@ -67,6 +68,9 @@ __all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_TIME_LIMIT", "SqliteStore"]
 
 #: Seconds a read query may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 5.0
+#: SQLite virtual-machine steps between two looks at the clock. Few steps can be slow ones
+#: (an FTS5 rank over many phrases is one step per row), so the clock is read often.
+PROGRESS_STEPS = 1000
 #: Milliseconds a writer waits for a lock held by another process.
 DEFAULT_BUSY_TIMEOUT = 10_000
 #: Documents per executemany batch (all batches of one upsert share one transaction).
@@ -242,8 +246,10 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         message = str(exc)
         if "interrupted" in message:
-            raise SearchError(
-                f"query took longer than {time_limit}s and was stopped; narrow it down"
+            limit = f"{time_limit:g} s" if time_limit else "its time limit"
+            raise QueryTooExpensive(
+                f"query too expensive: it ran longer than {limit} and was stopped; "
+                "narrow it down (fewer terms, a date range or a filter)"
             ) from exc
         if "fts5" in message or "MATCH" in message:
             raise QuerySyntaxError(f"full-text query rejected: {message}") from exc
@@ -324,7 +330,7 @@ class SqliteStore:
         with lock, _mapped_errors(self.time_limit):
             conn = self._read
             deadline = time.monotonic() + self.time_limit
-            conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
             try:
                 yield conn
             finally:
