@@ -49,6 +49,13 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_INDEX_URI": None,  # sqlite:///... or elasticsearch+http://...; set per run
     "MM_INDEX_OPTIONS": {},  # backend options (Elasticsearch credentials, index prefix)
     "MM_CONFIG_DIR": None,  # user config directory (None: bundled config only)
+    # Values from pages checked first (crawler.boundary.BoundaryPipeline): an item off the
+    # source's hosts is dropped, bad fields are dropped or cut with a note.
+    "MM_BOUNDARY_ENABLED": True,
+    # Requests only to the source's hosts and ports (crawler.host_guard.HostGuardMiddleware).
+    "MM_HOST_GUARD_ENABLED": True,
+    # A gzip sitemap is unpacked up to this many bytes (crawler.spiders.news).
+    "MM_SITEMAP_MAX_BYTES": 20 * 1024 * 1024,
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
@@ -77,6 +84,7 @@ BASE_SETTINGS: dict[str, Any] = {
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
+        "crawler.boundary.BoundaryPipeline": 50,
         "crawler.pipelines.NormalizePipeline": 100,
         "crawler.pipelines.SkipUnchangedPipeline": 200,
         "crawler.pipelines.AnalysePipeline": 300,
@@ -100,6 +108,7 @@ BASE_SETTINGS: dict[str, Any] = {
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "crawler.middlewares.BackoffRetryMiddleware": 550,
         "crawler.middlewares.ResumeMiddleware": 50,
+        "crawler.host_guard.HostGuardMiddleware": 40,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
     "EXTENSIONS": {"crawler.frontier.shared_run.SharedRun": 500},

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from elasticsearch import NotFoundError, helpers
 
-from index.documents import FACET_FIELDS, Document
+from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT,
@@ -241,11 +241,19 @@ class ElasticsearchStore:
             stored = self.client.mget(
                 index=self._documents,
                 ids=[doc.id for doc in docs],
-                source_includes=["review_status", "raw_dates.first_seen"],
+                source_includes=["review_status", "raw_dates.first_seen", "site"],
             )
             previous = {
                 hit["_id"]: hit.get("_source") or {} for hit in stored["docs"] if hit.get("found")
             }
+            moved = refuse_site_changes(
+                docs, {doc_id: old.get("site") for doc_id, old in previous.items()}
+            )
+            if moved:
+                result.refused += len(moved)
+                docs = [doc for doc in docs if doc.id not in moved]
+                if not docs:
+                    return
             items = review_items_for_documents(docs, now)
             queued = set(self._review.existing([item.id for item in items]))
             fresh_targets = {item.target_id for item in items if item.id not in queued}

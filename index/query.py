@@ -141,12 +141,17 @@ def parse_query(text: str) -> Node:
         parsed = luqum_parse(text)
         node = _simplify(_convert(parsed, None))
     except ParseError as exc:
-        message = str(exc).replace("Syntax error in input : ", "").rstrip("!")
+        message = " ".join(str(exc).replace("Syntax error in input : ", "").rstrip("!").split())
         raise QuerySyntaxError(f"cannot parse query {_shown(text)}: {message}") from exc
     except InconsistentQueryException as exc:
-        raise QuerySyntaxError(f"inconsistent query {_shown(text)}: {exc}") from exc
+        message = " ".join(str(exc).split())
+        raise QuerySyntaxError(f"inconsistent query {_shown(text)}: {message}") from exc
     except RecursionError as exc:  # a shape the nesting pre-check did not foresee
         raise QuerySyntaxError("query nested too deeply") from exc
+    except QuerySyntaxError as exc:  # messages quote the query: keep them on one line
+        if "\n" not in str(exc) and "\r" not in str(exc):
+            raise
+        raise type(exc)(" ".join(str(exc).split())) from exc
     return check_query_shape(node)
 
 

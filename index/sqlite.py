@@ -33,7 +33,7 @@ import numpy as np
 
 from analysis.folding import fold_diacritics
 from index import sqlite_review
-from index.documents import FACET_FIELDS, Document
+from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.errors import (
     NotFound,
     QuerySyntaxError,
@@ -377,14 +377,24 @@ class SqliteStore:
     ) -> None:
         marks = ", ".join("?" * len(docs))
         existing: dict[str, tuple[Any, ...]] = {}
-        counted: list[tuple[Any, ...]] = []
+        counted_by_id: dict[str, tuple[Any, ...]] = {}
         for row in conn.execute(
             "SELECT id, rowid, title, text, author, source, site, kind, published_day "
             f"FROM documents WHERE id IN ({marks})",
             [doc.id for doc in docs],
         ):
             existing[row[0]] = row[1:5]
-            counted.append(row[5:])
+            counted_by_id[row[0]] = row[5:]
+        stored_sites = {doc_id: row[1] for doc_id, row in counted_by_id.items()}
+        moved = refuse_site_changes(docs, stored_sites)
+        if moved:
+            result.refused += len(moved)
+            docs = [doc for doc in docs if doc.id not in moved]
+            existing = {key: value for key, value in existing.items() if key not in moved}
+            if not docs:
+                return
+            marks = ", ".join("?" * len(docs))
+        counted = [counted_by_id[doc.id] for doc in docs if doc.id in counted_by_id]
         changed_text = [
             doc
             for doc in docs

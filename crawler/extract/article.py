@@ -90,9 +90,12 @@ def _json_ld(selector: Selector) -> list[dict]:
     for raw in selector.css("script[type='application/ld+json']::text").getall():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, a 5000-digit number, 100k deep
             continue
-        items = data if isinstance(data, list) else data.get("@graph", [data])
+        # Any JSON is valid here: ``42``, ``{"@graph": 5}``; only objects are read.
+        if isinstance(data, dict):
+            data = data.get("@graph", [data])
+        items = data if isinstance(data, list) else [data]
         found.extend(item for item in items if isinstance(item, dict))
     return found
 
