@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from config import BUNDLED_DIR
+from crawler.safe_yaml import YamlError, load_yaml_file
 
 __all__ = ["SPOOL_FILE", "App", "ConfigError", "default_data_dir"]
 
@@ -51,14 +52,17 @@ class App:
         return BUNDLED_DIR / name
 
     def load_yaml(self, name: str) -> Any:
+        """A configuration file, read as :func:`crawler.safe_yaml.load_yaml_file` reads it
+        (aliases bounded, UTF-8 only); every problem is one :class:`ConfigError` line."""
         path = self.config_path(name)
         try:
-            with path.open(encoding="utf-8") as handle:
-                return yaml.safe_load(handle)
+            return load_yaml_file(path)
         except FileNotFoundError as exc:
             raise ConfigError(f"{path}: file not found") from exc
+        except YamlError as exc:
+            raise ConfigError(str(exc)) from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: not valid YAML: {_one_line(exc)}") from exc
 
     @cached_property
     def settings(self) -> dict[str, Any]:
@@ -160,6 +164,14 @@ class App:
     def state_path(self) -> Path:
         """SQLite file for run history, users and scheduler jobs (whatever the store)."""
         return self.data_dir / "state.db"
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line: its problem and where."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
