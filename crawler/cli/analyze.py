@@ -137,7 +137,7 @@ def _is_counts(value: Any) -> bool:
 
 def read_lines(stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
     """The lines of ``stream`` as bytes; ``None`` stands for a line longer than
-    ``max_bytes``, which is skipped without being held in memory."""
+    ``max_bytes`` (its newline aside), which is skipped without being held in memory."""
     while line := stream.readline(max_bytes + 1):
         if len(line) > max_bytes and not line.endswith(b"\n"):
             while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
