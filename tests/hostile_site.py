@@ -225,6 +225,14 @@ class HostileSites:
             "/render.html": lambda request: request.html(self._render_page()),
             "/group.html": lambda request: request.html(self._group_page()),
             "/posts/own.html": page(lambda url: article("Bài của nhóm", url)),
+            # On the site's own host, then a redirect away (the browser's route never sees
+            # the second hop: only the network layer can stop it).
+            "/hop.png": lambda request: request.send(
+                302, b"", "text/plain", Location=self.canary.base + "/x.png"
+            ),
+            "/hop.html": lambda request: request.send(
+                302, b"", "text/plain", Location=self.side.base + "/"
+            ),
         }
         for path in articles:
             routes[path] = page(lambda url: article("Tin " + url.rsplit("/", 1)[-1], url))
@@ -255,12 +263,16 @@ class HostileSites:
             f'\'<article class="post"><div class="text">{PARAGRAPH}</div></article>\';'
             f"fetch('{canary}/').catch(() => {{}});"
             f"new Image().src = '{side}/x.png';"
-            f"setTimeout(() => {{ location.href = '{canary}/'; }}, 300);"
+            f"window.open('{canary}/');"
+            "window.addEventListener('load', () => {"
+            f" location.href = '{canary}/';"
+            f" setTimeout(() => {{ location.replace('{side}/'); }}, 50); }});"
         )
         return (
             '<html><head><meta charset="utf-8"><title>Trang dựng bằng JS</title>'
             f'<link rel="stylesheet" href="{canary}/x.css"><script src="{side}/x.js"></script></head>'
             f'<body><img src="{canary}/x.png"><iframe src="{side}/"></iframe>'
+            '<img src="/hop.png"><iframe src="/hop.html"></iframe>'
             f'<div id="feed"></div><script>{script}</script>'
             f'<a href="{self.url("/posts/own.html")}" download>tải</a></body></html>'
         )

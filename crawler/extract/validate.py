@@ -67,6 +67,15 @@ def _bare(host: str) -> str:
     return host.lower().rstrip(".").removeprefix("www.")
 
 
+def _is_address(host: str) -> bool:
+    """An IP address: it has no subdomains (``x.127.0.0.2`` is a name, not under it)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def _is_private(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
@@ -124,7 +133,10 @@ class HostPolicy:
             return any(host == domain for domain in self.domains)
         bare = _bare(host)
         return any(
-            bare == _bare(domain) or bare.endswith("." + _bare(domain)) for domain in self.domains
+            host == domain
+            if _is_address(domain)
+            else bare == _bare(domain) or bare.endswith("." + _bare(domain))
+            for domain in self.domains
         )
 
     def owns(self, url: str) -> bool:

@@ -355,3 +355,59 @@ def test_canonical_urls_are_stable_and_only_web_urls_are_owned(url):
     if policy.owns(once):
         assert is_web_url(once) and once.split("://", 1)[0] in ("http", "https")
         assert "a.vn" in once.split("/")[2]
+
+
+# -- row 6 (without a browser): the network flags and the page guard's policy --------------------
+def test_the_browser_proxies_everything_but_the_source_hosts_to_nowhere():
+    from crawler.browser_guard import BLACKHOLE_PROXY, browser_network_args
+    from crawler.extract.validate import HostPolicy
+
+    policy = HostPolicy.for_source(["127.0.0.2", "vnexpress.net"], ["http://127.0.0.2:8002/"])
+    proxy, bypass = browser_network_args(policy)
+    assert proxy == f"--proxy-server={BLACKHOLE_PROXY}"
+    rules = bypass.removeprefix("--proxy-bypass-list=").split(";")
+    assert rules[0] == "<-loopback>"  # loopback gets no implicit pass
+    assert "127.0.0.2:8002" in rules and "*.127.0.0.2:8002" not in rules
+    assert {"vnexpress.net:443", "*.vnexpress.net:443", "vnexpress.net:80"} <= set(rules)
+    assert not any(rule.startswith("127.0.0.1") for rule in rules)
+
+
+def test_browser_requests_get_the_page_guard(tmp_path: Path):
+    source = Source(name="group", kind="social", start_urls=[GROUP + "/"], selectors=SELECTORS)
+    crawler = _crawler(tmp_path, SocialSpider, source)
+    guard = None
+    for path in crawler.settings.getdict("DOWNLOADER_MIDDLEWARES"):
+        if path.endswith("BrowserGuardMiddleware"):
+            guard = load_object(path).from_crawler(crawler)
+    assert guard is not None
+    request = Request(GROUP + "/", meta={"playwright": True})
+    guard.process_request(request)
+    assert request.meta["playwright_page_init_callback"] == "crawler.browser_guard.guard_page"
+    assert request.meta["mm_browser_hosts"]["domains"] == ["127.0.0.2"]
+    plain = Request(GROUP + "/robots.txt")
+    guard.process_request(plain)
+    assert "playwright_page_init_callback" not in plain.meta
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.2:8002/x", True),
+        ("http://127.0.0.2:8003/x", False),
+        ("http://127.0.0.1:8002/x", False),
+        ("http://10.0.0.1/x", False),
+        ("http://localhost:8002/x", False),
+        ("http://a.vn.127.0.0.2/x", False),
+        ("https://www.vnexpress.net/x", True),
+        ("https://tin.vnexpress.net/x", True),
+        ("https://vnexpress.net.evil.vn/x", False),
+        ("https://vnexpress.net:8443/x", False),
+        ("ftp://vnexpress.net/x", False),
+        ("javascript:alert(1)", False),
+    ],
+)
+def test_host_policy(url, allowed):
+    from crawler.extract.validate import HostPolicy
+
+    policy = HostPolicy.for_source(["127.0.0.2", "vnexpress.net"], ["http://127.0.0.2:8002/"])
+    assert policy.allows(url) is allowed
