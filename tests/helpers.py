@@ -80,3 +80,5 @@ def run_cli(
 
 def runs_json(config_dir: Path, data_dir: Path) -> list[dict]:
     return json.loads(run_cli(config_dir, data_dir, "runs", "--json").stdout)
+
+
