@@ -107,7 +107,13 @@ def parse_vietnamese_date(text: str, *, now: datetime | None = None) -> datetime
     match = _RELATIVE.search(text)
     if match:
         unit = _UNIT[match.group("unit").lower()]
-        return (now - int(match.group("n")) * unit).replace(microsecond=0)
+        digits = match.group("n")
+        try:
+            if len(digits) > 9:  # no page was posted a billion units ago
+                raise OverflowError(digits)
+            return (now - int(digits) * unit).replace(microsecond=0)
+        except OverflowError:  # "99999 năm trước": before year 1, no date
+            return None
     if _JUST_NOW.search(text):
         return now.replace(microsecond=0)
     return None

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +235,66 @@ def test_commands_report_a_bad_sources_file_in_one_line(tmp_path: Path, text: st
         assert "Traceback" not in result.stderr
         errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
         assert len(errors) == 1 and str(path) in errors[0], result.stderr
+
+
+# -- rows 8 and 9 in the CLI: one-line errors, and the configured time limit ---------------------
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from index import Document, document_id
+    from index.sqlite import SqliteStore
+
+    data = tmp_path_factory.mktemp("search") / "data"
+    store = SqliteStore(data / "index.db")
+    docs = []
+    for n in range(2000):
+        url = f"https://a.vn/{n}"
+        docs.append(
+            Document(
+                id=document_id(url),
+                url=url,
+                canonical_url=url,
+                source="a",
+                site="a.vn",
+                title=f"covid cách ly {n}",
+                text="con chó cái cây " * 50,
+                published_at="2026-11-20T08:00:00+07:00",
+                scores={"claim": 0.3},
+            )
+        )
+    store.upsert(docs)
+    store.close()
+    return data
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "claim_score:[-0.5 TO 1]",
+        "published_at:>=9999-12-31",
+        "(" * 1000 + "a" + ")" * 1000,
+        "NOT " * 300 + "a",
+        " ".join(f"w{n}" for n in range(600)),
+        " OR ".join(["c*"] * 1000),
+    ],
+)
+def test_row8_misinfo_search_answers_or_says_what_is_wrong_in_one_line(searchable, query):
+    result = run_cli(None, searchable, "search", query, check=False)
+    assert "Traceback" not in result.stderr
+    if query.startswith("claim_score"):
+        assert result.returncode == 0 and "2000 result(s)" in result.stdout
+    else:
+        assert result.returncode == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and len(line) < 400
+
+
+def test_row9_misinfo_search_stops_at_the_configured_time_limit(searchable, tmp_path):
+    config = write_config(tmp_path / "config", [], {"search": {"time_limit": 0.2}})
+    started = time.monotonic()
+    result = run_cli(config, searchable, "search", " OR ".join(["c*"] * 64), check=False)
+    assert time.monotonic() - started < 30  # the process start and model-free CLI included
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "query too expensive" in result.stderr and "0.2 s" in result.stderr
+    bad = write_config(tmp_path / "bad", [], {"search": {"time_limit": "forever"}})
+    refused = run_cli(bad, searchable, "search", "covid", check=False)
+    assert refused.returncode == 1 and "search.time_limit" in refused.stderr

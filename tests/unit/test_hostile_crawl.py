@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -411,3 +411,25 @@ def test_host_policy(url, allowed):
 
     policy = HostPolicy.for_source(["127.0.0.2", "vnexpress.net"], ["http://127.0.0.2:8002/"])
     assert policy.allows(url) is allowed
+
+
+# -- dates as pages print them, under fuzzing ---------------------------------------------------
+_DATE_PART = st.sampled_from(
+    ["0001", "9999", "31", "12", "/", "-", ":", " ", "T", "Z", "+14:00", "-12:00", "GMT+7",
+     "GMT+99", "99999999999", "năm", "ngày", "giờ", "trước", "hôm qua lúc", "20:15", "."]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_DATE_PART, max_size=12).map("".join))
+def test_any_printed_date_is_a_date_or_none_and_the_window_never_raises(text):
+    from crawler.extract.dates import parse_iso, parse_vietnamese_date
+    from crawler.extract.validate import sane_date
+
+    for parse in (parse_iso, parse_vietnamese_date):
+        value = parse(text, now=FETCHED_AT)
+        assert value is None or value.tzinfo is not None
+        kept = sane_date(value, now=FETCHED_AT)
+        if kept is not None:
+            utc = kept.astimezone(UTC)
+            assert utc.year >= 1990 and utc <= FETCHED_AT + timedelta(days=1)
