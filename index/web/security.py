@@ -184,9 +184,9 @@ class LoginRequired:
             return
         session = scope.get("session") or {}
         user = session.get("user")
-        if user and self.user_exists(user) and (
-            self.session_check is None or self.session_check(session)
-        ):
+        # The session check reads the account too (a deleted user has no stamp).
+        check = self.session_check or (lambda _: self.user_exists(user))
+        if user and check(session):
             await self.app(scope, receive, send)
             return
         if user:  # ended (logout, new password or role) or expired: forget the cookie's claim
