@@ -8,11 +8,12 @@ which say why in ``reason`` instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from analysis.claims import ClaimPost, score_claims
 from analysis.covid import DEFAULT_COVID_THRESHOLD, CovidLexicon, CovidModel, detect_covid
 from analysis.limits import (
     DEFAULT_MAX_ANALYSED_CHARS,
@@ -152,17 +153,6 @@ def _empty_claim(reason: str) -> dict[str, Any]:
     }
 
 
-def _claims_scorer() -> Callable[..., Any] | None:
-    """``analysis.claims.score_claims`` if that module is installed: the one guarded import."""
-    try:
-        from analysis.claims import score_claims
-    except ModuleNotFoundError as exc:
-        if exc.name != "analysis.claims":
-            raise
-        return None
-    return score_claims
-
-
 def _score_claims(
     posts: Sequence[PostLike],
     titles: Sequence[str],
@@ -171,11 +161,6 @@ def _score_claims(
     resources: AnalysisResources,
     threshold: float,
 ) -> list[dict[str, Any]]:
-    score_claims = _claims_scorer()
-    if score_claims is None:
-        return [_empty_claim("claims module not available") for _ in posts]
-    from analysis.claims import ClaimPost
-
     claim_posts = [
         ClaimPost(text, title, post.engagement, body_tokens, _timestamp(post.published_at))
         for post, title, text, body_tokens in zip(posts, titles, texts, tokens, strict=True)

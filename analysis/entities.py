@@ -90,9 +90,9 @@ class _CrfStage:
         self._featurizer = CRFFeaturizer(template, set())
         self._tagger = CRFTagger()
         self._tagger.load(model_file)
-        #: (index in the template, token offset, entry) of each ``istitle`` entry
+        #: (index in the template, token offset, its two feature strings) per ``istitle`` entry
         self._titles = [
-            (index, int(entry[2:].split("]")[0]), entry)
+            (index, int(entry[2:].split("]")[0]), (f"{entry}=False", f"{entry}=True"))
             for index, entry in enumerate(template)
             if entry.endswith(".istitle")
         ]
@@ -100,10 +100,10 @@ class _CrfStage:
     def tag(self, rows: list[list[str]]) -> list[str]:
         features = self._featurizer.process([rows])[0]
         titles = [is_title(row[0]) for row in rows]
-        for position, token in enumerate(features):
-            for index, offset, entry in self._titles:
-                if 0 <= position + offset < len(rows):
-                    token[index] = f"{entry}={titles[position + offset]}"
+        count = len(rows)
+        for index, offset, values in self._titles:
+            for position in range(max(0, -offset), min(count, count - offset)):
+                features[position][index] = values[titles[position + offset]]
         return list(self._tagger.tag(features))
 
 

@@ -23,9 +23,9 @@ from crawler.extract.validate import (
     HostPolicy,
     is_web_url,
     sane_date,
-    source_policy,
 )
 from crawler.items import PostItem
+from crawler.resources.sources import source_policy
 
 __all__ = ["MAX_AUTHOR_CHARS", "MAX_COUNT", "MAX_TITLE_CHARS", "BoundaryPipeline"]
 

@@ -25,7 +25,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.extract.validate import HostPolicy, is_web_url, source_policy
+from crawler.extract.validate import HostPolicy, is_web_url
+from crawler.resources.sources import source_policy
 
 __all__ = [
     "BLACKHOLE_PROXY",

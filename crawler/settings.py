@@ -17,9 +17,10 @@ from scrapy.settings import Settings
 
 from crawler.app import App, ConfigError
 from crawler.browser_guard import CONTEXT_OPTIONS, browser_network_args
-from crawler.extract.validate import HostPolicy, source_policy
+from crawler.extract.validate import HostPolicy
 from crawler.frontier.config import Frontier
-from crawler.resources.sources import Source
+from crawler.resources.evidence import crawl_evidence_settings
+from crawler.resources.sources import Source, source_policy
 
 __all__ = [
     "BASE_SETTINGS",
@@ -85,6 +86,12 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_BROWSER_MAX_CLICKS": 50,  # "load more" clicks per page
     # The browser talks only to the source's hosts (crawler.browser_guard).
     "MM_BROWSER_GUARD_ENABLED": True,
+    # WARC of every stored document's response (crawler.evidence.warc.WarcExtension), under
+    # <MM_DATA_DIR>/warc/<source>/<run>/; set per run from settings.yaml's evidence.warc.
+    "MM_WARC_ENABLED": False,
+    "MM_WARC_MODE": "all",  # "all" or "flagged" (only pages flagged by the analysis)
+    "MM_WARC_MAX_BYTES": 100 * 1024 * 1024,  # a new file past this size
+    "MM_DATA_DIR": None,
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
@@ -116,7 +123,10 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.browser_guard.BrowserGuardMiddleware": 45,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
-    "EXTENSIONS": {"crawler.frontier.shared_run.SharedRun": 500},
+    "EXTENSIONS": {
+        "crawler.frontier.shared_run.SharedRun": 500,
+        "crawler.evidence.warc.WarcExtension": 600,
+    },
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
@@ -168,6 +178,7 @@ def crawl_settings(
         },
         priority="project",
     )
+    settings.setdict(crawl_evidence_settings(app), priority="project")
     if frontier is not None:
         settings.setdict(frontier.scrapy_settings(source.name), priority="project")
     if needs_browser(source):

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from elasticsearch import NotFoundError, helpers
 
 from index.documents import FACET_FIELDS, Document, refuse_site_changes
+from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT,
@@ -48,8 +49,10 @@ from index.elastic_dsl import (
     search_body,
     sort_dsl,
 )
+from index.elastic_evidence import ElasticEvidence
 from index.elastic_review import ReviewIndex
 from index.elastic_schema import (
+    KINDS,
     IndexNames,
     MigrationReport,
     ensure_indices,
@@ -95,7 +98,7 @@ def _bulk_reason(outcome: dict[str, Any]) -> str:
     return f"{outcome.get('status')} {detail}"
 
 
-class ElasticsearchStore:
+class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
     """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x).
 
     Indices are created on first use (so a crawler can start, and spool, while the cluster
@@ -181,7 +184,7 @@ class ElasticsearchStore:
             self.client.indices.refresh(index=",".join(self._aliases()))
 
     def _aliases(self) -> list[str]:
-        return [self.names.alias(kind) for kind in ("documents", "sites", "review", "audit")]
+        return [self.names.alias(kind) for kind in KINDS]
 
     @property
     def _documents(self) -> str:
@@ -295,6 +298,8 @@ class ElasticsearchStore:
                 else:
                     result.updated += 1
             self._review.enqueue([item for item in items if item.target_id in written])
+            # Subjects (index.subjects) of the documents written.
+            register_documents(self, [doc for doc in docs if doc.id in written], now)
 
     def upsert_site(self, profile: dict[str, Any]) -> None:
         """Store a site profile (replacing the previous one); a flagged site is queued."""
@@ -539,6 +544,12 @@ class ElasticsearchStore:
         self._ensure()
         with mapped_errors("review_history"):
             return self._review.history(item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> ElasticEvidence:
+        """Archived files, takedown checks and watches, in this store's cluster."""
+        return ElasticEvidence(self.client, self.names, self.refresh, self._ensure)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 

@@ -66,13 +66,15 @@ __all__ = [
     "site_item",
 ]
 
-QUEUES = ("covid", "claim", "site")
+QUEUES = ("covid", "claim", "site", "tips")
 POST_VERDICTS = ("false", "misleading", "true", "unverifiable", "not_relevant")
 SITE_VERDICTS = ("confirmed", "not_confirmed")
 VERDICTS: dict[str, tuple[str, ...]] = {
     "covid": POST_VERDICTS,
     "claim": POST_VERDICTS,
     "site": SITE_VERDICTS,
+    # Citizen reports (index.cases): the reported page, judged like a flagged post.
+    "tips": POST_VERDICTS,
 }
 #: Document flag -> queue it sends the document to.
 FLAG_QUEUES = {"covid": "covid", "claim": "claim"}

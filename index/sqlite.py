@@ -51,14 +51,18 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
+from index.sqlite_cases import SqliteCases, SqliteCaseTransfer, register_documents
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
+from index.sqlite_evidence import SqliteEvidence
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
     CLEAR_MATCHED,
     CREATE_MATCHED,
     DOCUMENT_COLUMNS,
+    JSON_COLUMNS,
     MATCHED_TABLE,
     SearchSQL,
+    document_from_row,
     quote_identifier,
     search_sql,
 )
@@ -87,7 +91,6 @@ MMAP_BYTES = 1 << 30
 WAL_AUTOCHECKPOINT_PAGES = 16_384
 #: Rows fetched per step while scanning.
 SCAN_PAGE = 500
-_JSON_FIELDS = ("outlinks", "engagement", "flags", "scores", "analysis")
 _FTS_INSERT = (
     "INSERT INTO documents_fts (rowid, title, text, author, title_f, text_f, author_f) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -134,7 +137,7 @@ def _json(value: Any) -> str:
 
 
 _DOCUMENT_FIELDS = attrgetter(*DOCUMENT_COLUMNS)
-_JSON_POSITIONS = tuple(DOCUMENT_COLUMNS.index(name) for name in _JSON_FIELDS)
+_JSON_POSITIONS = tuple(DOCUMENT_COLUMNS.index(name) for name in JSON_COLUMNS)
 _FIRST_SEEN = DOCUMENT_COLUMNS.index("first_seen")
 
 
@@ -226,13 +229,6 @@ def _rowid_array(conn: sqlite3.Connection, sql: str, params: Any = ()) -> np.nda
     return np.fromstring(listed, dtype=np.int64, sep=",")
 
 
-def _document(row: sqlite3.Row | tuple[Any, ...]) -> Document:
-    data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
-    for name in _JSON_FIELDS:
-        data[name] = json.loads(data[name])
-    return Document(**data)
-
-
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -260,7 +256,7 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore:
+class SqliteStore(SqliteCases, SqliteCaseTransfer):
     """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(
@@ -426,6 +422,7 @@ class SqliteStore:
         )
         log_changes(conn, list(rowids.values()))
         sqlite_review.enqueue_documents(conn, docs, now)
+        register_documents(conn, docs, now)  # subjects (index.subjects) of new documents
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
 
@@ -437,7 +434,7 @@ class SqliteStore:
             row = conn.execute(
                 f"SELECT {columns} FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else _document(row)
+        return None if row is None else document_from_row(row)
 
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dict.fromkeys(doc_ids))
@@ -513,7 +510,7 @@ class SqliteStore:
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:
-            doc = _document(row)
+            doc = document_from_row(row)
             snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
             score = -float(row[-1]) if row[-1] else 0.0  # FTS5 ranks ascend: best is lowest
             hits.append(Hit(document=doc, score=score, snippet=snippet))
@@ -555,7 +552,7 @@ class SqliteStore:
             with self.reading() as conn:
                 rows = conn.execute(sql, params).fetchall()
             for row in rows:
-                yield _document(row)
+                yield document_from_row(row)
             if len(rows) < SCAN_PAGE:
                 return
             offset += SCAN_PAGE
@@ -659,6 +656,12 @@ class SqliteStore:
             if sqlite_review.get_item(conn, item_id) is None:
                 raise NotFound(f"no review item {item_id!r}")
             return sqlite_review.history(conn, item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> SqliteEvidence:
+        """Archived files, takedown checks and watches, on this store's connections."""
+        return SqliteEvidence(self._transaction, self.reading)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 

@@ -35,6 +35,7 @@ __all__ = [
     "counts",
     "decide",
     "enqueue_documents",
+    "enqueue_items",
     "enqueue_site",
     "export_audit_page",
     "export_items",
@@ -145,6 +146,11 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
         "UPDATE documents SET review_status = 'open' WHERE id = ? AND review_status = 'none'",
         [(item.target_id,) for item in fresh if item.queue != "site"],
     )
+
+
+def enqueue_items(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
+    """Queue ready-made items (citizen reports: ``index.sqlite_cases``); refresh open ones."""
+    _enqueue(conn, items)
 
 
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:

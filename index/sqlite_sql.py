@@ -10,10 +10,11 @@ Size: every SQL builder of the store in one place, so each quoting rule is writt
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.documents import FACET_FIELDS
+from index.documents import FACET_FIELDS, Document
 from index.errors import QuerySyntaxError
 from index.query import (
     FACET_SIZE,
@@ -52,6 +53,16 @@ DOCUMENT_COLUMNS = (
     "segmented", "outlinks", "engagement", "flags", "scores", "analysis", "review_status",
     "cluster_id",
 )  # fmt: skip
+#: Of those, the columns stored as JSON text.
+JSON_COLUMNS = ("outlinks", "engagement", "flags", "scores", "analysis")
+
+
+def document_from_row(row: Any) -> Document:
+    """A ``documents`` row (its :data:`DOCUMENT_COLUMNS`, in order) as a :class:`Document`."""
+    data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
+    for name in JSON_COLUMNS:
+        data[name] = json.loads(data[name])
+    return Document(**data)
 #: FTS5 columns: as written, then folded.
 FTS_COLUMNS = ("title", "text", "author", "title_f", "text_f", "author_f")
 #: bm25 weights per FTS column: a title match counts four times a body match (the FTS5

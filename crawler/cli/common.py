@@ -3,7 +3,11 @@ one-line messages, the sources file, tables and the run summary. Imports no comm
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import getpass
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -11,8 +15,28 @@ import click
 
 from crawler.app import App, ConfigError
 from crawler.resources.sources import Source, SourcesError, load_sources
+from crawler.resources.store import open_app_store
 
-__all__ = ["format_table", "get_app", "handle_errors", "load_app_sources", "print_run_summary"]
+__all__ = [
+    "acting_user",
+    "audit_entry_json",
+    "echo_json",
+    "format_table",
+    "get_app",
+    "handle_errors",
+    "json_option",
+    "load_app_sources",
+    "opened_store",
+    "print_run_summary",
+    "user_option",
+]
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+user_option = click.option(
+    "--user",
+    help="Who acts, recorded in the audit log (an account's role decides what it may do). "
+    "[env: MISINFO_USER; default: your login]",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +66,37 @@ def handle_errors(func: F) -> F:
 
 def get_app() -> App:
     return click.get_current_context().find_object(App)
+
+
+def acting_user(user: str | None) -> str:
+    """The ``--user`` given, else ``$MISINFO_USER``, else the login name."""
+    return user or os.environ.get("MISINFO_USER") or getpass.getuser()
+
+
+@contextmanager
+def opened_store() -> Iterator[Any]:
+    """The configured store of the command's app, closed afterwards."""
+    store = open_app_store(get_app())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def audit_entry_json(entry: Any) -> dict[str, Any]:
+    """An audit-log entry (``index.review.AuditEntry``) as the commands print it."""
+    return {
+        "at": entry.at,
+        "user": entry.user,
+        "action": entry.action,
+        "note": entry.note,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def load_app_sources(app: App) -> list[Source]:

@@ -105,6 +105,9 @@ def run_demo(app: App, *, port: int, serve: bool, ui_port: int = 8080) -> None:
         records = run_crawls(app, sources, trigger="demo", progress=CrawlProgress())
         print_run_summary(records)
         _sample_searches(app)
+        from crawler.cli.demo_cases import print_demo_decisions, record_demo_decisions
+
+        print_demo_decisions(record_demo_decisions(app))
         click.echo("\nTry more: misinfo search 'QUERY'   ·   misinfo sources   ·   misinfo sites")
         if serve:
             # The demo sites stay up while the UI runs, so its links to crawled pages work.

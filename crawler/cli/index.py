@@ -191,8 +191,12 @@ class MigrationSummary:
     documents_created: int = 0
     sites: int = 0
     review_items: int = 0
+    #: Subjects, cases and citizen reports (index.cases), when both stores keep them.
+    case_records: int = 0
     audit_entries: int = 0
     audit_appended: int = 0
+    evidence_files: int = 0
+    evidence_checks: int = 0
 
 
 def migrate_store(
@@ -235,6 +239,11 @@ def migrate_store(
     summary.audit_appended = target.import_audit(audit_stream())
     summary.audit_entries = counted
     report("audit", counted)
+    # Subjects, cases and tips before the documents: their upserts then find the subjects
+    # and log no second creation.
+    if hasattr(source, "export_case_records") and hasattr(target, "import_case_records"):
+        summary.case_records = target.import_case_records(source.export_case_records())
+        report("cases", summary.case_records)
 
     batch = []
     for doc in source.scan(SearchRequest(highlight=False)):
@@ -256,6 +265,13 @@ def migrate_store(
     # Writing a flagged document or site refreshes its open item (a site's priority from
     # the current time): put the stored items back as they were.
     target.import_review_items(items)
+    # Evidence metadata (index.evidence); its audit entries came with the audit log above.
+    if hasattr(source, "evidence") and hasattr(target, "evidence"):
+        from index.evidence import copy_evidence
+
+        copied = copy_evidence(source, target)
+        summary.evidence_files, summary.evidence_checks = copied.files, copied.checks
+        report("evidence", copied.files + copied.checks)
     refresh = getattr(target, "refresh_indices", None)
     if refresh is not None:
         refresh()
@@ -286,7 +302,8 @@ def migrate_command(
     destination: str, url: str | None, index_prefix: str | None, batch_size: int, as_json: bool
 ) -> None:
     """Copy the embedded SQLite store into Elasticsearch: documents, site profiles, review
-    items (decisions, leases, timestamps) and the review audit log.
+    items (decisions, leases, timestamps), the review audit log and the evidence metadata
+    (archived files, takedown checks, watches; the files stay in the data directory).
 
     Safe to run again (nothing is duplicated; what changed is updated). Credentials come
     from $MISINFO_ES_API_KEY or $MISINFO_ES_USER/$MISINFO_ES_PASSWORD. Afterwards set
@@ -332,8 +349,11 @@ def migrate_command(
     else:
         click.echo(
             f"Copied {summary.documents:,} documents ({summary.documents_created:,} new), "
-            f"{summary.sites:,} site profiles, {summary.review_items:,} review items and "
-            f"{summary.audit_entries:,} audit entries ({summary.audit_appended:,} newly appended)."
+            f"{summary.sites:,} site profiles, {summary.review_items:,} review items, "
+            f"{summary.case_records:,} subjects, cases and tips, and "
+            f"{summary.audit_entries:,} audit entries ({summary.audit_appended:,} newly appended); "
+            f"{summary.evidence_files:,} evidence files and {summary.evidence_checks:,} "
+            "takedown checks newly recorded."
         )
     click.echo(
         "Next: set `store: elasticsearch` in settings.yaml (and export MISINFO_ES_URL) so "

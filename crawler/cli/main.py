@@ -8,15 +8,20 @@ import click
 
 from crawler.app import App, default_data_dir
 from crawler.cli.analyze import analyze_command
+from crawler.cli.cases import cases_group
 from crawler.cli.crawl import crawl_command
 from crawler.cli.demo import demo_command
+from crawler.cli.evidence import evidence_group
 from crawler.cli.index import index_group
 from crawler.cli.models import evaluate_command, train_command
+from crawler.cli.report import report_command
 from crawler.cli.review import export_command, review_group
 from crawler.cli.run import run_command
 from crawler.cli.search import search_command
 from crawler.cli.sites import sites_command
 from crawler.cli.sources import runs_command, sources_command
+from crawler.cli.subjects import subjects_group
+from crawler.cli.tips import tips_group
 from crawler.cli.web import serve_command, users_group
 
 __all__ = ["main"]
@@ -65,5 +70,10 @@ for _command in (
     serve_command,
     users_group,
     run_command,
+    evidence_group,
+    subjects_group,
+    cases_group,
+    tips_group,
+    report_command,
 ):
     main.add_command(_command)

@@ -81,7 +81,7 @@ def train_command(data: Path | None, output: Path, folds: int, seed: int) -> Non
     import joblib
     import sklearn
 
-    from analysis.claim_model import run_training
+    from analysis.claim_training import run_training
 
     data = _resolve_data(data)
     posts, report = read_reintel_csv(data)
@@ -142,7 +142,23 @@ def _format_metrics(title: str, metrics: dict[str, Any]) -> str:
         f"    truth 0  {confusion['tn']:7d} {confusion['fp']:7d}",
         f"    truth 1  {confusion['fn']:7d} {confusion['tp']:7d}",
     ]
+    if metrics.get("reliability"):
+        lines += [
+            f"  Brier score: {metrics['brier']:.4f} (base-rate guess: "
+            f"{_base_rate_brier(metrics):.4f})",
+            "  reliability (scores read as probabilities):",
+            "    bin        predicted  observed  count",
+        ]
+        lines += [
+            f"    {row['bin']:<9}  {row['predicted']:9.3f}  {row['observed']:8.3f}  {row['count']:5d}"
+            for row in metrics["reliability"]
+        ]
     return "\n".join(lines)
+
+
+def _base_rate_brier(metrics: dict[str, Any]) -> float:
+    rate = metrics["positives"] / max(metrics["n"], 1)
+    return rate * (1 - rate)
 
 
 def _claim_scores(posts: list[LabelledPost], model_path: Path | None) -> list[float]:
@@ -222,8 +238,10 @@ def evaluate_command(
     cv_folds: int | None,
     as_json: bool,
 ) -> None:
-    """Measure a detector on labelled data: ROC-AUC, precision/recall/F1, confusion matrix."""
-    from analysis.claim_model import binary_metrics, cross_validate, dedupe_examples
+    """Measure a detector on labelled data: ROC-AUC, precision/recall/F1, confusion matrix,
+    and calibration (Brier score, reliability table)."""
+    from analysis.claim_model import dedupe_examples
+    from analysis.claim_training import binary_metrics, cross_validate
 
     if task == "covid":
         if cv_folds is not None:

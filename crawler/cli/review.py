@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from crawler.cli.common import get_app, handle_errors
+from crawler.cli.common import acting_user, get_app, handle_errors, json_option, user_option
 from crawler.resources.store import open_app_store
 
 __all__ = ["export_command", "review_group"]
-
-
-def _user(user: str | None) -> str:
-    return user or os.environ.get("MISINFO_USER") or getpass.getuser()
-
-
-user_option = click.option(
-    "--user",
-    help="Analyst name recorded in the audit log. [env: MISINFO_USER; default: your login]",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.group("review")
@@ -34,7 +21,7 @@ def review_group() -> None:
 
 
 @review_group.command("list")
-@click.argument("queue", type=click.Choice(["covid", "claim", "site"]))
+@click.argument("queue", type=click.Choice(["covid", "claim", "site", "tips"]))
 @click.option(
     "--status", type=click.Choice(["open", "decided", "all"]), default="open", show_default=True
 )
@@ -100,7 +87,7 @@ def review_show(item_id: str, as_json: bool) -> None:
 def review_claim(item_id: str, lease_seconds: int, user: str | None) -> None:
     """Claim ITEM_ID so others see you are on it (a lease that expires)."""
     with _store() as store:
-        item = store.review_claim(item_id, _user(user), lease_seconds=lease_seconds)
+        item = store.review_claim(item_id, acting_user(user), lease_seconds=lease_seconds)
     click.echo(f"claimed {item.id} until {item.lease_until} (version {item.version})")
 
 
@@ -134,7 +121,7 @@ def review_decide(
     with _store() as store:
         item = store.review_get(item_id)
         version = expect_version if expect_version is not None else item.version
-        decided = store.review_decide(item_id, _user(user), verdict, note, expected_version=version)
+        decided = store.review_decide(item_id, acting_user(user), verdict, note, expected_version=version)
     click.echo(f"{decided.id}: {decided.verdict} (version {decided.version})")
     if decided.queue == "claim" and decided.verdict == "false":
         if add_known_claim is None and sys.stdin.isatty():
@@ -152,7 +139,7 @@ def review_decide(
             claim_id = add_confirmed_claim(
                 get_app(),
                 claim=claim_text,
-                source=f"Analyst review {decided.id} by {_user(user)}",
+                source=f"Analyst review {decided.id} by {acting_user(user)}",
                 note=note,
             )
             click.echo(f"added known claim {claim_id}")
@@ -167,7 +154,7 @@ def review_reopen(item_id: str, note: str, user: str | None) -> None:
     """Put a decided item back in its queue (the audit log keeps the old verdict)."""
     with _store() as store:
         item = store.review_get(item_id)
-        reopened = store.review_reopen(item_id, _user(user), note, expected_version=item.version)
+        reopened = store.review_reopen(item_id, acting_user(user), note, expected_version=item.version)
     click.echo(f"{reopened.id}: reopened (version {reopened.version})")
 
 

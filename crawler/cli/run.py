@@ -65,6 +65,12 @@ def run_command(no_ui: bool, host: str | None, port: int | None, metrics_port: i
     port = port if port is not None else int(web.get("port") or 8080)
     metrics_port = metrics_port if metrics_port is not None else config.metrics_port
 
+    from crawler.service.evidence_jobs import EvidenceWorker
+
+    try:  # captures of newly queued posts and due takedown checks, beside the crawls
+        evidence = EvidenceWorker(app)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     log_file = _setup_logging(app.ensure_data_dir() / "logs" / "scheduler.log")
     service = CrawlService(app, config)
     try:
@@ -95,10 +101,12 @@ def run_command(no_ui: bool, host: str | None, port: int | None, metrics_port: i
         service.stop()
         raise
 
+    evidence.start()
     _install_signal_handlers(service)
     try:
         service.serve_until_stopped()
     finally:
+        evidence.stop()
         for stop in stop_servers:
             stop()
         logging.getLogger("misinfo").removeHandler(log_file)

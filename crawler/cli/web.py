@@ -98,11 +98,26 @@ def known_claims_appender(app: App):
     return append
 
 
+def tip_submitter(app: App):
+    """The web UI's tip form: ``misinfo tips add`` in a subprocess (a fetch needs a fresh
+    Scrapy reactor), see :func:`crawler.service.tips.tip_subprocess`."""
+    from crawler.service.tips import tip_subprocess
+
+    def submit(url, user, note, channel, reporter, received):
+        return tip_subprocess(
+            app, url, user=user, note=note, channel=channel, reporter=reporter, received=received
+        )
+
+    return submit
+
+
 def build_web_app(app: App, **options: Any):
     """The web UI over ``app``'s store, accounts (``state.db``) and run history.
 
     ``options`` go to :func:`index.web.create_app` (e.g. ``https_only=True``).
     """
+    from crawler.evidence.web import WebEvidenceActions
+    from crawler.resources.subjects import register_lookup
     from index.web import UserStore, create_app
 
     app.ensure_data_dir()
@@ -112,6 +127,9 @@ def build_web_app(app: App, **options: Any):
         secret_key=load_secret_key(app.data_dir),
         runs_provider=runs_provider(app),
         known_claims_appender=known_claims_appender(app),
+        evidence=WebEvidenceActions(app),
+        subject_register=register_lookup(app),
+        tip_submitter=tip_submitter(app),
         **options,
     )
 
@@ -361,10 +379,11 @@ def _read_password() -> str:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(["analyst", "admin"]),
+    type=click.Choice(["analyst", "supervisor", "admin"]),
     default="analyst",
     show_default=True,
-    help="admin may also reopen other analysts' decisions.",
+    help="admin may also reopen other analysts' decisions; supervisor and admin may record "
+    "a sanction or close a case.",
 )
 def users_add_command(name: str, role: str) -> None:
     """Create account NAME. The password is read from stdin when it is not a terminal

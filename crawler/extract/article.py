@@ -1,66 +1,47 @@
 """Turn one fetched HTML page into the fields of a post.
 
-Body text comes from trafilatura (boilerplate removal is its job, not ours); metadata comes
-from the page's own tags first (Open Graph, ``article:*``, schema.org, ``<time>``), then from
-the visible byline and date line in the formats Vietnamese sites print.
+The page is parsed once. trafilatura locates the body (``extract_body``), which is then
+read block by block with the lead (``extract_lead``) in front; metadata comes in order of
+trust (``extract_meta``): JSON-LD, ``article:``/``og:``/``itemprop`` tags, ``<time>`` and the
+byline near the headline, the visible text. Whether the page is an article is judged from
+all of it (``extract_pagetype``). Per-site rules from the sources file (``extract_rules``)
+replace a field's generic reading where a site needs it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import trafilatura
-from parsel import Selector
+from lxml import etree
+from lxml.html import HtmlElement
 
-from crawler.extract.dates import parse_iso, parse_vietnamese_date
+from crawler.extract.authors import OrgNames, split_names
+from crawler.extract.body import Block, Located, locate_body, read_body
+from crawler.extract.dates import parse_iso, parse_shown_date
+from crawler.extract.html import clean_text, host_of, parse_html, split_url
+from crawler.extract.jsonld import GALLERY_TYPES, LISTING_TYPES, read_linked_data
+from crawler.extract.lead import find_lead
+from crawler.extract.meta import (
+    MetaTags,
+    article_region,
+    find_authors,
+    find_dates,
+    find_headline,
+    find_section,
+    read_meta,
+)
+from crawler.extract.pagetype import PageEvidence, judge_page
+from crawler.extract.rules import SiteRules, select_elements, select_texts
 from crawler.extract.urls import canonical_url, site_of
 
 __all__ = ["ExtractedPage", "extract_page"]
 
-_AUTHOR_PREFIX = re.compile(
-    r"^\s*(?:phóng viên|pv|tác giả|bài(?: và ảnh)?|biên tập|theo|by|nhóm pv)\s*[:.\-–]?\s*", re.I
-)
-_AUTHOR_SELECTORS = (
-    "meta[name='author']::attr(content)",
-    "meta[property='article:author']::attr(content)",
-    "[itemprop='author'] [itemprop='name']::attr(content)",
-    "[itemprop='author'] [itemprop='name']::text",
-    "[itemprop='author']::attr(content)",
-    "[itemprop='author']::text",
-    "[rel='author']::text",
-    ".author-name::text",
-    ".author::text",
-    ".byline::text",
-    ".article-author::text",
-)
-_DATE_META = (
-    "meta[property='article:published_time']::attr(content)",
-    "meta[property='og:published_time']::attr(content)",
-    "meta[name='pubdate']::attr(content)",
-    "meta[name='publishdate']::attr(content)",
-    "meta[itemprop='datePublished']::attr(content)",
-    "[itemprop='datePublished']::attr(datetime)",
-    "article time[datetime]::attr(datetime)",
-)
-#: Visible date lines, outside the footer, sidebars and menus (whose dates are not the page's).
-_DATE_TEXT = (
-    "//*[self::time or contains(@class, 'date') or contains(@class, 'time')"
-    " or contains(@class, 'publish')]"
-    "[not(ancestor-or-self::footer or ancestor::aside or ancestor::nav"
-    " or ancestor::*[contains(@class, 'footer') or contains(@class, 'sidebar')"
-    " or contains(@class, 'related') or contains(@class, 'comment')])]"
-)
-_TITLE_SUFFIX = re.compile(r"\s+[|\-–—]\s+[^|\-–—]{2,60}$")
 _MAX_OUTLINKS = 500
-#: Without ``og:type``, an article has at least this much body text...
-DEFAULT_MIN_ARTICLE_CHARS = 400
-#: ...and at most this share of it made of link texts (a listing page is mostly headlines).
-DEFAULT_MAX_HEADLINE_SHARE = 0.3
-#: ...and fewer teasers than this (``<article>`` blocks or linked headings).
-DEFAULT_LISTING_TEASERS = 4
+_TITLE_SUFFIX = re.compile(r"\s+[|\-–—]\s+[^|\-–—]{2,60}$")
+#: A closing block this short that only names people is the byline, not article text.
+_SIGN_OFF_MAX = 80
 
 
 @dataclass(slots=True)
@@ -69,135 +50,126 @@ class ExtractedPage:
     canonical_url: str
     site: str
     title: str = ""
+    #: Lead and body, one block per line.
     text: str = ""
+    #: Every credited person, joined with ", " (``authors`` holds them apart).
     author: str = ""
+    authors: list[str] = field(default_factory=list)
+    lead: str = ""
     section: str = ""
     published_at: datetime | None = None
+    modified_at: datetime | None = None
     site_name: str = ""
     is_article: bool = False
+    #: Why the page was (not) judged an article: the evidence and its weights.
+    evidence: list[str] = field(default_factory=list)
     outlinks: list[str] = field(default_factory=list)
 
 
-def _first(selector: Selector, queries: tuple[str, ...]) -> list[str]:
-    values: list[str] = []
-    for query in queries:
-        values.extend(value.strip() for value in selector.css(query).getall() if value.strip())
-    return values
-
-
-def _json_ld(selector: Selector) -> list[dict]:
-    found: list[dict] = []
-    for raw in selector.css("script[type='application/ld+json']::text").getall():
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # not JSON, a 5000-digit number, 100k deep
-            continue
-        # Any JSON is valid here: ``42``, ``{"@graph": 5}``; only objects are read.
-        if isinstance(data, dict):
-            data = data.get("@graph", [data])
-        items = data if isinstance(data, list) else [data]
-        found.extend(item for item in items if isinstance(item, dict))
-    return found
-
-
-def _clean_author(value: str) -> str:
-    value = re.sub(r"\s+", " ", value).strip(" ,;|-–")
-    value = _AUTHOR_PREFIX.sub("", value).strip(" ,;|-–")
-    if not value or value.startswith("http") or len(value) > 80:
-        return ""
-    return value
-
-
-def _author(selector: Selector, fallback: str | None) -> str:
-    for ld in _json_ld(selector):
-        author = ld.get("author")
-        if isinstance(author, list) and author:
-            author = author[0]
-        if isinstance(author, dict):
-            author = author.get("name")
-        if isinstance(author, str) and (name := _clean_author(author)):
-            return name
-    for value in _first(selector, _AUTHOR_SELECTORS):
-        if name := _clean_author(value):
-            return name
-    return _clean_author(fallback or "")
-
-
-def _published(selector: Selector, fetched_at: datetime) -> datetime | None:
-    """The page's own date: metadata first, then a visible date line in the content."""
-    candidates = _first(selector, _DATE_META)
-    candidates.extend(
-        str(ld["datePublished"]) for ld in _json_ld(selector) if ld.get("datePublished")
-    )
-    for value in candidates:
-        parsed = parse_iso(value, now=fetched_at) or parse_vietnamese_date(value, now=fetched_at)
-        if parsed is not None:
-            return parsed
-    for element in selector.xpath(_DATE_TEXT):
-        value = " ".join(" ".join(element.xpath(".//text()").getall()).split())
-        parsed = parse_vietnamese_date(value, now=fetched_at)
-        if parsed is not None:
-            return parsed
-    return None
-
-
-def _title(selector: Selector, fallback: str | None, site_name: str) -> str:
-    for value in (
-        selector.css("meta[property='og:title']::attr(content)").get(),
-        selector.css("article h1::text, h1.title::text, h1::text").get(),
-        fallback,
-        selector.css("title::text").get(),
-    ):
-        if value and value.strip():
-            title = re.sub(r"\s+", " ", value).strip()
-            if site_name and title.endswith(site_name):
-                title = _TITLE_SUFFIX.sub("", title)
-            return title
-    return ""
-
-
-def _section(selector: Selector, url: str) -> str:
-    meta = selector.css("meta[property='article:section']::attr(content)").get()
-    if meta and meta.strip():
-        return meta.strip()
-    crumbs = [
-        text.strip()
-        for text in selector.css(
-            ".breadcrumb a::text, nav[aria-label='breadcrumb'] a::text, [itemtype*='BreadcrumbList'] [itemprop='name']::text"
-        ).getall()
-        if text.strip()
-    ]
-    crumbs = [crumb for crumb in crumbs if crumb.lower() not in ("trang chủ", "home")]
-    return crumbs[0] if crumbs else ""
-
-
-def _looks_like_listing(selector: Selector, text: str) -> bool:
-    """A home or section page: many teasers (``<article>``s or linked headlines), or a body
-    that is mostly the text of links."""
-    teasers = len(selector.css("article"))
-    headline_links = len(selector.css("h2 a[href], h3 a[href], h4 a[href]"))
-    if teasers >= DEFAULT_LISTING_TEASERS or headline_links >= DEFAULT_LISTING_TEASERS:
-        return True
-    anchors = {
-        " ".join(" ".join(anchor.css("::text").getall()).split())
-        for anchor in selector.css("a[href]")
-    }
-    covered = sum(len(anchor) for anchor in anchors if len(anchor) >= 20 and anchor in text)
-    return covered / max(len(text), 1) > DEFAULT_MAX_HEADLINE_SHARE
-
-
-def _outlinks(selector: Selector, base: str) -> list[str]:
+def _outlinks(tree: HtmlElement, base: str) -> list[str]:
     links: dict[str, None] = {}
-    for href in selector.css("a::attr(href)").getall():
-        href = href.strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+    seen: set[str] = set()
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if (
+            not href
+            or href in seen
+            or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:"))
+        ):
             continue
-        absolute = canonical_url(href, base=base)
+        seen.add(href)
+        try:
+            absolute = canonical_url(href, base=base)
+        except ValueError:  # a malformed URL (bad port, bad IPv6) is not a link
+            continue
         if absolute.startswith(("http://", "https://")):
             links[absolute] = None
         if len(links) >= _MAX_OUTLINKS:
             break
     return list(links)
+
+
+def _canonical(tree: HtmlElement, url: str) -> str:
+    canonical = canonical_url(url)
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            try:
+                candidate = canonical_url(link.get("href"), base=url)
+            except ValueError:
+                break
+            # A canonical link to another site is a syndication hint, not this page's identity.
+            if site_of(candidate) == site_of(url):
+                canonical = candidate
+            break
+    return canonical
+
+
+def _drop(tree: HtmlElement, rules: SiteRules) -> None:
+    for element in select_elements(tree, rules.drop):
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+def _sign_off(blocks: list[Block], orgs: OrgNames) -> tuple[list[Block], list[str]]:
+    """Closing blocks that only name the author(s) ("Lê Phương", "Hà Thu (tổng hợp)")."""
+    names: list[str] = []
+    while blocks:
+        last = blocks[-1].text
+        if len(last) > _SIGN_OFF_MAX or last.endswith(("!", "?", ":")) or last.count(".") > 2:
+            break
+        found = split_names(last, orgs)
+        if not found or sum(len(n) for n in found) < 0.5 * len(re.sub(r"\(.*?\)", "", last)):
+            break
+        names = found + names
+        blocks = blocks[:-1]
+    return blocks, names
+
+
+def _declared(tree: HtmlElement, meta: MetaTags) -> list[str]:
+    """The addresses the page gives itself: ``og:url`` and ``<link rel=canonical>``."""
+    addresses = [meta.get("og:url")]
+    addresses += [
+        link.get("href") or ""
+        for link in tree.iter("link")
+        if "canonical" in (link.get("rel") or "").lower().split()
+    ]
+    return [address.strip() for address in addresses if address and address.strip()]
+
+
+def _own_hosts(tree: HtmlElement, meta: MetaTags, url: str) -> set[str]:
+    """Hosts the page belongs to: where it was fetched from and where it says it lives."""
+    hosts = {site_of(url)}
+    for address in _declared(tree, meta):
+        if host := host_of(address):
+            hosts.add(host)
+    return hosts
+
+
+def _declares_home(tree: HtmlElement, meta: MetaTags) -> bool:
+    """The page names a site root as its own address (canonical or og:url)."""
+    for address in _declared(tree, meta):
+        parts = split_url(address)
+        if (
+            parts
+            and parts.scheme in ("http", "https")
+            and parts.path in ("", "/")
+            and not parts.query
+        ):
+            return True
+    return False
+
+
+def _rule_date(value: str, now: datetime) -> datetime | None:
+    """A date a site rule selected: ISO (an attribute) or as printed."""
+    if (iso := parse_iso(value, now=now)) is not None:
+        return iso
+    shown = parse_shown_date(value, now=now)
+    return shown.value if shown is not None else None
+
+
+def _inside(element: HtmlElement, containers: list[HtmlElement]) -> bool:
+    ancestors = {*element.iterancestors(), element}
+    return any(container in ancestors for container in containers)
 
 
 def extract_page(
@@ -206,57 +178,118 @@ def extract_page(
     *,
     fetched_at: datetime,
     article_pattern: re.Pattern[str] | None = None,
+    rules: SiteRules | None = None,
 ) -> ExtractedPage:
-    """Extract title, text, author, date, section and links from ``html`` fetched at ``url``."""
-    selector = Selector(text=html)
-    canonical_href = selector.css("link[rel='canonical']::attr(href)").get()
-    canonical = canonical_url(url)
-    if canonical_href:
-        candidate = canonical_url(canonical_href, base=url)
-        # A canonical link to another site is a syndication hint, not this page's identity.
-        if site_of(candidate) == site_of(url):
-            canonical = candidate
-    site_name = (selector.css("meta[property='og:site_name']::attr(content)").get() or "").strip()
-    extracted = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        favor_precision=True,
-        deduplicate=False,
+    """Extract title, text, authors, dates, section and links from ``html`` fetched at ``url``."""
+    tree = parse_html(html)
+    if tree is None:
+        return ExtractedPage(url=url, canonical_url=canonical_url(url), site=site_of(url))
+    canonical = _canonical(tree, url)
+    linked = read_linked_data(tree)
+    meta = read_meta(tree)
+    outlinks = _outlinks(tree, url)
+    rules = rules or SiteRules()
+    if rules.drop:
+        _drop(tree, rules)
+    etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
+
+    site_name = meta.get("og:site_name", "application-name")
+    orgs = OrgNames(
+        [site_name, *linked.organisations, meta.get("copyright"), meta.get("publisher")],
+        site_of(canonical),
     )
-    text = (extracted.text or "") if extracted is not None else ""
-    meta_title = extracted.title if extracted is not None else None
-    meta_author = extracted.author if extracted is not None else None
-    meta_date = extracted.date if extracted is not None else None
-    published = _published(selector, fetched_at)
-    og_type = (selector.css("meta[property='og:type']::attr(content)").get() or "").lower()
+    headline = find_headline(tree, linked, meta)
+    title = headline.text
+    if headline.element is None and headline.text and site_name:
+        title = _TITLE_SUFFIX.sub("", title) if title.endswith(site_name) else title
+    if rule_title := select_texts(tree, rules.title):
+        title = rule_title[0]
+
+    rule_body = select_elements(tree, rules.body)
+    located = Located(rule_body, []) if rule_body else locate_body(tree, url=url)
+    container = located.containers[0] if located.containers else None
+    region = article_region(headline.element, container)
+
+    byline = find_authors(linked, meta, region, orgs)
+    authors = byline.names
+    if rule_authors := select_texts(tree, rules.author):
+        authors = [name for text in rule_authors for name in split_names(text, orgs)]
+    dates = find_dates(linked, meta, tree, region, headline.element, container, fetched_at)
+    published = dates.published
+    if rule_dates := select_texts(tree, rules.published):
+        published = _rule_date(rule_dates[0], fetched_at) or published
+    section, section_elements = find_section(
+        tree, linked, meta, headline.element, orgs, _own_hosts(tree, meta, url)
+    )
+    if rule_section := select_texts(tree, rules.section):
+        section = rule_section[0]
+
+    skip = {*byline.elements, *dates.elements, *section_elements}
+    if headline.element is not None:
+        skip.add(headline.element)
+    descriptions = [
+        meta.get("og:description"),
+        meta.get("description"),
+        meta.get("twitter:description"),
+        linked.text("description"),
+    ]
+    lead = find_lead(headline.element, container, descriptions, skip)
+    lead_text = lead.text if lead is not None else ""
+    lead_element = lead.element if lead is not None else None
+    if rule_lead := select_elements(tree, rules.lead):
+        lead_element, lead_text = rule_lead[0], clean_text(rule_lead[0].text_content())
+    if (
+        lead_element is not None
+        and located.containers
+        and not _inside(lead_element, located.containers)
+    ):
+        skip.add(lead_element)
+
+    body = read_body(located, skip=skip)
+    blocks, signed = _sign_off(body.blocks, orgs)
+    if not authors:
+        authors = signed
+    body_text = "\n".join(block.text for block in blocks)
+    if lead_text and lead_text not in body_text:
+        body_text = f"{lead_text}\n{body_text}" if body_text else lead_text
+    prose_chars = sum(len(b.text) for b in blocks if b.text != lead_text)
+
+    og_type = meta.get("og:type").lower()
+    evidence = PageEvidence(
+        url=canonical,
+        headline_matches_title=headline.similarity >= 0.6,
+        headline_element=headline.element is not None,
+        has_date=published is not None,
+        body_chars=prose_chars,
+        paragraphs=sum(1 for b in blocks if b.kind == "p" and len(b.text) >= 40),
+        caption_chars=sum(len(b.text) for b in blocks if b.kind == "caption"),
+        body_link_ratio=body.link_ratio,
+        teasers=body.teasers,
+        declared_home=_declares_home(tree, meta),
+        og_type=og_type,
+        json_ld_article=linked.is_article,
+        json_ld_listing=bool(linked.types & LISTING_TYPES),
+        json_ld_gallery=bool(linked.types & GALLERY_TYPES),
+        has_byline=bool(authors),
+        has_lead=bool(lead_text),
+    )
+    is_article, _ = judge_page(evidence)
     if article_pattern is not None:
         is_article = bool(article_pattern.search(url))
-    elif og_type:
-        is_article = og_type == "article"
-    else:
-        is_article = (
-            published is not None
-            and len(text) >= DEFAULT_MIN_ARTICLE_CHARS
-            and not _looks_like_listing(selector, text)
-        )
-    if published is None and is_article and meta_date:
-        # trafilatura's guess (htmldate) only dates a page already known to be an article.
-        published = parse_iso(meta_date, now=fetched_at)
     return ExtractedPage(
         url=url,
         canonical_url=canonical,
         site=site_of(canonical),
-        title=_title(selector, meta_title, site_name),
-        text=text.strip(),
-        author=_author(selector, meta_author),
-        section=_section(selector, url),
+        title=clean_text(title),
+        text=body_text.strip(),
+        author=", ".join(authors),
+        authors=authors,
+        lead=lead_text,
+        section=section,
         published_at=published,
-        site_name=site_name
-        or (extracted.sitename if extracted is not None and extracted.sitename else ""),
+        modified_at=dates.modified,
+        site_name=site_name,
         is_article=is_article,
-        outlinks=_outlinks(selector, url),
+        evidence=evidence.reasons,
+        outlinks=outlinks,
     )

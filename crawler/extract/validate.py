@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from crawler.resources.sources import Source
-
 __all__ = [
     "EARLIEST_DATE",
     "LATEST_AHEAD",
@@ -24,7 +22,6 @@ __all__ = [
     "HostPolicy",
     "is_web_url",
     "sane_date",
-    "source_policy",
 ]
 
 #: The only schemes that become documents or requests.
@@ -152,12 +149,3 @@ class HostPolicy:
         parts = urlsplit(url.strip())
         port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
         return self.any_port or port in self.ports
-
-
-def source_policy(source: Source) -> HostPolicy:
-    """The :class:`HostPolicy` of a configured source."""
-    return HostPolicy.for_source(
-        source.domains,
-        [*source.start_urls, *source.feeds, *source.sitemaps],
-        any_port=source.other_ports,
-    )

@@ -96,6 +96,9 @@ def load_claim_classifier(path: Path) -> ClaimClassifier:
             "retrain with `misinfo train` if scores look off",
             stacklevel=2,
         )
+    # the cached character view is checked against scikit-learn's own transform now, on
+    # probe texts (it warns and falls back to the library's path if they differ)
+    model.checked_char_view([], normalized=False)
     return model
 
 

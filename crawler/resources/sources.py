@@ -15,16 +15,20 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawler.extract.rules import SiteRules, compile_selector
+from crawler.extract.validate import HostPolicy
 from crawler.safe_yaml import YamlError, load_yaml_file
 
 __all__ = [
     "MAX_INTERVAL_SECONDS",
+    "ExtractRules",
     "Schedule",
     "Source",
     "SourcesError",
     "check_cron",
     "load_sources",
     "parse_interval",
+    "source_policy",
 ]
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -159,6 +163,35 @@ class Selectors(BaseModel):
     shares: str | None = None
 
 
+SelectorSpec = str | list[str]
+
+
+class ExtractRules(BaseModel):
+    """Per-site extraction rules: CSS (parsel syntax, ``::text``/``::attr(x)`` allowed) or
+    XPath selectors, one or a list, for the fields the generic extractor gets wrong on a
+    site. ``drop`` removes matching elements before anything is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: SelectorSpec | None = None
+    lead: SelectorSpec | None = None
+    body: SelectorSpec | None = None
+    author: SelectorSpec | None = None
+    published: SelectorSpec | None = None
+    section: SelectorSpec | None = None
+    drop: SelectorSpec | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _check_selectors(cls, value: SelectorSpec | None) -> SelectorSpec | None:
+        for selector in [value] if isinstance(value, str) else value or []:
+            compile_selector(selector)
+        return value
+
+    def compiled(self) -> SiteRules:
+        return SiteRules.from_config(self.model_dump())
+
+
 class Source(BaseModel):
     """One crawl source. Unknown keys are rejected so typos surface."""
 
@@ -185,6 +218,8 @@ class Source(BaseModel):
     #: Follow links (and let the browser load) other ports of the allowed hosts than the
     #: default ones and those of the entry URLs.
     other_ports: bool = False
+    #: Per-site extraction rules (news sources), for what the generic extractor gets wrong.
+    extract: ExtractRules | None = None
 
     @field_validator("name")
     @classmethod
@@ -289,3 +324,12 @@ def load_sources(path: Path) -> list[Source]:
         seen.add(source.name)
         sources.append(source)
     return sources
+
+
+def source_policy(source: Source) -> HostPolicy:
+    """The :class:`HostPolicy` of a configured source."""
+    return HostPolicy.for_source(
+        source.domains,
+        [*source.start_urls, *source.feeds, *source.sitemaps],
+        any_port=source.other_ports,
+    )

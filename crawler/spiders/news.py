@@ -48,6 +48,7 @@ class NewsSpider(scrapy.Spider):
         self.article_pattern = (
             re.compile(source.article_pattern) if source.article_pattern else None
         )
+        self.extract_rules = source.extract.compiled() if source.extract else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.feeds:
@@ -127,7 +128,10 @@ class NewsSpider(scrapy.Spider):
             response.url,
             fetched_at=fetched_at,
             article_pattern=self.article_pattern,
+            rules=self.extract_rules,
         )
+        if not page.is_article:
+            self.crawler.stats.inc_value("mm/pages/not_article")
         if page.is_article and page.text:
             yield PostItem(
                 url=response.url,

@@ -26,9 +26,9 @@ from analysis.site_style import signals_from_fields
 from analysis.text import normalize_text
 from crawler.extract.dates import parse_iso, parse_vietnamese_date
 from crawler.extract.urls import canonical_url, site_of
-from crawler.extract.validate import is_web_url, source_policy
+from crawler.extract.validate import is_web_url
 from crawler.items import PostItem
-from crawler.resources.sources import Selectors, Source
+from crawler.resources.sources import Selectors, Source, source_policy
 from crawler.spiders.news import NewsSpider
 
 __all__ = [

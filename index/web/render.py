@@ -105,6 +105,12 @@ def fmt_date(value: str | None) -> str:
     return text
 
 
+def _format_count(value: Any, key: str = "") -> str:
+    from index.report_render import format_count
+
+    return format_count(key, value)
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -120,5 +126,6 @@ def make_environment() -> Environment:
         score=fmt_score,
         when=fmt_date,
         verdict=lambda value: VERDICT_LABELS.get(value or "", value or ""),
+        count=_format_count,
     )
     return env

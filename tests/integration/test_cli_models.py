@@ -131,6 +131,8 @@ def test_train_then_evaluate(tiny_csv, tmp_path):
     assert metrics["task"] == "claim" and metrics["threshold"] == 0.4
     assert metrics["n"] == 98 and set(metrics["confusion"]) == {"tn", "fp", "fn", "tp"}
     assert metrics["roc_auc"] > 0.9
+    assert 0.0 <= metrics["brier"] <= 1.0
+    assert sum(row["count"] for row in metrics["reliability"]) == 98
     assert "training data" in result.stderr  # evaluating on the training file warns
 
     result = runner.invoke(
@@ -138,6 +140,7 @@ def test_train_then_evaluate(tiny_csv, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "ROC-AUC" in result.stdout and "confusion matrix" in result.stdout
+    assert "Brier score" in result.stdout and "predicted  observed  count" in result.stdout
 
 
 def test_evaluate_cross_validation(tiny_csv, tmp_path):
@@ -205,7 +208,8 @@ def test_committed_model_loads_and_records_its_figures():
 @pytest.mark.slow
 @pytest.mark.skipif(not default_reintel_path().is_file(), reason="shared ReINTEL data not present")
 def test_full_cross_validation_reaches_target():
-    from analysis.claim_model import cross_validate, dedupe_examples
+    from analysis.claim_model import dedupe_examples
+    from analysis.claim_training import cross_validate
 
     posts, _ = read_reintel_csv(default_reintel_path())
     examples, labels, _ = dedupe_examples([p.example() for p in posts], [p.label for p in posts])

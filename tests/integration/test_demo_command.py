@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -32,3 +34,23 @@ def test_demo_crawls_the_demo_sites_and_the_sample_searches_find_the_right_artic
     assert "Đội tuyển Việt Nam ngược dòng thắng Philippines" in output
     assert int(searches["flags:covid"]) >= 15
     assert "Traceback" not in result.stderr
+
+    # From flag to decision: a confirmed claim, a sanctioned case, a tip; the report counts them.
+    assert "sanctioned, 7.500.000 đồng" in output
+    assert re.search(r"citizen's tip \d+", output), output[-800:]
+    first, last = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    report = run_cli(
+        None,
+        tmp_path / "data",
+        "report",
+        "--from",
+        str(first),
+        "--to",
+        str(last),
+        "--format",
+        "json",
+    )
+    counts = json.loads(report.stdout)["counts"]
+    assert counts["cases_sanctioned"] == 1 and counts["fines_total"] == 7_500_000
+    assert counts["items_confirmed"] >= 1 and counts["sites_confirmed"] == 1
+    assert counts["tips_received"] == 1

@@ -298,3 +298,20 @@ def test_row9_misinfo_search_stops_at_the_configured_time_limit(searchable, tmp_
     bad = write_config(tmp_path / "bad", [], {"search": {"time_limit": "forever"}})
     refused = run_cli(bad, searchable, "search", "covid", check=False)
     assert refused.returncode == 1 and "search.time_limit" in refused.stderr
+
+
+# -- commands added since: one-line errors for absurd periods, ids and fines --------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--from", "0001-01-01", "--to", "9999-12-31"], "lies between 1990-01-01"),
+        (["cases", "show", "9" * 5000], "case ids are numbers"),
+        (["tips", "show", "9" * 30], "tip ids are numbers"),
+        (["cases", "move", "1", "sanctioned", "--fine", "9" * 5000], "not an amount"),
+    ],
+)
+def test_new_commands_say_what_is_wrong_in_one_line(searchable, args, message):
+    result = run_cli(None, searchable, *args, check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and message in errors[0] and len(errors[0]) < 400, result.stderr

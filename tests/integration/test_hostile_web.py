@@ -153,6 +153,29 @@ def test_an_absurd_queue_page_is_no_server_error(lan):
         assert lan.get(f"/queues/covid?page={page}").status_code == 200, page
 
 
+# -- the same on the pages added since: report periods, case and tip ids, fines ------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/report?from=0001-01-01&to=9999-12-31",
+        "/report?from=1900-01-01&to=2100-01-01",
+        "/report/rows/items_flagged?from=0001-01-01&to=9999-12-31",
+    ],
+)
+def test_a_report_over_centuries_falls_back_to_30_days_with_a_message(lan, path):
+    page = lan.get(path)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    if path.startswith("/report?"):
+        assert "showing the last 30 days" in page.text
+
+
+@pytest.mark.parametrize("path", ["/cases/" + "9" * 5000, "/tips/" + "9" * 30, "/cases/%C2%B2"])
+def test_case_and_tip_ids_of_any_shape_are_not_found(lan, path):
+    page = lan.get(path)
+    assert page.status_code == 404 and page.headers["x-frame-options"] == "DENY"
+
+
 # -- rows 8 and 9: every query problem is a one-line 400 -------------------------------------------
 @pytest.mark.parametrize(
     "params",

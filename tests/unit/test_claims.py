@@ -248,15 +248,55 @@ def _varied_examples() -> list[ClaimExample]:
     return examples
 
 
-def test_classifier_fast_path_equals_scikit_learn(tiny_classifier):
+def test_classifier_batch_equals_one_post_at_a_time(tiny_classifier):
     examples = _varied_examples()
-    assert tiny_classifier._compiled_models() is not None  # the fast path is the one used
-    fast = tiny_classifier.predict_proba(examples)
-    reference = tiny_classifier._predict_proba_sklearn(examples)
+    batch = tiny_classifier.predict_proba(examples)
     assert len(examples) == 50
-    assert fast == pytest.approx(reference, abs=1e-9, rel=0)
+    assert ((batch >= 0) & (batch <= 1)).all()
     one = [tiny_classifier.predict_one(example) for example in examples]
-    assert one == pytest.approx(list(reference), abs=1e-9, rel=0)
+    assert one == pytest.approx(list(batch), abs=1e-12, rel=0)
+
+
+def test_classifier_uses_given_tokens_like_its_own_segmentation(tiny_classifier):
+    from dataclasses import replace
+
+    from analysis.claim_features import with_tokens
+
+    examples = _varied_examples()
+    segmented = with_tokens(examples)
+    assert all(e.tokens is not None for e in segmented)
+    assert tiny_classifier.predict_proba(segmented) == pytest.approx(
+        tiny_classifier.predict_proba(examples), abs=1e-12, rel=0
+    )
+    # different words give a different text view: the tokens are really read
+    other = [replace(e, tokens=("khẩn_cấp", "chia_sẻ", "ngay")) for e in segmented[:5]]
+    assert (
+        tiny_classifier.predict_proba(other).tolist()
+        != tiny_classifier.predict_proba(segmented[:5]).tolist()
+    )
+
+
+def test_classifier_reads_no_private_library_attributes():
+    """The model runs through scikit-learn's public API only (robust to upgrades)."""
+    import inspect
+    import re
+
+    from analysis import calibration, claim_features, claim_model, claim_training, claim_views
+
+    for module in (claim_model, claim_features, calibration, claim_training, claim_views):
+        source = inspect.getsource(module)
+        assert not re.findall(r"\w\._[a-z]\w*", source), module.__name__
+
+
+def test_claim_post_with_title_and_tokens_scores_as_without_tokens(index, tiny_classifier):
+    from analysis.text import normalize_text, segment_words
+
+    resources = ClaimResources(known_claims=index, classifier=tiny_classifier)
+    title, text = "Tin khẩn", "KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!"
+    tokens = segment_words(normalize_text(text))
+    with_tokens = score_claim(title=title, text=text, tokens=tokens, resources=resources)
+    without = score_claim(title=title, text=text, resources=resources)
+    assert with_tokens.classifier == pytest.approx(without.classifier, abs=1e-12)
 
 
 def test_token_alignment_survives_tokenizer_splits():
@@ -266,19 +306,6 @@ def test_token_alignment_survives_tokenizer_splits():
     units = text_units(text, "", tokens)
     assert units[1].text.startswith("Uống") and "nước_muối" in units[1].terms
     assert not any("_" in term for term in units[0].terms)
-
-
-@pytest.mark.parametrize("ngram_range", [(1, 5), (2, 4), (3, 3)])
-def test_char_ngram_cuts_equal_scikit_learn_char_wb(ngram_range):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from analysis.claim_model import DEFAULT_NGRAM_CUT_LENGTHS, _ngram_cuts
-
-    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
-    for size in range(1, DEFAULT_NGRAM_CUT_LENGTHS + 10):  # cached and uncached lengths
-        word = "".join("aăbcdđeêg"[i % 9] for i in range(size))
-        padded = f" {word} "
-        assert [padded[cut] for cut in _ngram_cuts(len(padded), ngram_range)] == analyzer(word)
 
 
 def test_exact_case_signal_patterns_find_what_case_insensitive_ones_find(monkeypatch):
@@ -296,3 +323,41 @@ def test_exact_case_signal_patterns_find_what_case_insensitive_ones_find(monkeyp
     monkeypatch.setattr(signals_module, "_FOLDED_EXACT", signals_module._FOLDED)
     assert [signals_module.detect_signals(text) for text in texts] == fast
     assert sum(1 for found in fast if found) > len(texts) // 2
+
+
+def test_without_a_match_the_score_is_the_calibrated_probability(index, tiny_classifier):
+    """``claim_threshold`` then reads as a probability: signals are evidence, not extra score."""
+    resources = ClaimResources(known_claims=index, classifier=tiny_classifier)
+    for text in (
+        "KHẨN CẤP chia sẻ ngay: uống gừng chữa khỏi virus!!!",
+        "Sở Y tế thông báo lịch tiêm chủng tại phường 3.",
+    ):
+        result = score_claim(text=text, resources=resources)
+        assert not result.matches
+        assert result.score == pytest.approx(result.classifier)
+    assert combine(0.6, 0.5, 1.0) == pytest.approx(1 - 0.4 * 0.5)
+    assert combine(0.0, None, 1.0) == pytest.approx(0.35)  # signals count only without a model
+
+
+def test_cached_character_view_is_checked_against_scikit_learn(tiny_classifier, monkeypatch):
+    """The fast character view is used only while it gives the library's own probabilities."""
+    import copy
+
+    from analysis.claim_views import CharView
+
+    examples = _varied_examples()
+    model = copy.deepcopy(tiny_classifier)
+    model.__dict__.pop("_chars", None)
+    reference = model.proba_with(examples, False, None)
+    # float32 TF-IDF rounding apart, the same numbers (the check allows 1e-6)
+    assert model.predict_proba(examples) == pytest.approx(reference, abs=1e-6, rel=0)
+    assert isinstance(model.__dict__["_chars"], CharView)  # checked and kept
+
+    broken = copy.deepcopy(tiny_classifier)
+    broken.__dict__.pop("_chars", None)
+    real = CharView.transform
+    monkeypatch.setattr(CharView, "transform", lambda self, texts: real(self, texts) * 2)
+    with pytest.warns(RuntimeWarning, match="differs from scikit-learn"):
+        scores = broken.predict_proba(examples)
+    assert broken.__dict__["_chars"] is None  # the library's path from now on
+    assert scores == pytest.approx(reference, abs=1e-12, rel=0)

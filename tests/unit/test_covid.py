@@ -14,8 +14,8 @@ from analysis.covid import (
     CovidModel,
     covid_features,
     detect_covid,
-    train_covid_model,
 )
+from analysis.covid_training import train_covid_model
 from config import BUNDLED_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,8 +97,11 @@ def test_other_diseases_alone_are_not_flagged(
 def test_passing_mention_scores_below_threshold(lexicon: CovidLexicon, model: CovidModel) -> None:
     title, text = PASSING_MENTION
     result = detect_covid(text, title, lexicon=lexicon, model=model)
-    assert 0.0 < result.score < model.threshold
+    assert result.score < model.threshold
     assert not result.flag
+    # "sau đại dịch Covid-19" sets the time: the name is backdrop, not evidence
+    features = covid_features(text, title, lexicon=lexicon)
+    assert features.values["background"] > 0 and not features.eligible
 
 
 def test_teencode_terms_are_quoted_as_written(lexicon: CovidLexicon) -> None:
@@ -156,13 +159,151 @@ def test_training_is_deterministic_and_learns(lexicon: CovidLexicon) -> None:
     assert first.coefficients["density"] > 0
 
 
+@pytest.fixture(scope="module")
+def trained() -> CovidModel:
+    data = json.loads((REPO / "analysis" / "models" / "covid_model.json").read_text("utf-8"))
+    return CovidModel.from_mapping(data)
+
+
+#: Each kind of miss issue #12 lists, as a social post would say it, with the words that
+#: must be quoted as evidence. Written for these tests (not from the labelled set).
+MISSED_KINDS = [
+    (
+        "quarantine",
+        "Cả xóm mình phải cách ly tại chỗ 14 ngày, không ai được ra khỏi nhà",
+        "cách ly",
+    ),
+    (
+        "lockdown",
+        "Từ 0h đêm nay thành phố phong tỏa toàn bộ, nội bất xuất, ngoại bất nhập",
+        "phong tỏa",
+    ),
+    (
+        "outbreak cluster",
+        "Ổ dịch ở bệnh viện vẫn đang lan rộng, nguy cơ bùng phát dịch trở lại rất cao",
+        "Ổ dịch",
+    ),
+    (
+        "numbered patient",
+        "Bệnh nhân thứ 34 đã đi qua rất nhiều nơi ở Bình Thuận",
+        "Bệnh nhân thứ 34",
+    ),
+    ("numbered patient", "BN17 đã được xuất viện sau nhiều ngày điều trị", "BN17"),
+    (
+        "contact tracing",
+        "Ngành y tế đang khẩn trương truy vết những người tiếp xúc gần với ca nhiễm",
+        "truy vết",
+    ),
+    (
+        "entry ban",
+        "Việt Nam tạm dừng nhập cảnh đối với người nước ngoài từ ngày 22/3 để phòng dịch",
+        "nhập cảnh",
+    ),
+    (
+        "repatriation flight",
+        "Chuyến bay đưa công dân về nước từ Mỹ đã hạ cánh, hành khách được đưa đi cách ly",
+        "chuyến bay đưa công dân",
+    ),
+    (
+        "school closure",
+        "Học sinh Hà Nội tiếp tục nghỉ học đến hết tháng 4, các trường chuyển sang học trực tuyến",
+        "học trực tuyến",
+    ),
+    ("masks", "Từ hôm nay ra đường bắt buộc đeo khẩu trang, ai không đeo sẽ bị phạt", "khẩu trang"),
+    (
+        "5K message",
+        "Mọi người nhớ thực hiện thông điệp 5K của Bộ Y tế để bảo vệ bản thân nhé",
+        "5K",
+    ),
+    ("Wuhan", "Thành phố Vũ Hán vừa dỡ bỏ lệnh phong tỏa sau 76 ngày", "Vũ Hán"),
+    ("teencode", "Cô Vid19 lại về rồi mọi người ơi, cẩn thận nhé", "Cô Vid19"),
+    ("teencode", "co vy dang lay lan nhanh lam, moi nguoi han che ra duong nha", "co vy"),
+    ("teencode", "vi rut no 19 nguy hiem lam, moi nguoi giu gin suc khoe", "vi rut no 19"),
+    (
+        "no diacritics",
+        "virus corona lay qua duong ho hap, moi nguoi nho deo khau trang khi ra ngoai",
+        "virus corona",
+    ),
+    ("greeting", "Chúc cả nhà sạch dịch Corona, mạnh khỏe bình an", "Corona"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "evidence"), MISSED_KINDS)
+def test_each_kind_of_miss_is_flagged_with_evidence(
+    kind: str, text: str, evidence: str, lexicon: CovidLexicon, trained: CovidModel
+) -> None:
+    result = detect_covid(text, lexicon=lexicon, model=trained, lang="vi")
+    assert result.flag, (kind, result.score, result.terms)
+    assert any(evidence.lower() in term.lower() for term in result.terms), (kind, result.terms)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tàu phớ 5k một bát, ngon mà rẻ, cả nhà qua ủng hộ quán em nhé",
+        "Áo thun 10k một cái, size M, L đủ màu, ship toàn quốc",
+        "Chạy bộ 5k mỗi sáng giúp bạn khỏe hơn, giảm cân hiệu quả",
+    ],
+)
+def test_money_and_size_shorthands_are_not_the_5k_message(
+    text: str, lexicon: CovidLexicon, trained: CovidModel
+) -> None:
+    result = detect_covid(text, lexicon=lexicon, model=trained, lang="vi")
+    assert not result.flag, (result.score, result.terms)
+    assert not any("5k" in term.lower() or "10k" in term.lower() for term in result.terms)
+
+
+@pytest.mark.parametrize("text", OTHER_DISEASES)
+def test_other_diseases_alone_never_flag_even_with_measures(
+    text: str, lexicon: CovidLexicon, trained: CovidModel
+) -> None:
+    # quarantine, masks and "dịch" next to another named disease are that disease's
+    with_measures = f"{text} Người dân cần đeo khẩu trang, cách ly người bệnh, phòng dịch."
+    result = detect_covid(with_measures, lexicon=lexicon, model=trained, lang="vi")
+    assert (result.flag, result.score, result.terms) == (False, 0.0, [])
+
+
+def test_numbered_patient_patterns_do_not_fire_on_other_numbers(lexicon: CovidLexicon) -> None:
+    features = covid_features("Bệnh nhân nam 45 tuổi nhập viện vì đau bụng", lexicon=lexicon)
+    assert features.values["specific"] == 0.0
+    found = covid_features("Bệnh nhân số 91 là phi công người Anh", lexicon=lexicon)
+    assert found.values["specific"] > 0 and "Bệnh nhân số 91" in found.terms
+
+
+def test_word_model_reads_folded_words(trained: CovidModel) -> None:
+    from analysis.covid_model import ngrams
+    from analysis.text import canonical_forms
+
+    assert trained.words is not None and trained.coefficients["words"] > 0
+    accented = trained.words.decision(ngrams(canonical_forms("Dịch bệnh đang lan").forms))
+    folded = trained.words.decision(ngrams(canonical_forms("dich benh dang lan").forms))
+    assert accented == folded
+
+
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="needs ../shared/data")
-def test_held_out_precision_and_recall(lexicon: CovidLexicon) -> None:
+def test_held_out_precision_and_recall(lexicon: CovidLexicon, trained: CovidModel) -> None:
     from crawler.training.covid_data import covid_texts_and_labels, precision_recall
 
-    data = json.loads((REPO / "analysis" / "models" / "covid_model.json").read_text("utf-8"))
-    model = CovidModel.from_mapping(data)
     texts, labels = covid_texts_and_labels(SHARED_DATA, part="test")
-    flags = [detect_covid(t, ti, lexicon=lexicon, model=model, lang="vi").flag for ti, t in texts]
+    flags = [detect_covid(t, ti, lexicon=lexicon, model=trained, lang="vi").flag for ti, t in texts]
     precision, recall = precision_recall(flags, labels)
-    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+    assert precision >= 0.93 and recall >= 0.93, (precision, recall)
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="needs ../shared/data")
+def test_labelled_set_reads_every_reintel_post_and_splits_by_user() -> None:
+    from crawler.training.covid_data import is_held_out, load_covid_dataset
+
+    docs = load_covid_dataset(SHARED_DATA)
+    reintel = [d for d in docs if d.dataset == "reintel"]
+    assert len(reintel) == 3494 and len({d.doc_id for d in reintel}) == 3494
+    sides: dict[str, set[bool]] = {}
+    for doc in reintel:
+        sides.setdefault(doc.group, set()).add(is_held_out(doc))
+    assert all(len(side) == 1 for side in sides.values())
+    held = sum(1 for d in docs if is_held_out(d))
+    assert 0.25 < held / len(docs) < 0.4
+    assert {d.how for d in docs if d.dataset == "dantri" and d.label == 0} >= {
+        "rule:no-epidemic-vocabulary",
+        "read",
+    }

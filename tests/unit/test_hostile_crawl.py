@@ -248,9 +248,10 @@ def test_one_document_that_cannot_be_written_costs_only_itself(tmp_path, monkeyp
     ["42", '{"@graph": 5}', '"text"', "null", '[1, "a", null]', "[" * 100_000, "9" * 5000],
 )
 def test_json_ld_of_any_shape_never_loses_the_page(json_ld):
-    body = "".join(f"<p>{PARAGRAPH}</p>" for _ in range(4))
+    body = "".join(f"<p>Đoạn {n}. {PARAGRAPH}</p>" for n in range(6))
     html = (
         '<html><head><meta property="og:type" content="article"><title>Bài</title>'
+        '<meta property="article:published_time" content="2026-11-27T08:00:00+07:00">'
         f'<script type="application/ld+json">{json_ld}</script></head>'
         f"<body><article><h1>Bài</h1>{body}</article></body></html>"
     )
