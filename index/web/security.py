@@ -54,6 +54,7 @@ HEADERS = (
     (b"x-frame-options", b"DENY"),
 )
 NO_STORE = (b"cache-control", b"no-store")
+CSP_HEADER = b"content-security-policy"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 PUBLIC_PATHS = frozenset({"/login"})
@@ -95,7 +96,11 @@ def safe_next(target: str | None) -> str:
 class SecurityHeaders:
     """Adds CSP, nosniff, referrer and framing headers to every HTTP response, and
     ``Cache-Control: no-store`` to every one but static files (pages show what an account
-    may see: no shared or back-button cache keeps them)."""
+    may see: no shared or back-button cache keeps them).
+
+    These replace a view's own headers of the same names, but for a view's own
+    Content-Security-Policy (an archived file's ``default-src 'none'; sandbox``): that one
+    is kept beside the app's, and a browser enforces both, so a view can only narrow it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,7 +110,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         added = HEADERS if scope["path"].startswith(PUBLIC_PREFIXES) else (*HEADERS, NO_STORE)
-        names = {name for name, _ in added}
+        names = {name for name, _ in added} - {CSP_HEADER}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

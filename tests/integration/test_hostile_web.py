@@ -142,6 +142,32 @@ def test_error_pages_carry_the_security_headers(users):
     assert response.headers["cache-control"] == "no-store"
 
 
+def test_a_views_own_policy_is_kept_beside_the_apps_and_caching_is_still_off():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from index.web.security import SecurityHeaders
+
+    def archived(request):  # as an evidence download answers
+        return Response(
+            "<script>alert(1)</script>",
+            headers={
+                "content-security-policy": "default-src 'none'; sandbox",
+                "cache-control": "private, max-age=3600",
+                "x-frame-options": "SAMEORIGIN",
+            },
+        )
+
+    app = Starlette(routes=[Route("/f", archived)], middleware=[Middleware(SecurityHeaders)])
+    response = TestClient(app).get("/f")
+    policies = response.headers.get_list("content-security-policy")
+    assert sorted(policies) == sorted(["default-src 'none'; sandbox", CONTENT_SECURITY_POLICY])
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    assert response.headers.get_list("x-frame-options") == ["DENY"]
+
+
 def test_authenticated_pages_are_not_stored_by_caches(lan):
     for path in ("/", "/queues", "/queues/covid", "/api/search?q=covid", "/status"):
         assert lan.get(path).headers.get("cache-control") == "no-store", path
