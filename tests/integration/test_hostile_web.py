@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -302,3 +303,42 @@ def test_forwarded_for_from_localhost_does_not_reset_the_address_limit(two_worke
         _wrong_login(two_workers, f"user{n}", forwarded=f"203.0.113.{n}") for n in range(24)
     ]
     assert statuses[:20] == [401] * 20 and statuses[20:] == [429] * 4, statuses
+
+
+class _CountingHasher(PasswordHasher):
+    """A cheap argon2 hasher that notes how many hashes run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8192, parallelism=1)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def verify(self, hash, password):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.2)
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_parallel_logins_hash_at_most_two_passwords_at_once(store, tmp_path: Path):
+    hasher = _CountingHasher()
+    users = UserStore(tmp_path / "counted.db", hasher=hasher)
+    users.add("lan", PASSWORD, "analyst")
+    app = create_app(store_factory=lambda: store, users=users, secret_key=SECRET)
+    with TestClient(app) as client:
+        token = _csrf(client.get("/login").text)
+
+        def wrong(n: int) -> int:
+            form = {"username": f"user{n}", "password": "sai", "csrf_token": token}
+            return client.post("/login", data=form).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(wrong, range(12)))
+    assert statuses == [401] * 12
+    assert hasher.most == 2  # argon2 holds 64 MiB a hash: never 12 of them at once
