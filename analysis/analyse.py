@@ -15,6 +15,12 @@ from typing import Any, Protocol
 
 from analysis.claims import ClaimPost, score_claims
 from analysis.covid import DEFAULT_COVID_THRESHOLD, CovidLexicon, CovidModel, detect_covid
+from analysis.limits import (
+    DEFAULT_MAX_ANALYSED_CHARS,
+    DEFAULT_MAX_TITLE_CHARS,
+    analysed_part,
+    pieces,
+)
 from analysis.text import (
     Entity,
     detect_language,
@@ -98,6 +104,9 @@ class Analysis:
     covid: dict[str, Any]
     claim: dict[str, Any]
     tokens: list[str] = field(default_factory=list)
+    #: ``{"analysed_chars", "text_chars"}`` when only the start of a long text was analysed
+    #: (:mod:`analysis.limits`); the rest is kept by the caller, not analysed.
+    truncated: dict[str, int] | None = None
 
     @property
     def segmented(self) -> str:
@@ -114,6 +123,8 @@ class Analysis:
         }
         if segmented:
             out["segmented"] = self.segmented
+        if self.truncated:
+            out["truncated"] = self.truncated
         return out
 
 
@@ -181,9 +192,10 @@ def analyse(
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    max_chars: int = DEFAULT_MAX_ANALYSED_CHARS,
 ) -> Analysis:
     """Language, entities, Covid score and claim score of one post, each with its evidence."""
-    return analyse_batch([post], resources, thresholds=thresholds)[0]
+    return analyse_batch([post], resources, thresholds=thresholds, max_chars=max_chars)[0]
 
 
 def analyse_batch(
@@ -191,19 +203,33 @@ def analyse_batch(
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    max_chars: int = DEFAULT_MAX_ANALYSED_CHARS,
 ) -> list[Analysis]:
     """:func:`analyse` of each post, one stage at a time over the whole batch.
+
+    Only the first ``max_chars`` characters of a text are analysed (cut at a boundary, see
+    :mod:`analysis.limits`), so one post's cost is bounded whatever its length; the result
+    of a longer one says so (``truncated``).
 
     Each post's analysis is the one it gets alone. Running a stage (tokeniser, NER taggers,
     Covid matcher, claim index, classifier) over every post before the next stage keeps that
     stage's models and tables in the CPU caches; post after post, each stage found them
     evicted by the others (about a third of the analysis cost on ReINTEL posts).
     """
-    titles = [normalize_text(post.title) for post in posts]
-    texts = [normalize_text(post.text) for post in posts]
+    titles = [
+        normalize_text(analysed_part(post.title or "", DEFAULT_MAX_TITLE_CHARS)) for post in posts
+    ]
+    heads = [analysed_part(post.text or "", max_chars) for post in posts]
+    texts = [normalize_text(head) for head in heads]
+    truncated = [
+        {"analysed_chars": len(head), "text_chars": len(post.text)}
+        if len(head) < len(post.text or "")
+        else None
+        for post, head in zip(posts, heads, strict=True)
+    ]
     langs = [detect_language(f"{title}\n{text}") for title, text in zip(titles, texts, strict=True)]
     title_words = [tokenize_words(title) for title in titles]
-    body_words = [tokenize_words(text) for text in texts]
+    body_words = [_tokenize_in_pieces(text) for text in texts]
     body_tokens = [[word.replace(" ", "_") for word in words] for words in body_words]
     tokens = [
         [word.replace(" ", "_") for word in words] + body
@@ -237,8 +263,30 @@ def analyse_batch(
         if lang != "vi":
             reason = f"language:{lang}"
             skipped = {"score": 0.0, "flag": False, "terms": [], "reason": reason}
-            results.append(Analysis(lang, [], skipped, _empty_claim(reason), tokens[index]))
+            results.append(
+                Analysis(
+                    lang,
+                    [],
+                    skipped,
+                    _empty_claim(reason),
+                    tokens[index],
+                    truncated=truncated[index],
+                )
+            )
             continue
-        analysis = Analysis(lang, entities[index], covid[index], claim_of[index], tokens[index])
+        analysis = Analysis(
+            lang,
+            entities[index],
+            covid[index],
+            claim_of[index],
+            tokens[index],
+            truncated=truncated[index],
+        )
         results.append(analysis)
     return results
+
+
+def _tokenize_in_pieces(text: str) -> list[str]:
+    """:func:`tokenize_words` of ``text``, a bounded piece at a time (the segmenter's memory
+    grows with its input); a text that fits in one piece is segmented as before."""
+    return [word for piece in pieces(text) for word in tokenize_words(piece)]

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from config import BUNDLED_DIR
+from crawler.safe_yaml import YamlError, load_yaml_file
 
 __all__ = ["SPOOL_FILE", "App", "ConfigError", "default_data_dir"]
 
@@ -51,14 +52,17 @@ class App:
         return BUNDLED_DIR / name
 
     def load_yaml(self, name: str) -> Any:
+        """A configuration file, read as :func:`crawler.safe_yaml.load_yaml_file` reads it
+        (aliases bounded, UTF-8 only); every problem is one :class:`ConfigError` line."""
         path = self.config_path(name)
         try:
-            with path.open(encoding="utf-8") as handle:
-                return yaml.safe_load(handle)
+            return load_yaml_file(path)
         except FileNotFoundError as exc:
             raise ConfigError(f"{path}: file not found") from exc
+        except YamlError as exc:
+            raise ConfigError(str(exc)) from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: not valid YAML: {_one_line(exc)}") from exc
 
     @cached_property
     def settings(self) -> dict[str, Any]:
@@ -127,10 +131,29 @@ class App:
 
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
-        :mod:`crawler.resources.store`): writes wait there while the cluster is away."""
+        :mod:`crawler.resources.store`): writes wait there while the cluster is away. Both
+        get ``time_limit`` (seconds per search) when ``search.time_limit`` is set."""
+        limits = self.search_limits()
         if self.settings.get("store", "sqlite") != "elasticsearch":
+            return limits
+        return {**self.elasticsearch_options(), **limits, "spool_path": str(self.spool_path)}
+
+    def search_limits(self) -> dict[str, Any]:
+        """``{"time_limit": seconds}`` from ``search.time_limit``, or ``{}`` (the store's
+        default); anything but a positive number of seconds up to an hour is an error."""
+        value = (self.settings.get("search") or {}).get("time_limit")
+        if value is None:
             return {}
-        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path)}
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not 0 < seconds <= 3600:
+            raise ConfigError(
+                f"{self.config_path('settings.yaml')}: field 'search.time_limit': {value!r} "
+                "is not a number of seconds between 0 and 3600"
+            )
+        return {"time_limit": seconds}
 
     @property
     def spool_path(self) -> Path:
@@ -141,6 +164,14 @@ class App:
     def state_path(self) -> Path:
         """SQLite file for run history, users and scheduler jobs (whatever the store)."""
         return self.data_dir / "state.db"
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line: its problem and where."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

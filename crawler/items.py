@@ -21,3 +21,6 @@ class PostItem(Post):
     page_signals: dict[str, Any] = field(default_factory=dict)
     #: Filled by ``AnalysePipeline``: the JSON form of ``analysis.analyse``'s result.
     analysis: dict[str, Any] = field(default_factory=dict)
+    #: What the boundary checks (``crawler.boundary``) dropped or cut, one line each;
+    #: stored with the document's analysis.
+    notes: list[str] = field(default_factory=list)

@@ -26,7 +26,7 @@ from crawler.items import PostItem
 from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
 from crawler.resources.site_profiles import refresh_site_profiles
 from crawler.resources.store import SpooledStore, flush_spool, open_configured_store
-from index import Document, Store, document_id
+from index import Document, Store, StoreUnavailable, UpsertResult, document_id
 from index.documents import post_fields
 
 __all__ = [
@@ -205,7 +205,8 @@ class StorePipeline:
         doc_id = document_id(post.canonical_url)
         previous = store.get(doc_id)
         self.pending.append(_to_document(post, doc_id, previous))
-        self.sites.add(post.site)
+        if post.site:
+            self.sites.add(post.site)
         if len(self.pending) >= self.batch_size:
             self._flush()
         return post
@@ -214,9 +215,31 @@ class StorePipeline:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        result = crawler_store(self.crawler).upsert(batch)
-        self.crawler.stats.inc_value("mm/docs/new", result.created)
-        self.crawler.stats.inc_value("mm/docs/updated", result.updated)
+        store = crawler_store(self.crawler)
+        try:
+            results = [store.upsert(batch)]
+        except StoreUnavailable:
+            raise  # the store is away: nothing one document did; the run reports it
+        except Exception:
+            # One bad document must not cost the batch: write them one at a time, and
+            # lose (and log) only those that still fail.
+            log.warning("a batch of %d documents failed; writing them one by one", len(batch))
+            results = [result for doc in batch if (result := self._write_one(store, doc))]
+        for result in results:
+            self.crawler.stats.inc_value("mm/docs/new", result.created)
+            self.crawler.stats.inc_value("mm/docs/updated", result.updated)
+            if result.refused:
+                self.crawler.stats.inc_value("mm/docs/refused", result.refused)
+
+    def _write_one(self, store: Store, doc: Document) -> UpsertResult | None:
+        try:
+            return store.upsert([doc])
+        except StoreUnavailable:
+            raise
+        except Exception:
+            self.crawler.stats.inc_value("mm/docs/failed")
+            log.exception("cannot store %s", doc.canonical_url[:200])
+            return None
 
     def close_spider(self) -> None:
         self._flush()
@@ -240,6 +263,8 @@ def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Docu
     }
     stored_analysis = {key: value for key, value in analysis.items() if key != "segmented"}
     stored_analysis["page_signals"] = post.page_signals
+    if post.notes:
+        stored_analysis["notes"] = list(post.notes)
     return Document(
         **post_fields(post),
         id=doc_id,

@@ -16,9 +16,11 @@ from typing import Any
 from scrapy.settings import Settings
 
 from crawler.app import App, ConfigError
+from crawler.browser_guard import CONTEXT_OPTIONS, browser_network_args
+from crawler.extract.validate import HostPolicy
 from crawler.frontier.config import Frontier
 from crawler.resources.evidence import crawl_evidence_settings
-from crawler.resources.sources import Source
+from crawler.resources.sources import Source, source_policy
 
 __all__ = [
     "BASE_SETTINGS",
@@ -50,6 +52,13 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_INDEX_URI": None,  # sqlite:///... or elasticsearch+http://...; set per run
     "MM_INDEX_OPTIONS": {},  # backend options (Elasticsearch credentials, index prefix)
     "MM_CONFIG_DIR": None,  # user config directory (None: bundled config only)
+    # Values from pages checked first (crawler.boundary.BoundaryPipeline): an item off the
+    # source's hosts is dropped, bad fields are dropped or cut with a note.
+    "MM_BOUNDARY_ENABLED": True,
+    # Requests only to the source's hosts and ports (crawler.host_guard.HostGuardMiddleware).
+    "MM_HOST_GUARD_ENABLED": True,
+    # A gzip sitemap is unpacked up to this many bytes (crawler.spiders.news).
+    "MM_SITEMAP_MAX_BYTES": 20 * 1024 * 1024,
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
@@ -75,6 +84,8 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_BROWSER_WAIT_MS": 15000,  # wait this long for the first post to appear
     "MM_BROWSER_GROW_MS": 4000,  # after a scroll or click, wait this long for more posts
     "MM_BROWSER_MAX_CLICKS": 50,  # "load more" clicks per page
+    # The browser talks only to the source's hosts (crawler.browser_guard).
+    "MM_BROWSER_GUARD_ENABLED": True,
     # WARC of every stored document's response (crawler.evidence.warc.WarcExtension), under
     # <MM_DATA_DIR>/warc/<source>/<run>/; set per run from settings.yaml's evidence.warc.
     "MM_WARC_ENABLED": False,
@@ -84,6 +95,7 @@ BASE_SETTINGS: dict[str, Any] = {
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
+        "crawler.boundary.BoundaryPipeline": 50,
         "crawler.pipelines.NormalizePipeline": 100,
         "crawler.pipelines.SkipUnchangedPipeline": 200,
         "crawler.pipelines.AnalysePipeline": 300,
@@ -109,6 +121,8 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.middlewares.RobotsTxtMiddleware": 100,
         "crawler.middlewares.BackoffRetryMiddleware": 550,
         "crawler.middlewares.ResumeMiddleware": 50,
+        "crawler.host_guard.HostGuardMiddleware": 40,
+        "crawler.browser_guard.BrowserGuardMiddleware": 45,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
     "EXTENSIONS": {
@@ -172,7 +186,9 @@ def crawl_settings(
     if needs_browser(source):
         settings.setdict(
             browser_settings(
-                require_browser(app), timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or 20
+                require_browser(app),
+                timeout=settings.getfloat("DOWNLOAD_TIMEOUT") or 20,
+                hosts=source_policy(source),
             ),
             priority="project",
         )
@@ -246,22 +262,27 @@ def require_browser(app: App) -> str:
     return path
 
 
-def browser_settings(executable_path: str, *, timeout: float = 20) -> dict[str, Any]:
+def browser_settings(
+    executable_path: str, *, timeout: float = 20, hosts: HostPolicy | None = None
+) -> dict[str, Any]:
     """Scrapy settings that route ``meta={"playwright": True}`` requests through Chromium.
 
     Only crawls that need a browser get these: other requests of such a crawl still go
-    through Scrapy's own HTTP handler, and news crawls never start Chromium at all.
+    through Scrapy's own HTTP handler, and news crawls never start Chromium at all. With
+    ``hosts`` (the source's), the browser reaches nothing else (``crawler.browser_guard``).
     """
     handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    network = browser_network_args(hosts) if hosts is not None else []
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
             "executable_path": executable_path,
             "headless": True,
-            "args": list(BROWSER_ARGS),
+            "args": [*BROWSER_ARGS, *network],
             "timeout": 30_000,
         },
+        "PLAYWRIGHT_CONTEXTS": {"default": dict(CONTEXT_OPTIONS)},
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": int(timeout * 1000),

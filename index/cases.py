@@ -27,11 +27,12 @@ The transition functions here are pure; backends (``index.sqlite_cases``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from index.errors import ConflictError, ReviewError
+from index.errors import ConflictError, NotFound, ReviewError
 from index.review import AuditEntry, format_time
 from index.subjects import Subject
 
@@ -54,6 +55,7 @@ __all__ = [
     "move_case",
     "new_case",
     "parse_day",
+    "record_number",
     "subject_audit_id",
     "tip_audit_id",
     "update_case",
@@ -89,6 +91,20 @@ TIP_CHANNELS = ("web", "email", "phone", "letter", "in-person", "hotline", "soci
 LOCAL_TZ = timezone(timedelta(hours=7))
 #: Largest fine accepted (đồng): a typo guard, far above any administrative fine.
 MAX_FINE = 10_000_000_000
+
+
+#: A case or tip number: digits, no more than SQLite's 64-bit integers hold.
+_RECORD_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def record_number(value: str, kind: str) -> int:
+    """The number of case or tip ``value`` ("12", "#12"); :class:`NotFound` for anything
+    else, a 5000-digit id included, in one line."""
+    key = str(value).strip().removeprefix("#")
+    if not _RECORD_NUMBER.fullmatch(key):
+        shown = key if len(key) <= 40 else key[:40] + "…"
+        raise NotFound(f"no {kind} {shown!r} ({kind} ids are numbers)")
+    return int(key)
 
 
 class CaseError(ReviewError):

@@ -10,10 +10,21 @@ the few fields it needs (``analysis.analyse.PostLike``) and never imports this m
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["FACET_FIELDS", "Document", "Post", "document_id", "post_fields"]
+__all__ = [
+    "FACET_FIELDS",
+    "Document",
+    "Post",
+    "document_id",
+    "post_fields",
+    "refuse_site_changes",
+]
+
+log = logging.getLogger(__name__)
 
 #: Fields that facet counts and filters work on, in every backend.
 FACET_FIELDS = ("source", "site", "kind", "flags", "review_status", "lang", "section")
@@ -92,3 +103,23 @@ _DOCUMENT_ORDER = (
     "section", "published_at", "fetched_at", "first_seen", "lang", "content_hash", "segmented",
     "outlinks", "engagement", "flags", "scores", "analysis", "review_status", "cluster_id",
 )  # fmt: skip
+
+
+def refuse_site_changes(
+    documents: Sequence[Document], stored_sites: Mapping[str, str | None]
+) -> set[str]:
+    """Ids of ``documents`` whose stored ``site`` (``stored_sites``, by id) differs from
+    theirs: writes a store refuses, each logged. A document belongs to the site that served
+    it; a page of one site that claims another's URL must not overwrite that document."""
+    moved = set()
+    for doc in documents:
+        if doc.id in stored_sites and stored_sites[doc.id] != doc.site:
+            moved.add(doc.id)
+            log.warning(
+                "refused to write document %s (%s): stored for site %r, the write says %r",
+                doc.id,
+                doc.canonical_url[:200],
+                stored_sites[doc.id],
+                doc.site,
+            )
+    return moved

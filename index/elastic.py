@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from elasticsearch import NotFoundError, helpers
 
-from index.documents import FACET_FIELDS, Document
+from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
@@ -59,7 +59,7 @@ from index.elastic_schema import (
     load_schema,
     migrate_schema,
 )
-from index.errors import BulkIndexError, QuerySyntaxError, SearchError
+from index.errors import BulkIndexError, QuerySyntaxError, QueryTooExpensive, SearchError
 from index.query import SEARCH_FACETS, fill_histogram, parse_query
 from index.review import (
     AuditEntry,
@@ -81,6 +81,9 @@ BULK_INITIAL_BACKOFF = 1.0
 SCAN_PAGE = 500
 #: Values per page of a composite aggregation in ``counts_by``.
 COMPOSITE_PAGE = 1000
+#: Seconds a search may run on the cluster (its ``timeout``) before it counts as too
+#: expensive; the SQLite store's default is the same.
+DEFAULT_TIME_LIMIT = 5.0
 
 Refresh = bool | Literal["wait_for"]
 
@@ -112,8 +115,10 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         refresh: Refresh = "wait_for",
+        time_limit: float = DEFAULT_TIME_LIMIT,
     ) -> None:
         self.url = url
+        self.time_limit = time_limit
         self.names = IndexNames(index_prefix)
         self.refresh = refresh
         self.client = make_client(
@@ -239,11 +244,19 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
             stored = self.client.mget(
                 index=self._documents,
                 ids=[doc.id for doc in docs],
-                source_includes=["review_status", "raw_dates.first_seen"],
+                source_includes=["review_status", "raw_dates.first_seen", "site"],
             )
             previous = {
                 hit["_id"]: hit.get("_source") or {} for hit in stored["docs"] if hit.get("found")
             }
+            moved = refuse_site_changes(
+                docs, {doc_id: old.get("site") for doc_id, old in previous.items()}
+            )
+            if moved:
+                result.refused += len(moved)
+                docs = [doc for doc in docs if doc.id not in moved]
+                if not docs:
+                    return
             items = review_items_for_documents(docs, now)
             queued = set(self._review.existing([item.id for item in items]))
             fresh_targets = {item.target_id for item in items if item.id not in queued}
@@ -388,8 +401,17 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         node = parse_query(request.query)
         body = search_body(node, request)
         self._ensure()
+        # The cluster stops collecting at ``timeout`` and says so (``timed_out``); the
+        # request timeout is the backstop for a search that does not stop in time.
+        body["timeout"] = f"{max(1, int(self.time_limit * 1000))}ms"
+        client = self.client.options(request_timeout=self.time_limit * 2 + 5)
         with mapped_errors("search"):
-            response = self.client.search(index=self._documents, **_search_kwargs(body))
+            response = client.search(index=self._documents, **_search_kwargs(body))
+        if response.body.get("timed_out"):
+            raise QueryTooExpensive(
+                f"query too expensive: it ran longer than {self.time_limit:g} s and was "
+                "stopped; narrow it down (fewer terms, a date range or a filter)"
+            )
         hits = []
         for hit in response["hits"]["hits"]:
             doc = document_from_source(hit["_source"])

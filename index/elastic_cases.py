@@ -40,6 +40,7 @@ from index.cases import (
     local_day,
     new_case,
     parse_day,
+    record_number,
     subject_audit_id,
     tip_audit_id,
     tip_status,
@@ -554,11 +555,9 @@ class ElasticCases(CaseWorkflow):
 
     def _case_hit(self, case_id: str) -> Case:
         self._ensure()
-        key = str(case_id).strip().removeprefix("#")
-        if not key.isdigit():
-            raise NotFound(f"no case {case_id!r} (case ids are numbers)")
+        number = record_number(case_id, "case")
         try:
-            hit = self.client.get(index=self._alias("cases"), id=str(int(key)))
+            hit = self.client.get(index=self._alias("cases"), id=str(number))
         except NotFoundError:
             raise NotFound(f"no case {case_id!r}") from None
         return _case(hit.body)
@@ -726,11 +725,9 @@ class ElasticCases(CaseWorkflow):
 
     def _tip_hit(self, tip_id: str) -> Tip:
         self._ensure()
-        key = str(tip_id).strip().removeprefix("#")
-        if not key.isdigit():
-            raise NotFound(f"no tip {tip_id!r} (tip ids are numbers)")
+        number = record_number(tip_id, "tip")
         try:
-            hit = self.client.get(index=self._alias("tips"), id=str(int(key)))
+            hit = self.client.get(index=self._alias("tips"), id=str(number))
         except NotFoundError:
             raise NotFound(f"no tip {tip_id!r}") from None
         return self._with_review([_tip(hit.body)])[0]

@@ -4,6 +4,8 @@ Hierarchy::
 
     SearchError                  anything the index layer raises on purpose
     ├── QuerySyntaxError         a user query that cannot be parsed (message says where)
+    │   └── QueryTooComplex      a query over the length, nesting or term limits
+    ├── QueryTooExpensive        a search stopped at its time limit
     ├── StoreUnavailable         the backend cannot be reached (Elasticsearch down, file locked)
     ├── BulkIndexError           some documents of a bulk write were rejected (``errors`` lists them)
     ├── NotFound                 no document / review item with that id
@@ -20,6 +22,8 @@ __all__ = [
     "LeaseError",
     "NotFound",
     "QuerySyntaxError",
+    "QueryTooComplex",
+    "QueryTooExpensive",
     "ReviewError",
     "SearchError",
     "StoreUnavailable",
@@ -32,6 +36,15 @@ class SearchError(Exception):
 
 class QuerySyntaxError(SearchError):
     """The query string is not valid query-language syntax."""
+
+
+class QueryTooComplex(QuerySyntaxError):
+    """The query is longer, nested deeper or holds more terms than a search may
+    (:mod:`index.query_limits`)."""
+
+
+class QueryTooExpensive(SearchError):
+    """The search ran past its time limit and was stopped; a narrower query may pass."""
 
 
 class StoreUnavailable(SearchError):

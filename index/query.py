@@ -37,6 +37,8 @@ UTC instants (``2026-10-31T17:00:00Z``), so backends only compare strings/instan
 
 from __future__ import annotations
 
+import math
+
 from luqum import tree
 from luqum.exceptions import InconsistentQueryException, ParseError
 from luqum.thread import parse as luqum_parse
@@ -80,6 +82,7 @@ from index.query_dates import (
     to_utc_and_local_day,
     to_utc_iso,
 )
+from index.query_limits import check_query_shape, check_query_text
 
 # The AST (index.query_ast), dates (index.query_dates) and highlighting (index.highlight)
 # live in modules of their own; their names are re-exported for callers of this module.
@@ -127,19 +130,34 @@ def parse_query(text: str) -> Node:
     """Parse query-language ``text`` into the AST; the empty query is :class:`MatchAll`.
 
     Raises :class:`QuerySyntaxError` with a readable message (and the position, when the
-    parser knows it).
+    parser knows it); :class:`~index.errors.QueryTooComplex` for a query over the limits of
+    :mod:`index.query_limits`.
     """
+    check_query_text(text or "")
     text = normalize_text(text or "")
     if not text:
         return MatchAll()
     try:
         parsed = luqum_parse(text)
+        node = _simplify(_convert(parsed, None))
     except ParseError as exc:
-        message = str(exc).replace("Syntax error in input : ", "").rstrip("!")
-        raise QuerySyntaxError(f"cannot parse query {text!r}: {message}") from exc
+        message = " ".join(str(exc).replace("Syntax error in input : ", "").rstrip("!").split())
+        raise QuerySyntaxError(f"cannot parse query {_shown(text)}: {message}") from exc
     except InconsistentQueryException as exc:
-        raise QuerySyntaxError(f"inconsistent query {text!r}: {exc}") from exc
-    return _simplify(_convert(parsed, None))
+        message = " ".join(str(exc).split())
+        raise QuerySyntaxError(f"inconsistent query {_shown(text)}: {message}") from exc
+    except RecursionError as exc:  # a shape the nesting pre-check did not foresee
+        raise QuerySyntaxError("query nested too deeply") from exc
+    except QuerySyntaxError as exc:  # messages quote the query: keep them on one line
+        if "\n" not in str(exc) and "\r" not in str(exc):
+            raise
+        raise type(exc)(" ".join(str(exc).split())) from exc
+    return check_query_shape(node)
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """The query as an error message quotes it: one line, cut when long."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _field_kind(name: str) -> str:
@@ -195,7 +213,13 @@ def _convert(node: tree.Item, field: str | None) -> Node:
 
 
 def _bound(item: tree.Item) -> str:
-    """A range bound's text (a quoted bound loses its quotes)."""
+    """A range bound's text (a quoted bound loses its quotes; ``-0.5`` is read by luqum as
+    a prohibited ``0.5``, and gets its sign back)."""
+    if isinstance(item, tree.Prohibit | tree.Plus):
+        sign = "-" if isinstance(item, tree.Prohibit) else ""
+        return sign + _bound(item.a)
+    if not isinstance(item, tree.Term):
+        raise QuerySyntaxError(f"a range bound must be a value, not {str(item)!r}")
     value = str(item.value)
     return value[1:-1] if isinstance(item, tree.Phrase) else value
 
@@ -293,6 +317,8 @@ def _range(field: str | None, low: str, high: str, include_low: bool, include_hi
             hi = None if high is None else float(high)
         except ValueError as exc:
             raise QuerySyntaxError(f"{field} takes numbers, not {low!r}/{high!r}") from exc
+        if any(bound is not None and not math.isfinite(bound) for bound in (lo, hi)):
+            raise QuerySyntaxError(f"{field} takes finite numbers, not {low!r}/{high!r}")
         return Range(field, lo, hi, include_low, include_high)
     if kind == "date":
         lo, include_low = date_range_low(low, include_low) if low else (None, True)

@@ -11,6 +11,8 @@ from index.query_ast import HISTOGRAM_INTERVALS, Range
 
 __all__ = [
     "DEFAULT_TZ",
+    "EARLIEST_DATE",
+    "LATEST_AHEAD",
     "bucket_start",
     "date_bounds",
     "date_range_high",
@@ -24,6 +26,11 @@ __all__ = [
 
 #: Time zone for date values written without an offset (analysts work in Vietnam time).
 DEFAULT_TZ = timezone(timedelta(hours=7))
+#: Stored dates before this day are not dates of pages we watch (a page "from year 1" is a
+#: broken or hostile page): they are not indexed for ranges and histograms.
+EARLIEST_DATE = date(1990, 1, 1)
+#: ...nor are dates further than this past the time of writing (or of the search).
+LATEST_AHEAD = timedelta(days=1)
 
 
 # -- dates -----------------------------------------------------------------------------------
@@ -35,45 +42,45 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
-def to_utc_iso(value: str | None) -> str | None:
-    """A stored ISO datetime as a sortable UTC string (naive values are Vietnam time).
-
-    Returns ``None`` for empty or unparseable values so one bad date never fails a write.
-    """
+def _stored_moment(value: str | None) -> datetime | None:
+    """A stored ISO datetime (naive: Vietnam time) inside the window of
+    :data:`EARLIEST_DATE` to now + :data:`LATEST_AHEAD`; ``None`` for anything else, so one
+    bad or absurd date never fails a write nor stretches a histogram over centuries."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=DEFAULT_TZ)
+        utc = moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # "year 1, UTC+14" has no UTC instant
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=DEFAULT_TZ)
-    return _utc(moment)
+    if utc.date() < EARLIEST_DATE or utc > datetime.now(UTC) + LATEST_AHEAD:
+        return None
+    return moment
+
+
+def to_utc_iso(value: str | None) -> str | None:
+    """A stored ISO datetime as a sortable UTC string (naive values are Vietnam time).
+
+    Returns ``None`` for empty, unparseable or out-of-window values (see
+    :func:`_stored_moment`) so one bad date never fails a write.
+    """
+    moment = _stored_moment(value)
+    return None if moment is None else _utc(moment)
 
 
 def to_local_day(value: str | None) -> str | None:
     """The calendar day (``YYYY-MM-DD``, :data:`DEFAULT_TZ`) of a stored ISO datetime."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.date().isoformat()
-    return moment.astimezone(DEFAULT_TZ).date().isoformat()
+    moment = _stored_moment(value)
+    return None if moment is None else moment.astimezone(DEFAULT_TZ).date().isoformat()
 
 
 def to_utc_and_local_day(value: str | None) -> tuple[str | None, str | None]:
     """``(to_utc_iso(value), to_local_day(value))``, parsing ``value`` once (indexing)."""
-    if not value:
+    moment = _stored_moment(value)
+    if moment is None:
         return None, None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None, None
-    if moment.tzinfo is None:
-        return _utc(moment.replace(tzinfo=DEFAULT_TZ)), moment.date().isoformat()
     return _utc(moment), moment.astimezone(DEFAULT_TZ).date().isoformat()
 
 
@@ -110,7 +117,7 @@ def _period(value: str) -> tuple[datetime, datetime | None]:
                 return start, nxt
             start = datetime(int(year), 1, 1, tzinfo=DEFAULT_TZ)
             return start, datetime(int(year) + 1, 1, 1, tzinfo=DEFAULT_TZ)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise QuerySyntaxError(f"invalid date {value!r}: {exc}") from exc
     try:
         moment = datetime.fromisoformat(value)
@@ -123,18 +130,25 @@ def _period(value: str) -> tuple[datetime, datetime | None]:
     return moment, None
 
 
+def _query_utc(moment: datetime, value: str) -> str:
+    try:
+        return _utc(moment)
+    except OverflowError as exc:  # 9999-12-31 ends in year 10000; year 1 at UTC+14 in year 0
+        raise QuerySyntaxError(f"date {value!r} is out of range") from exc
+
+
 def date_range_low(value: str, inclusive: bool) -> tuple[str, bool]:
     start, end = _period(value)
     if end is None:
-        return _utc(start), inclusive
-    return _utc(start if inclusive else end), True
+        return _query_utc(start, value), inclusive
+    return _query_utc(start if inclusive else end, value), True
 
 
 def date_range_high(value: str, inclusive: bool) -> tuple[str, bool]:
     start, end = _period(value)
     if end is None:
-        return _utc(start), inclusive
-    return _utc(end if inclusive else start), False
+        return _query_utc(start, value), inclusive
+    return _query_utc(end if inclusive else start, value), False
 
 
 def date_bounds(date_from: str | None, date_to: str | None, field: str = "published_at") -> Range:
@@ -150,6 +164,11 @@ def fill_histogram(counts: dict[str, int], interval: str) -> list[tuple[str, int
         raise QuerySyntaxError(
             f"unknown histogram interval {interval!r} (known: {', '.join(HISTOGRAM_INTERVALS)})"
         )
+    # Days outside the window (stored before it was enforced) would stretch the filled
+    # histogram over centuries: one bar per day since year 1.
+    latest = (datetime.now(UTC) + LATEST_AHEAD).date().isoformat()
+    earliest = EARLIEST_DATE.isoformat()
+    counts = {key: n for key, n in counts.items() if earliest <= key <= latest}
     if not counts:
         return []
     keys = sorted(counts)

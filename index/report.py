@@ -31,6 +31,7 @@ from typing import Any
 
 from index.cases import LOCAL_TZ, CaseError, CaseStore
 from index.evidence import evidence_store
+from index.query_dates import EARLIEST_DATE
 from index.review import parse_time
 from index.subjects import ACCOUNT, CONFIRMED_VERDICTS, WEBSITE, account_key, registrable_domain
 
@@ -38,8 +39,10 @@ __all__ = [
     "COUNT_KEYS",
     "DECISION_BUCKETS",
     "LOCAL_TZ",
+    "MAX_PERIOD_DAYS",
     "Report",
     "build_report",
+    "check_period",
     "count_confirmed_removals",
     "local_today",
     "period_bounds",
@@ -86,10 +89,28 @@ def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
-def period_bounds(from_day: date, to_day: date) -> tuple[str, str]:
-    """UTC ISO bounds ``[since, until)`` of Vietnam days ``from_day``..``to_day``."""
+#: The longest period one report covers (its weekly chart has one bar a week).
+MAX_PERIOD_DAYS = 10 * 366
+#: How far past today a period may end (a report "to the end of the year").
+_LATEST_END = timedelta(days=366)
+
+
+def check_period(from_day: date, to_day: date) -> None:
+    """Refuse, in one line, a period that is upside down, outside 1990 to a year from now,
+    or longer than :data:`MAX_PERIOD_DAYS` (a report over centuries is no report, and its
+    chart would have a bar for every week of them)."""
     if to_day < from_day:
         raise CaseError(f"--to {to_day} is before --from {from_day}")
+    latest = local_today() + _LATEST_END
+    if from_day < EARLIEST_DATE or to_day > latest:
+        raise CaseError(f"a report period lies between {EARLIEST_DATE} and {latest}")
+    if (to_day - from_day).days >= MAX_PERIOD_DAYS:
+        raise CaseError(f"a report covers at most {MAX_PERIOD_DAYS} days (about 10 years)")
+
+
+def period_bounds(from_day: date, to_day: date) -> tuple[str, str]:
+    """UTC ISO bounds ``[since, until)`` of Vietnam days ``from_day``..``to_day``."""
+    check_period(from_day, to_day)
     start = datetime.combine(from_day, datetime.min.time(), LOCAL_TZ).astimezone(UTC)
     end = datetime.combine(to_day + timedelta(days=1), datetime.min.time(), LOCAL_TZ).astimezone(
         UTC

@@ -228,7 +228,9 @@ class SpoolingStore:
                         permanent,
                     ) from exc
                 return SpooledUpsertResult(spooled=len(transient))
-            return SpooledUpsertResult(created=result.created, updated=result.updated)
+            return SpooledUpsertResult(
+                created=result.created, updated=result.updated, refused=result.refused
+            )
 
     def close(self) -> None:
         with self._lock:

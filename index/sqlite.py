@@ -33,10 +33,11 @@ import numpy as np
 
 from analysis.folding import fold_diacritics
 from index import sqlite_review
-from index.documents import FACET_FIELDS, Document
+from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.errors import (
     NotFound,
     QuerySyntaxError,
+    QueryTooExpensive,
     SearchError,
     StoreUnavailable,
 )
@@ -71,6 +72,9 @@ __all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_TIME_LIMIT", "SqliteStore"]
 
 #: Seconds a read query may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 5.0
+#: SQLite virtual-machine steps between two looks at the clock. Few steps can be slow ones
+#: (an FTS5 rank over many phrases is one step per row), so the clock is read often.
+PROGRESS_STEPS = 1000
 #: Milliseconds a writer waits for a lock held by another process.
 DEFAULT_BUSY_TIMEOUT = 10_000
 #: Documents per executemany batch (all batches of one upsert share one transaction).
@@ -238,8 +242,10 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         message = str(exc)
         if "interrupted" in message:
-            raise SearchError(
-                f"query took longer than {time_limit}s and was stopped; narrow it down"
+            limit = f"{time_limit:g} s" if time_limit else "its time limit"
+            raise QueryTooExpensive(
+                f"query too expensive: it ran longer than {limit} and was stopped; "
+                "narrow it down (fewer terms, a date range or a filter)"
             ) from exc
         if "fts5" in message or "MATCH" in message:
             raise QuerySyntaxError(f"full-text query rejected: {message}") from exc
@@ -320,7 +326,7 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
         with lock, _mapped_errors(self.time_limit):
             conn = self._read
             deadline = time.monotonic() + self.time_limit
-            conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
             try:
                 yield conn
             finally:
@@ -367,14 +373,24 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
     ) -> None:
         marks = ", ".join("?" * len(docs))
         existing: dict[str, tuple[Any, ...]] = {}
-        counted: list[tuple[Any, ...]] = []
+        counted_by_id: dict[str, tuple[Any, ...]] = {}
         for row in conn.execute(
             "SELECT id, rowid, title, text, author, source, site, kind, published_day "
             f"FROM documents WHERE id IN ({marks})",
             [doc.id for doc in docs],
         ):
             existing[row[0]] = row[1:5]
-            counted.append(row[5:])
+            counted_by_id[row[0]] = row[5:]
+        stored_sites = {doc_id: row[1] for doc_id, row in counted_by_id.items()}
+        moved = refuse_site_changes(docs, stored_sites)
+        if moved:
+            result.refused += len(moved)
+            docs = [doc for doc in docs if doc.id not in moved]
+            existing = {key: value for key, value in existing.items() if key not in moved}
+            if not docs:
+                return
+            marks = ", ".join("?" * len(docs))
+        counted = [counted_by_id[doc.id] for doc in docs if doc.id in counted_by_id]
         changed_text = [
             doc
             for doc in docs

@@ -37,6 +37,7 @@ from index.cases import (
     local_day,
     new_case,
     parse_day,
+    record_number,
     subject_audit_id,
     tip_audit_id,
     tip_status,
@@ -409,10 +410,7 @@ class SqliteCases(CaseWorkflow):
         return case
 
     def _load_case(self, conn: sqlite3.Connection, case_id: str) -> Case:
-        try:
-            num = int(str(case_id).strip().removeprefix("#"))
-        except ValueError:
-            raise NotFound(f"no case {case_id!r} (case ids are numbers)") from None
+        num = record_number(case_id, "case")
         row = conn.execute(
             f"SELECT num, {', '.join(_CASE_COLUMNS)} FROM cases WHERE num = ?", (num,)
         ).fetchone()
@@ -531,10 +529,7 @@ class SqliteCases(CaseWorkflow):
         return self.tip_get(tip_id)
 
     def _load_tip(self, conn: sqlite3.Connection, tip_id: str) -> Tip:
-        try:
-            num = int(str(tip_id).strip().removeprefix("#"))
-        except ValueError:
-            raise NotFound(f"no tip {tip_id!r} (tip ids are numbers)") from None
+        num = record_number(tip_id, "tip")
         row = conn.execute(f"{_TIP_SELECT} WHERE t.num = ?", (num,)).fetchone()
         if row is None:
             raise NotFound(f"no tip {tip_id!r}")

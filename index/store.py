@@ -80,6 +80,9 @@ class SearchResponse:
 class UpsertResult:
     created: int = 0
     updated: int = 0
+    #: Documents not written because the write would have moved them to another site
+    #: (a document belongs to the site that served it; the store logs each refusal).
+    refused: int = 0
 
 
 @runtime_checkable
@@ -88,7 +91,11 @@ class Store(Protocol):
 
     def upsert(self, documents: Iterable[Document]) -> UpsertResult:
         """Insert or replace documents by id, in bulk, and enqueue the flagged ones for review
-        in the same write (the review step, :func:`index.review.review_items_for_documents`)."""
+        in the same write (the review step, :func:`index.review.review_items_for_documents`).
+
+        A document already stored under another ``site`` is not replaced: the write is
+        refused, logged and counted in ``UpsertResult.refused`` (whatever the spider, a
+        page of one site never overwrites a document of another)."""
         ...
 
     def get(self, doc_id: str) -> Document | None: ...

@@ -37,6 +37,10 @@ def _case_json(case: Any) -> dict[str, Any]:
     return case.to_dict()
 
 
+#: Digits of the largest fine worth parsing (the store refuses more than 10 billion đồng).
+_FINE_DIGITS = 15
+
+
 class FineType(click.ParamType):
     """An amount in đồng: ``7500000``, ``7.500.000`` or ``7,500,000``."""
 
@@ -46,8 +50,9 @@ class FineType(click.ParamType):
         if isinstance(value, int):
             return value
         text = re.sub(r"[.,_\s]|đ(ồng)?$|vnd$", "", str(value).strip().lower())
-        if not text.isdigit():
-            self.fail(f"{value!r} is not an amount in đồng (e.g. 7500000 or 7.500.000)", param, ctx)
+        if not text.isdigit() or len(text) > _FINE_DIGITS:
+            shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "…"
+            self.fail(f"{shown!r} is not an amount in đồng (e.g. 7500000 or 7.500.000)", param, ctx)
         return int(text)
 
 

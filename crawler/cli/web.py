@@ -34,6 +34,7 @@ __all__ = [
     "ensure_user",
     "known_claims_appender",
     "load_secret_key",
+    "proxy_options",
     "runs_provider",
     "serve_command",
     "serve_web",
@@ -191,7 +192,13 @@ def start_web(
         ensure_user(app, *demo_user)
     web_app = build_web_app(app, **options)
     config = uvicorn.Config(
-        web_app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        web_app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        **proxy_options(app),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="misinfo-web", daemon=True)
@@ -259,9 +266,9 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
     """Serve the UI from ``workers`` processes sharing one socket (uvicorn's supervisor).
 
     Searches are CPU-bound Python and SQLite work: one process uses about one core, so
-    several analysts searching at once queue behind each other. Sessions are signed
-    cookies with the shared key file, so any worker serves any analyst. The login rate
-    limit is per process.
+    several analysts searching at once queue behind each other. Sessions (signed cookies
+    with the shared key file, and their records in ``state.db``) and the failed-login
+    counts are shared, so any worker serves any analyst and the limits hold across them.
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -281,6 +288,7 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
         workers=workers,
         log_level="warning",
         access_log=False,
+        **proxy_options(app),
     )
     try:
         sock = config.bind_socket()
@@ -299,6 +307,22 @@ def serve_workers(app: App, host: str, port: int, workers: int, *, https_only: b
     _serving_notices(app, host, https_only=https_only)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
+
+
+def proxy_options(app: App) -> dict[str, Any]:
+    """uvicorn's proxy settings from ``web.trusted_proxies`` (addresses or networks of the
+    reverse proxies in front): ``X-Forwarded-For`` is believed only from them, and not at
+    all when the list is empty (the default; uvicorn would trust 127.0.0.1, so any local
+    process could pick the address the login limits count)."""
+    proxies = (app.settings.get("web") or {}).get("trusted_proxies") or []
+    if not isinstance(proxies, list) or not all(isinstance(p, str) and p for p in proxies):
+        raise ConfigError(
+            f"{app.config_path('settings.yaml')}: field 'web.trusted_proxies': expected a list "
+            "of addresses or networks, e.g. ['10.0.0.5', '10.1.0.0/16']"
+        )
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def _app() -> App:

@@ -164,7 +164,13 @@ def parse_shown_date(text: str, *, now: datetime | None = None) -> ShownDate | N
     match = _RELATIVE.search(text) or _BARE_RELATIVE.fullmatch(text)
     if match:
         unit = _UNIT[match.group("unit").lower()]
-        value = (now - int(match.group("n")) * unit).replace(microsecond=0)
+        digits = match.group("n")
+        try:
+            if len(digits) > 9:  # no page was posted a billion units ago
+                raise OverflowError(digits)
+            value = (now - int(digits) * unit).replace(microsecond=0)
+        except OverflowError:  # "99999 năm trước": before year 1, no date
+            return None
         return ShownDate(value, has_time=True, relative=True)
     if _JUST_NOW.search(text):
         return ShownDate(now.replace(microsecond=0), has_time=True, relative=True)

@@ -17,13 +17,22 @@ _SESSION = re.compile(r"^(sid|sessionid|session_id|phpsessid|jsessionid|aspsessi
 
 
 def canonical_url(url: str, *, base: str | None = None) -> str:
-    """Absolute URL without fragment, tracking or session parameters, host lower-cased."""
-    if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url.strip())
+    """Absolute URL without fragment, tracking or session parameters, host lower-cased;
+    ``""`` for what is no URL (``http://[::1``, a port out of range): a bad link on a page
+    costs that link, never the page."""
+    if not base and not url.strip():
+        return ""
+    try:
+        if base:
+            url = urljoin(base, url)
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
+    if scheme in ("http", "https") and not host:
+        return ""
     netloc = (
         host
         if port is None or (scheme, port) in (("http", 80), ("https", 443))
@@ -35,7 +44,8 @@ def canonical_url(url: str, *, base: str | None = None) -> str:
         if not _TRACKING.match(key) and not _SESSION.match(key)
     ]
     path = re.sub(r";jsessionid=[^/?#]*", "", parts.path, flags=re.I) or "/"
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+    # Trailing blanks are no part of an address (browsers drop them): stable ids.
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), "")).rstrip()
 
 
 def host_of(url: str) -> str:

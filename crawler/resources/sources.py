@@ -16,12 +16,41 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crawler.extract.rules import SiteRules, compile_selector
+from crawler.extract.validate import HostPolicy
+from crawler.safe_yaml import YamlError, load_yaml_file
 
-__all__ = ["ExtractRules", "Schedule", "Source", "SourcesError", "load_sources", "parse_interval"]
+__all__ = [
+    "MAX_INTERVAL_SECONDS",
+    "ExtractRules",
+    "Schedule",
+    "Source",
+    "SourcesError",
+    "check_cron",
+    "load_sources",
+    "parse_interval",
+    "source_policy",
+]
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Longest ``every:`` interval: a year (a longer one is a typo, and overflows the scheduler).
+MAX_INTERVAL_SECONDS = 366 * 86400
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: A host name or IP address, as ``allowed_domains`` takes them (no scheme, path or port).
+_DOMAIN = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+)
+#: Cron fields: (name, lowest, highest, names that stand for numbers).
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("weekday", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)  # fmt: skip
+_CRON_ITEM = re.compile(
+    r"^(?:\*|(?P<low>[0-9a-z]{1,3})(?:-(?P<high>[0-9a-z]{1,3}))?)(?:/(?P<step>\d{1,3}))?$"
+)
 
 
 class SourcesError(Exception):
@@ -32,11 +61,62 @@ def parse_interval(text: str) -> int:
     """``"30m"`` -> 1800 seconds. Raises ``ValueError`` with the accepted forms."""
     match = _INTERVAL.match(text)
     if not match:
-        raise ValueError(f"interval {text!r} is not like '45s', '30m', '6h' or '1d'")
-    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        raise ValueError(f"interval {_cut(text)!r} is not like '45s', '30m', '6h' or '1d'")
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > 12:  # int() of a longer run is slow for huge ones; all are absurd
+        raise ValueError(f"interval {_cut(text.strip())!r} is longer than a year (366d)")
+    seconds = int(digits) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError("interval must be positive")
+    if seconds > MAX_INTERVAL_SECONDS:
+        raise ValueError(f"interval {_cut(text.strip())!r} is longer than a year (366d)")
     return seconds
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """A value quoted in an error message: one short line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int:
+    if text.isdigit():
+        value = int(text)
+    elif text in names:
+        value = names.index(text) + low
+    else:
+        raise ValueError(text)
+    if not low <= value <= high:
+        raise ValueError(text)
+    return value
+
+
+def check_cron(expression: str) -> str:
+    """``expression`` when it is a valid 5-field crontab line; ``ValueError`` naming the
+    field otherwise (``"99 99 * * *"``: minute 99 is not 0-59)."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"cron {_cut(expression)!r} must have 5 fields (minute hour day month weekday), "
+            "or use 'every: 30m'"
+        )
+    for value, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in value.lower().split(","):
+            match = _CRON_ITEM.match(item)
+            try:
+                if not match or match.group("step") == "0":
+                    raise ValueError(item)
+                first = match.group("low")
+                if first is not None:
+                    start = _cron_value(first, low, high, names)
+                    last = match.group("high")
+                    if last is not None and _cron_value(last, low, high, names) < start:
+                        raise ValueError(item)
+            except ValueError:
+                raise ValueError(
+                    f"cron {_cut(expression)!r}: {name} {_cut(item)!r} is not valid "
+                    f"({low}-{high}, '*', ranges a-b, steps /n, lists a,b)"
+                ) from None
+    return expression
 
 
 class Schedule(BaseModel):
@@ -51,13 +131,7 @@ class Schedule(BaseModel):
     @classmethod
     def _parse(cls, value: Any) -> Any:
         if isinstance(value, str):
-            fields = value.split()
-            if len(fields) != 5:
-                raise ValueError(
-                    f"cron {value!r} must have 5 fields (minute hour day month weekday), "
-                    "or use 'every: 30m'"
-                )
-            return {"cron": value}
+            return {"cron": check_cron(value)}
         if isinstance(value, dict) and set(value) == {"every"}:
             return {"every_seconds": parse_interval(str(value["every"]))}
         if isinstance(value, dict) and ("cron" in value or "every_seconds" in value):
@@ -141,6 +215,9 @@ class Source(BaseModel):
     selectors: Selectors | None = None
     scroll: int = Field(default=0, ge=0, le=200)
     load_more: str | None = None
+    #: Follow links (and let the browser load) other ports of the allowed hosts than the
+    #: default ones and those of the entry URLs.
+    other_ports: bool = False
     #: Per-site extraction rules (news sources), for what the generic extractor gets wrong.
     extract: ExtractRules | None = None
 
@@ -159,6 +236,17 @@ class Source(BaseModel):
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"{url!r} is not an absolute http(s) URL")
         return urls
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _check_domains(cls, domains: list[str]) -> list[str]:
+        for domain in domains:
+            if not _DOMAIN.match(domain.strip().lower().rstrip(".")):
+                raise ValueError(
+                    f"{_cut(domain)!r} is not a host name like 'vnexpress.net' "
+                    "(no scheme, path or port)"
+                )
+        return [domain.strip().lower().rstrip(".") for domain in domains]
 
     @field_validator("article_pattern")
     @classmethod
@@ -197,9 +285,11 @@ def _format_location(loc: Iterable[Any]) -> str:
 def load_sources(path: Path) -> list[Source]:
     """Read and validate a sources file. Raises :class:`SourcesError` with a one-line message."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError as exc:
         raise SourcesError(f"{path}: file not found") from exc
+    except YamlError as exc:
+        raise SourcesError(str(exc)) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -215,7 +305,9 @@ def load_sources(path: Path) -> list[Source]:
     seen: set[str] = set()
     for position, entry in enumerate(entries, start=1):
         label = entry.get("name") if isinstance(entry, dict) else None
-        where = f"source {label!r}" if label else f"source #{position}"
+        where = (
+            f"source {_cut(label)!r}" if isinstance(label, str) and label else f"source #{position}"
+        )
         if not isinstance(entry, dict):
             raise SourcesError(f"{path}: {where}: expected a mapping of keys")
         try:
@@ -232,3 +324,12 @@ def load_sources(path: Path) -> list[Source]:
         seen.add(source.name)
         sources.append(source)
     return sources
+
+
+def source_policy(source: Source) -> HostPolicy:
+    """The :class:`HostPolicy` of a configured source."""
+    return HostPolicy.for_source(
+        source.domains,
+        [*source.start_urls, *source.feeds, *source.sitemaps],
+        any_port=source.other_ports,
+    )

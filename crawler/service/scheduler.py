@@ -452,12 +452,13 @@ class CrawlService:
         """Load and validate the sources file; on success snapshot it for the children."""
         path = self.app.config_path("sources.yaml")
         stamp = self._stamp(path)
-        text = path.read_text(encoding="utf-8") if path.exists() else None
+        # Bytes: load_sources says in one line what is wrong with a file that is not UTF-8.
+        data = path.read_bytes() if path.exists() else None
         self._sources_stamp = stamp  # an invalid file is reported once, not every poll
         sources = load_sources(path)
-        if text is not None:
+        if data is not None:
             temporary = self.snapshot_path.with_suffix(".tmp")
-            temporary.write_text(text, encoding="utf-8")
+            temporary.write_bytes(data)
             temporary.replace(self.snapshot_path)
         return sources
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
 from scrapy.http import Response, TextResponse
-from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from analysis.site_style import page_signals
@@ -18,7 +18,9 @@ from crawler.extract.urls import canonical_url, in_domains
 from crawler.items import PostItem
 from crawler.resources.sources import Source
 
-__all__ = ["NewsSpider"]
+__all__ = ["GZIP_MAGIC", "NewsSpider", "gunzip_bounded"]
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 _PAGINATION_TEXT = re.compile(
     r"^\s*(trang sau|trang tiếp|tiếp|sau|xem thêm|next|»|›|>|\d{1,4})\s*$", re.I
@@ -87,8 +89,15 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         """A sitemap index (followed) or a urlset (article candidates); gzip allowed."""
         body = response.body
-        if body[:2] == gzip_magic_number:
-            body = gunzip(body)
+        if body[:2] == GZIP_MAGIC:
+            # A .xml.gz sitemap: unpacked up to a cap (a 1 MB gzip bomb is 1 GB of XML).
+            limit = self.crawler.settings.getint("MM_SITEMAP_MAX_BYTES")
+            try:
+                body = gunzip_bounded(body, limit)
+            except ValueError as exc:
+                self.logger.warning("sitemap %s: %s", response.url, exc)
+                self.crawler.stats.inc_value("mm/discovery/sitemap/bad_gzip")
+                return
         try:
             sitemap = Sitemap(body)
         except Exception:  # lxml raises several types on garbage; any of them means "not XML"
@@ -153,6 +162,28 @@ class NewsSpider(scrapy.Spider):
             if not in_domains(link, self.allowed_domains) or _SKIP_EXTENSIONS.search(link):
                 continue
             yield scrapy.Request(link, callback=self.parse_page, cb_kwargs={"depth": depth + 1})
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """``data`` gunzipped, at most ``limit`` bytes of it; ``ValueError`` when it unpacks to
+    more (a gzip bomb) or is not gzip. Reads in steps, so a bomb never fills memory."""
+    out = bytearray()
+    pending = data
+    try:
+        while pending:  # a gzip file may hold several members, one after the other
+            inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+            chunk = inflater.decompress(pending, 65536)
+            while True:
+                out += chunk
+                if len(out) > limit:
+                    raise ValueError(f"unpacks to more than {limit} bytes")
+                if inflater.eof or not inflater.unconsumed_tail:
+                    break
+                chunk = inflater.decompress(inflater.unconsumed_tail, 65536)
+            pending = inflater.unused_data if inflater.eof else b""
+    except zlib.error as exc:
+        raise ValueError(f"not valid gzip ({exc})") from exc
+    return bytes(out)
 
 
 def _pagination_links(response: TextResponse) -> list[str]:

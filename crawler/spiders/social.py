@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +26,9 @@ from analysis.site_style import signals_from_fields
 from analysis.text import normalize_text
 from crawler.extract.dates import parse_iso, parse_vietnamese_date
 from crawler.extract.urls import canonical_url, site_of
+from crawler.extract.validate import is_web_url
 from crawler.items import PostItem
-from crawler.resources.sources import Selectors, Source
+from crawler.resources.sources import Selectors, Source, source_policy
 from crawler.spiders.news import NewsSpider
 
 __all__ = [
@@ -104,6 +105,9 @@ class ParsedPost:
     author: str = ""
     published_at: datetime | None = None
     engagement: dict[str, int] = field(default_factory=dict)
+    #: A permalink that is not the source's to write (another site's article): kept as a
+    #: link of the post, never as its identity.
+    links: list[str] = field(default_factory=list)
 
 
 def _element_texts(selector: Selector, css: str) -> list[str]:
@@ -168,10 +172,27 @@ def _fallback_url(page_url: str, author: str, text: str) -> str:
     return f"{canonical_url(page_url)}#post-{digest}"
 
 
+def _same_site(page_url: str) -> Callable[[str], bool]:
+    site = site_of(page_url)
+    return lambda url: is_web_url(url) and site_of(url) == site
+
+
 def parse_posts(
-    html: str, *, page_url: str, selectors: Selectors, fetched_at: datetime
+    html: str,
+    *,
+    page_url: str,
+    selectors: Selectors,
+    fetched_at: datetime,
+    owns: Callable[[str], bool] | None = None,
 ) -> list[ParsedPost]:
-    """Every post of a rendered page, in page order; posts without text are left out."""
+    """Every post of a rendered page, in page order; posts without text are left out.
+
+    A post's permalink is its identity only when ``owns(permalink)`` (default: an http(s)
+    URL of the page's own site); another site's URL is kept in ``links`` and the post gets
+    the page-and-hash address of a post without a permalink, so a post can never write the
+    document of an article it links to. Other schemes (``javascript:``) are dropped.
+    """
+    owns = owns or _same_site(page_url)
     page = Selector(text=html)
     posts: list[ParsedPost] = []
     seen: set[str] = set()
@@ -181,7 +202,12 @@ def parse_posts(
         if not text:
             continue
         author = normalize_text(_first(node, selectors.author))
-        url = _link(node, selectors.link, page_url) or _fallback_url(page_url, author, text)
+        permalink = _link(node, selectors.link, page_url)
+        links = [permalink] if permalink and is_web_url(permalink) else []
+        if permalink and owns(permalink):
+            url, links = permalink, []
+        else:
+            url = _fallback_url(page_url, author, text)
         if url in seen:  # a post shown twice (pinned and in the feed) is one document
             continue
         seen.add(url)
@@ -197,6 +223,7 @@ def parse_posts(
                 author=author,
                 published_at=_time(node, selectors.time, fetched_at),
                 engagement=engagement,
+                links=links,
             )
         )
     return posts
@@ -314,7 +341,11 @@ class SocialSpider(scrapy.Spider):
         """One :class:`PostItem` per post of the rendered page."""
         fetched_at = datetime.now(UTC)
         posts = parse_posts(
-            html, page_url=page_url, selectors=self.selectors, fetched_at=fetched_at
+            html,
+            page_url=page_url,
+            selectors=self.selectors,
+            fetched_at=fetched_at,
+            owns=source_policy(self.source).owns,
         )
         self.crawler.stats.inc_value("mm/social/posts", len(posts))
         yield from posts_to_items(
@@ -345,6 +376,7 @@ def posts_to_items(
             published_at=post.published_at.isoformat() if post.published_at else None,
             fetched_at=fetched_at.isoformat(timespec="seconds"),
             site_name=site_name,
+            outlinks=post.links,
             engagement=post.engagement,
             page_signals=signals_from_fields(
                 url=post.url,

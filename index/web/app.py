@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -36,8 +37,16 @@ from index.web.context import (
     TipSubmitter,
     WebContext,
 )
+from index.web.login_limits import SharedLoginLimiter
 from index.web.render import STATIC_DIR, make_environment
-from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
+from index.web.security import (
+    CSRFProtect,
+    LoginRateLimiter,
+    LoginRequired,
+    SecurityHeaders,
+    ServerErrors,
+)
+from index.web.sessions import SessionRegistry
 from index.web.users import UserStore
 from index.web.views_evidence import EvidenceActions
 from index.web.views_evidence import routes as evidence_routes
@@ -88,6 +97,18 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("internal error: see the server log", status_code=500)
 
 
+def _session_check(users: UserStore, sessions: SessionRegistry) -> Callable[[Any], bool]:
+    """A session is logged in while its server-side record lives and the user's password
+    and role are those it logged in with."""
+
+    def check(session: Any) -> bool:
+        user = session.get("user")
+        stamp = users.credential_stamp(user) if isinstance(user, str) else None
+        return sessions.valid(session.get("sid"), user, stamp)
+
+    return check
+
+
 def create_app(
     *,
     store_factory: Callable[[], Store],
@@ -99,13 +120,16 @@ def create_app(
     tip_submitter: TipSubmitter | None = None,
     store_pool_size: int = 4,
     https_only: bool = False,
-    login_limiter: LoginRateLimiter | None = None,
+    login_limiter: LoginRateLimiter | SharedLoginLimiter | None = None,
+    sessions: SessionRegistry | None = None,
     evidence: EvidenceActions | None = None,
     debug: bool = False,
 ) -> Starlette:
     """The web UI. ``store_factory`` is called lazily, up to ``store_pool_size`` times.
 
-    ``https_only`` marks the session cookie Secure (set it behind a TLS proxy).
+    ``https_only`` marks the session cookie Secure (set it behind a TLS proxy). Failed
+    logins and sessions are kept beside the accounts (``users.path``, the state database)
+    unless ``login_limiter`` / ``sessions`` are given, so every server process shares them.
     """
     if len(secret_key) < 32:
         raise ValueError("secret_key must be at least 32 characters (use secrets.token_urlsafe)")
@@ -117,7 +141,8 @@ def create_app(
         known_claims_appender=known_claims_appender,
         subject_register=subject_register,
         tip_submitter=tip_submitter,
-        limiter=login_limiter or LoginRateLimiter(),
+        limiter=login_limiter or SharedLoginLimiter(users.path),
+        sessions=sessions or SessionRegistry(users.path, max_age=SESSION_MAX_AGE),
     )
 
     @asynccontextmanager
@@ -130,6 +155,7 @@ def create_app(
         routes=_routes(),
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(ServerErrors),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,
@@ -138,7 +164,11 @@ def create_app(
                 same_site="lax",
                 https_only=https_only,
             ),
-            Middleware(LoginRequired, user_exists=lambda name: users.get(name) is not None),
+            Middleware(
+                LoginRequired,
+                user_exists=lambda name: users.get(name) is not None,
+                session_check=_session_check(users, context.sessions),
+            ),
             Middleware(CSRFProtect),
         ],
         exception_handlers={500: _server_error},

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from index.store import Store
+from index.web.login_limits import SharedLoginLimiter
 from index.web.security import LoginRateLimiter, csrf_token
+from index.web.sessions import SessionRegistry
 from index.web.users import User, UserStore
 
 __all__ = [
@@ -94,7 +96,8 @@ class WebContext:
     templates: Environment
     runs_provider: RunsProvider | None = None
     known_claims_appender: KnownClaimsAppender | None = None
-    limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+    limiter: LoginRateLimiter | SharedLoginLimiter = field(default_factory=LoginRateLimiter)
+    sessions: SessionRegistry | None = None
     subject_register: SubjectRegister | None = None
     tip_submitter: TipSubmitter | None = None
     title: str = "misinfo-monitor"

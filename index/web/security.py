@@ -1,7 +1,7 @@
 """The web UI's defences, as small ASGI middlewares and pure helpers.
 
-Order (outermost first): :class:`SecurityHeaders` → Starlette's ``SessionMiddleware`` →
-:class:`LoginRequired` → :class:`CSRFProtect` → routes. Deny by default: every path needs
+Order (outermost first): :class:`SecurityHeaders` → :class:`ServerErrors` → Starlette's
+``SessionMiddleware`` → :class:`LoginRequired` → :class:`CSRFProtect` → routes. Deny by default: every path needs
 a logged-in session except the few listed in ``PUBLIC_PATHS`` / ``PUBLIC_PREFIXES``, so a
 new route cannot be exposed by forgetting a decorator. Every state-changing request is
 checked for the session's CSRF token in one place, for the same reason.
@@ -10,6 +10,7 @@ checked for the session's CSRF token in one place, for the same reason.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -28,6 +29,7 @@ __all__ = [
     "LoginRateLimiter",
     "LoginRequired",
     "SecurityHeaders",
+    "ServerErrors",
     "csrf_token",
     "safe_next",
     "safe_url",
@@ -39,6 +41,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger(__name__)
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -49,6 +53,8 @@ HEADERS = (
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 )
+NO_STORE = (b"cache-control", b"no-store")
+CSP_HEADER = b"content-security-policy"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 PUBLIC_PATHS = frozenset({"/login"})
@@ -88,7 +94,13 @@ def safe_next(target: str | None) -> str:
 
 
 class SecurityHeaders:
-    """Adds CSP, nosniff, referrer and framing headers to every HTTP response."""
+    """Adds CSP, nosniff, referrer and framing headers to every HTTP response, and
+    ``Cache-Control: no-store`` to every one but static files (pages show what an account
+    may see: no shared or back-button cache keeps them).
+
+    These replace a view's own headers of the same names, but for a view's own
+    Content-Security-Policy (an archived file's ``default-src 'none'; sandbox``): that one
+    is kept beside the app's, and a browser enforces both, so a view can only narrow it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -97,14 +109,44 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        added = HEADERS if scope["path"].startswith(PUBLIC_PREFIXES) else (*HEADERS, NO_STORE)
+        names = {name for name, _ in added} - {CSP_HEADER}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k not in dict(HEADERS)]
-                message["headers"] = [*headers, *HEADERS]
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in names]
+                message["headers"] = [*headers, *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ServerErrors:
+    """Turns an unhandled exception into a plain 500 *inside* :class:`SecurityHeaders`, so
+    error pages get its headers too (Starlette's own handler sits outside every
+    middleware). The exception is logged, never shown: it may quote crawled text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:  # half a response is out: only closing the connection is left
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await _plain(send, 500, "internal error: see the server log", [])
 
 
 async def _plain(send: Send, status: int, body: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -121,13 +163,21 @@ async def _plain(send: Send, status: int, body: str, headers: list[tuple[bytes, 
 class LoginRequired:
     """Anonymous requests: ``/api/*`` gets 401, everything else a redirect to ``/login``.
 
-    Runs inside ``SessionMiddleware``; ``user_exists`` is asked on every request so a
-    deleted account loses access at once.
+    Runs inside ``SessionMiddleware``; ``user_exists`` (and ``session_check``, the
+    server-side record of the session) is asked on every request so a deleted account, a
+    logout, a new password or role ends access at once.
     """
 
-    def __init__(self, app: ASGIApp, *, user_exists: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        user_exists: Callable[[str], bool],
+        session_check: Callable[[MutableMapping[str, Any]], bool] | None = None,
+    ) -> None:
         self.app = app
         self.user_exists = user_exists
+        self.session_check = session_check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,9 +189,13 @@ class LoginRequired:
             return
         session = scope.get("session") or {}
         user = session.get("user")
-        if user and self.user_exists(user):
+        # The session check reads the account too (a deleted user has no stamp).
+        check = self.session_check or (lambda _: self.user_exists(user))
+        if user and check(session):
             await self.app(scope, receive, send)
             return
+        if user:  # ended (logout, new password or role) or expired: forget the cookie's claim
+            session.clear()
         if path == "/api" or path.startswith("/api/"):
             await _plain(send, 401, "login required", [(b"www-authenticate", b"Session")])
             return
@@ -240,13 +294,41 @@ class LoginRateLimiter:
     def blocked(self, username: str, address: str, now: float | None = None) -> float:
         """Seconds until another attempt is allowed (0 when allowed now)."""
         now = time.monotonic() if now is None else now
-        wait = 0.0
         with self._lock:
-            for key in self._keys(username, address):
-                times = self._recent(key, now)
-                if len(times) >= self.limits[key[0]]:
-                    wait = max(wait, times[0] + self.window - now)
+            return self._wait(username, address, now)
+
+    def _wait(self, username: str, address: str, now: float) -> float:
+        wait = 0.0
+        for key in self._keys(username, address):
+            times = self._recent(key, now)
+            if len(times) >= self.limits[key[0]]:
+                wait = max(wait, times[0] + self.window - now)
         return wait
+
+    def begin(
+        self, username: str, address: str, now: float | None = None
+    ) -> tuple[float, tuple[str, str, float] | None]:
+        """Check and take a place in one step (as ``SharedLoginLimiter.begin``, in this
+        process's memory): ``(0, ticket)`` to go on, ``(wait, None)`` when blocked."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            wait = self._wait(username, address, now)
+            if wait > 0:
+                return wait, None
+            for key in self._keys(username, address):
+                self._recent(key, now).append(now)
+        return 0.0, (username, address, now)
+
+    def end(self, ticket: tuple[str, str, float], *, succeeded: bool) -> None:
+        """A failure keeps its place; a success clears the user's failures and its own."""
+        if not succeeded:
+            return
+        username, address, at = ticket
+        with self._lock:
+            self._failures.pop(("user", username.strip().lower()), None)
+            times = self._failures.get(("addr", address))
+            if times and at in times:
+                times.remove(at)
 
     def failed(self, username: str, address: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -7,6 +7,7 @@ an attacker which names are real.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
@@ -132,6 +133,21 @@ class UserStore:
                 "SELECT username, role, created_at FROM users WHERE username = ?", (name,)
             ).fetchone()
         return None if row is None else User(*row)
+
+    def credential_stamp(self, username: str) -> str | None:
+        """A digest of the user's password hash and role (``None`` for no such user): it
+        changes with either, which ends the user's web sessions (``index.web.sessions``)."""
+        try:
+            name = normalize_username(username)
+        except UserError:
+            return None
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT password_hash, role FROM users WHERE username = ?", (name,)
+            ).fetchone()
+        if row is None:
+            return None
+        return hashlib.sha256(f"{row[0]}\x1f{row[1]}".encode()).hexdigest()[:32]
 
     def list(self) -> list[User]:
         with self._connect() as conn:

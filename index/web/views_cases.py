@@ -255,8 +255,9 @@ def _fine(value: str) -> int | None:
     text = value.replace(".", "").replace(",", "").replace(" ", "").removesuffix("đ")
     if not text:
         return None
-    if not text.isdigit():
-        raise ValueError(f"the fine {value!r} is not an amount in đồng (e.g. 7500000)")
+    if not text.isdigit() or len(text) > 15:  # the store refuses over 10 billion đồng
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"the fine {shown!r} is not an amount in đồng (e.g. 7500000)")
     return int(text)
 
 

@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 QUEUE_PAGE = 50
+#: Deepest queue page: a larger number (4611686018427387904) would overflow SQLite's OFFSET.
+MAX_QUEUE_PAGE = 10_000
 #: Items a user may skip before the oldest skip is forgotten (kept in the session cookie,
 #: which must stay under 4 KB).
 MAX_SKIPPED = 40
@@ -72,7 +74,7 @@ def queue_page(request: Request) -> Response:
     if status not in ("open", "decided", "all"):
         status = "open"
     try:
-        page = max(1, int(request.query_params.get("page", "1")))
+        page = min(max(1, int(request.query_params.get("page", "1"))), MAX_QUEUE_PAGE)
     except ValueError:
         page = 1
     with context.stores.store() as store:

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from index.cases import CaseError
 from index.errors import SearchError
-from index.report import COUNT_KEYS, build_report, local_today
+from index.report import COUNT_KEYS, build_report, check_period, local_today
 from index.report_render import COUNT_LABELS, count_links, report_context
 from index.web.context import web
 from index.web.views_cases import subject_path
@@ -67,6 +68,11 @@ def _period(request: Request) -> tuple[date, date, str]:
     if from_day > to_day:
         from_day, to_day = to_day, from_day
         error = "the period was upside down; swapped"
+    try:
+        check_period(from_day, to_day)
+    except CaseError as exc:
+        to_day, from_day = today, today - timedelta(days=DEFAULT_DAYS - 1)
+        error = f"{exc}; showing the last 30 days"
     return from_day, to_day, error
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from index.errors import QuerySyntaxError, SearchError
+from index.errors import QuerySyntaxError, QueryTooExpensive, SearchError
 from index.export import csv_chunks, jsonl_line
 from index.query import parse_query
 from index.store import Hit, SearchResponse
@@ -68,8 +68,10 @@ def search_page(request: Request) -> Response:
     try:
         params, response = _run_search(request)
     except (ParamError, QuerySyntaxError, SearchError) as exc:
-        # A bad query or parameter is the analyst's to fix (400); anything else the store's.
-        status = 400 if isinstance(exc, ParamError | QuerySyntaxError) else 503
+        # A bad, too large or too expensive query is the analyst's to fix (400); anything
+        # else the store's.
+        mine = ParamError | QuerySyntaxError | QueryTooExpensive
+        status = 400 if isinstance(exc, mine) else 503
         return context.render(
             request,
             "search.html",
@@ -104,7 +106,7 @@ def _choices() -> dict[str, Any]:
 def api_search(request: Request) -> Response:
     try:
         params, response = _run_search(request)
-    except (ParamError, QuerySyntaxError) as exc:
+    except (ParamError, QuerySyntaxError, QueryTooExpensive) as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     except SearchError as exc:
         return JSONResponse({"error": str(exc)}, status_code=503)

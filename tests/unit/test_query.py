@@ -158,7 +158,7 @@ def test_dates():
         ("2026-11-09", 0),
         ("2026-11-16", 2),
     ]
-    assert fill_histogram({"2026-11-01": 1, "2027-01-01": 1}, "month")[1] == ("2026-12-01", 0)
+    assert fill_histogram({"2025-11-01": 1, "2026-01-01": 1}, "month")[1] == ("2025-12-01", 0)
     with pytest.raises(QuerySyntaxError):
         fill_histogram({}, "year")
 
