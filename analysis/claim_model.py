@@ -14,11 +14,13 @@ ones; figures in ``analysis/models/README.md``):
   (features scaled by naive Bayes log-count ratios) on words + folded characters, and a
   histogram gradient boosting model on the metadata (engagement, posting time, surface
   statistics), which treats an unknown value as missing;
+* neighbour evidence (:mod:`analysis.claim_neighbours`): the labels of the training posts
+  nearest in the word view (reposts of one story by several pages);
 * a stacker fitted on inner user-grouped out-of-fold scores: the mean of a logistic
-  regression over the three scores and a gradient boosting model over the two text scores
-  plus the metadata; posts without engagement counts go through a second stacker (logistic
-  regression) over the two text scores, so missing metadata is neutral instead of "zero
-  likes";
+  regression over the three scores and the neighbour columns, and a gradient boosting model
+  over the two text scores, the neighbour columns and the metadata; posts without engagement
+  counts go through a second stacker (logistic regression) over the text and neighbour
+  columns, so missing metadata is neutral instead of "zero likes";
 * Platt scaling of each stacker, fitted on its own user-grouped out-of-fold outputs, so the
   probability is calibrated (about p of the posts scored p are unreliable, at ReINTEL's
   base rate).
@@ -46,6 +48,7 @@ from analysis.claim_features import (
     with_tokens,
     word_view,
 )
+from analysis.claim_neighbours import NEIGHBOUR_NAMES, NeighbourIndex
 from analysis.claim_views import CharView
 from analysis.text import fold_diacritics
 
@@ -80,6 +83,9 @@ DEFAULT_GBM_PARAMS = {
     "l2_regularization": 1.0,
 }
 _CLIP = 1e-4
+#: Columns of the stacker's input: word and NB-SVM scores, the metadata score, then the
+#: neighbour columns (:data:`analysis.claim_neighbours.NEIGHBOUR_NAMES`).
+_META_SCORE = 2
 
 
 @functools.cache
@@ -240,9 +246,10 @@ def grouped_folds(
 class _Stacker:
     """Second level over the base scores, then Platt scaling fitted out of fold.
 
-    A logistic regression over the scores; with metadata, also gradient boosting over the two
-    text scores and the metadata columns (it learns interactions the linear stacker cannot,
-    e.g. a share count that means more for some wordings), the two probabilities averaged.
+    A logistic regression over the scores; with metadata, also gradient boosting over the
+    scores except the metadata model's and the metadata columns (it learns interactions the
+    linear stacker cannot, e.g. a share count that means more for some wordings), the two
+    probabilities averaged.
     """
 
     linear: object
@@ -259,7 +266,7 @@ class _Stacker:
             return linear, None
         with _one_thread():
             trees = HistGradientBoostingClassifier(**DEFAULT_GBM_PARAMS, random_state=seed)
-            trees.fit(np.column_stack([scores[:, :2], _binnable(meta)]), y)
+            trees.fit(np.column_stack([_tree_scores(scores), _binnable(meta)]), y)
         return linear, trees
 
     @staticmethod
@@ -268,7 +275,7 @@ class _Stacker:
         if trees is None or meta is None:
             return p
         with _one_thread():
-            q = trees.predict_proba(np.column_stack([scores[:, :2], meta]))[:, 1]
+            q = trees.predict_proba(np.column_stack([_tree_scores(scores), meta]))[:, 1]
         return (p + q) / 2
 
     @classmethod
@@ -296,6 +303,11 @@ class _Stacker:
         return self.platt(self.blend(self.linear, self.trees, scores, meta))
 
 
+def _tree_scores(scores: np.ndarray) -> np.ndarray:
+    """The stacker's trees read the metadata itself, not the metadata model's score."""
+    return np.delete(scores, _META_SCORE, axis=1)
+
+
 def _binnable(x_meta: np.ndarray) -> np.ndarray:
     """scikit-learn cannot bin a column missing everywhere: make such a column constant."""
     return np.where(np.isnan(x_meta).all(axis=0), 0.0, x_meta)
@@ -312,6 +324,7 @@ class ClaimClassifier:
     #: last posting time seen in training (later dates are unknown to the metadata model)
     latest: float | None = None
     metadata: dict = field(default_factory=dict)
+    neighbours: NeighbourIndex | None = None
 
     def predict_proba(
         self, examples: Sequence[ClaimExample], *, normalized: bool = False
@@ -365,12 +378,15 @@ class ClaimClassifier:
     ) -> np.ndarray:
         x_words, x_both = self.views.transform(examples, normalized=normalized, chars=chars)
         text = self.base.text_scores(x_words, x_both)
+        if self.neighbours is not None:
+            text = np.column_stack([text, self.neighbours.features(x_words)])
         result = self.stacker_text.proba(text)
         with_meta = np.array([has_engagement(example) for example in examples])
         if with_meta.any():
             chosen = [e for e, m in zip(examples, with_meta, strict=True) if m]
             x_meta = np.array(metadata_rows(chosen, latest=self.latest), dtype=float)
-            full = np.column_stack([text[with_meta], self.base.meta_scores(x_meta)])
+            chosen_text = text[with_meta]
+            full = np.insert(chosen_text, _META_SCORE, self.base.meta_scores(x_meta), axis=1)
             result[with_meta] = self.stacker_full.proba(full, x_meta)
         return result
 
@@ -409,13 +425,16 @@ def train_claim_classifier(
     x_meta = np.array(metadata_rows(examples, latest=latest), dtype=float)
     groups = [example.group or str(index) for index, example in enumerate(examples)]
     k = max(2, min(inner_folds, int(min(np.bincount(y))), len(set(groups))))
-    inner = np.zeros((len(y), 3))
+    inner = np.zeros((len(y), 3 + len(NEIGHBOUR_NAMES)))
     for train_idx, test_idx in grouped_folds(y, groups, k, seed):
         fold = _BaseModels.fit(
             x_words[train_idx], x_both[train_idx], x_meta[train_idx], y[train_idx], seed
         )
         inner[test_idx, :2] = fold.text_scores(x_words[test_idx], x_both[test_idx])
         inner[test_idx, 2] = fold.meta_scores(x_meta[test_idx])
+        # neighbours from the other folds only: a post never finds itself or its user
+        fold_index = NeighbourIndex.fit(x_words[train_idx], y[train_idx])
+        inner[test_idx, 3:] = fold_index.features(x_words[test_idx])
     base = _BaseModels.fit(x_words, x_both, x_meta, y, seed)
     # the full stacker serves posts with engagement counts, so it learns from those (all
     # posts when too few have counts to learn from)
@@ -424,8 +443,9 @@ def train_claim_classifier(
         rows = np.ones(len(y), dtype=bool)
     full_groups = [g for g, keep in zip(groups, rows, strict=True) if keep]
     stacker_full = _Stacker.fit(inner[rows], x_meta[rows], y[rows], full_groups, k, seed)
-    stacker_text = _Stacker.fit(inner[:, :2], None, y, groups, k, seed)
-    return ClaimClassifier(views, base, stacker_full, stacker_text, latest)
+    stacker_text = _Stacker.fit(np.delete(inner, _META_SCORE, axis=1), None, y, groups, k, seed)
+    neighbours = NeighbourIndex.fit(x_words, y)
+    return ClaimClassifier(views, base, stacker_full, stacker_text, latest, neighbours=neighbours)
 
 
 def text_only_proba(model: ClaimClassifier, examples: Sequence[ClaimExample]) -> np.ndarray:

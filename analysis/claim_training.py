@@ -23,6 +23,7 @@ from analysis.claim_model import (
     text_only_proba,
     train_claim_classifier,
 )
+from analysis.claim_neighbours import NEIGHBOUR_NAMES
 
 __all__ = [
     "DEFAULT_HOLDOUT_FRACTION",
@@ -184,6 +185,7 @@ def run_training(
         "duplicates_dropped": dropped,
         "seed": seed,
         "metadata_features": list(METADATA_NAMES),
+        "neighbour_features": list(NEIGHBOUR_NAMES),
         "cv": _cv_summary(full_cv, folds),
         "cv_at_0.5": binary_metrics(full_cv.labels, full_cv.probabilities, 0.5),
         "holdout": {

@@ -281,9 +281,17 @@ def test_classifier_reads_no_private_library_attributes():
     import inspect
     import re
 
-    from analysis import calibration, claim_features, claim_model, claim_training, claim_views
+    from analysis import (
+        calibration,
+        claim_features,
+        claim_model,
+        claim_neighbours,
+        claim_training,
+        claim_views,
+    )
 
-    for module in (claim_model, claim_features, calibration, claim_training, claim_views):
+    modules = (claim_model, claim_features, calibration, claim_training, claim_views)
+    for module in (*modules, claim_neighbours):
         source = inspect.getsource(module)
         assert not re.findall(r"\w\._[a-z]\w*", source), module.__name__
 
