@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from index import sqlite_review
+from index import sqlite_clusters, sqlite_review
+from index.clusters import DEFAULT_SETTINGS, Assignment, Clusterer, ClusterSettings
 from index.documents import FACET_FIELDS, Document
 from index.errors import (
     NotFound,
@@ -99,7 +100,8 @@ _STORED_COLUMNS = (
     "claim_score",
     "max_score",
 )
-# On update: keep first_seen and a review decision; bump version.
+# On update: keep first_seen, a review decision and the cluster (the clustering step after
+# the write owns it); bump version.
 _UPSERT = (
     f"INSERT INTO documents ({', '.join(map(quote_identifier, _STORED_COLUMNS))}) "
     f"VALUES ({', '.join('?' * len(_STORED_COLUMNS))}) "
@@ -107,7 +109,7 @@ _UPSERT = (
     + ", ".join(
         f"{quote_identifier(name)} = excluded.{quote_identifier(name)}"
         for name in _STORED_COLUMNS
-        if name not in ("id", "first_seen", "review_status")
+        if name not in ("id", "first_seen", "review_status", "cluster_id")
     )
     + ", first_seen = COALESCE(documents.first_seen, excluded.first_seen)"
     + ", review_status = CASE WHEN documents.review_status != 'none' "
@@ -260,8 +262,11 @@ class SqliteStore:
         *,
         time_limit: float = DEFAULT_TIME_LIMIT,
         busy_timeout: int = DEFAULT_BUSY_TIMEOUT,
+        clusters: ClusterSettings | None = DEFAULT_SETTINGS,
     ) -> None:
         self.path = str(path)
+        #: Near-duplicate clustering at write time (``None`` or disabled settings: off).
+        self.clusterer = Clusterer(clusters) if clusters is not None and clusters.enabled else None
         self.time_limit = time_limit
         self._memory = self.path == ":memory:"
         self._write_lock = threading.RLock()
@@ -281,6 +286,8 @@ class SqliteStore:
             self._write.execute("PRAGMA secure_delete = OFF")
             self._write.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             migrate(self._write)
+            if self.clusterer is not None:
+                sqlite_clusters.init_state(self._write, self.clusterer.settings)
             if self._memory:
                 self._read = self._write
             else:
@@ -350,21 +357,33 @@ class SqliteStore:
         """
         result = UpsertResult()
         now = utcnow()
+        assignments: list[Assignment] = []
+        written: list[Document] = []
         with self._transaction() as conn:
             batch: dict[str, Document] = {}
             for doc in documents:
                 batch[doc.id] = doc
                 if len(batch) >= BATCH_SIZE:
-                    self._upsert_batch(conn, list(batch.values()), result, now)
+                    assignments += self._upsert_batch(conn, list(batch.values()), result, now)
+                    written += batch.values()
                     batch = {}
             if batch:
-                self._upsert_batch(conn, list(batch.values()), result, now)
+                assignments += self._upsert_batch(conn, list(batch.values()), result, now)
+                written += batch.values()
             trim_change_log(conn)
+        self._after_upsert(written, assignments)
         return result
+
+    def _after_upsert(self, docs: list[Document], assignments: list[Assignment]) -> None:
+        """What a write sets off once committed: copies of decided rumours go to the claim
+        queue, watch queries raise alerts (:mod:`index.spread`, :mod:`index.watches`)."""
+        from index.spread import after_upsert
+
+        after_upsert(self, docs, assignments)
 
     def _upsert_batch(
         self, conn: sqlite3.Connection, docs: list[Document], result: UpsertResult, now: datetime
-    ) -> None:
+    ) -> list[Assignment]:
         marks = ", ".join("?" * len(docs))
         existing: dict[str, tuple[Any, ...]] = {}
         counted: list[tuple[Any, ...]] = []
@@ -408,6 +427,9 @@ class SqliteStore:
         sqlite_review.enqueue_documents(conn, docs, now)
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
+        if self.clusterer is None:
+            return []
+        return sqlite_clusters.cluster_batch(conn, self.clusterer, docs, rowids)
 
     # -- reads ---------------------------------------------------------------------------
 

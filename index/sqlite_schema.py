@@ -22,6 +22,10 @@ Layout:
 * ``doc_changes``: rowids of written documents, in order (migration 0009), so readers can
   keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
+* ``cluster_sketches`` / ``cluster_keys`` / ``cluster_state``: the near-duplicate LSH state
+  (migration 0010, :mod:`index.sqlite_clusters`): each document's MinHash signature and
+  cluster, its band keys and sentence fingerprints, and the settings they were built with.
+* ``watches`` / ``alerts``: saved watch queries and the alerts they raised (migration 0011).
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
 """
 
@@ -225,6 +229,59 @@ _CHANGE_LOG = """
 CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_rowid INTEGER NOT NULL);
 """
 
+# Near-duplicate clusters (index/clusters.py). The LSH state lives here, beside the
+# documents, written in the upsert's transaction: one row per document with its MinHash
+# signature (uint32 little-endian) and cluster; one (key, document) row per LSH band key
+# and sentence fingerprint, so finding a new text's candidates is one index lookup per key.
+# A document's band keys are recomputed from its signature when it is re-sketched; its
+# fingerprints (int64 little-endian) are kept to delete them.
+_CLUSTERS = """
+CREATE TABLE cluster_sketches (
+    doc_rowid INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    fingerprints BLOB NOT NULL,
+    matched_id TEXT,
+    how TEXT,
+    similarity REAL
+);
+CREATE INDEX cluster_sketches_cluster ON cluster_sketches (cluster_id);
+CREATE TABLE cluster_keys (
+    key INTEGER NOT NULL,
+    doc_rowid INTEGER NOT NULL,
+    PRIMARY KEY (key, doc_rowid)
+) WITHOUT ROWID;
+CREATE TABLE cluster_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Watch queries (index/watches.py) and the alerts they raised: one alert per watch and
+# document, delivered to the webhook by the crawler (delivered_at, attempts, last_error).
+_WATCHES = """
+CREATE TABLE watches (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE alerts (
+    seq INTEGER PRIMARY KEY,
+    watch_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    UNIQUE (watch_id, doc_id)
+);
+CREATE INDEX alerts_pending ON alerts (delivered_at, seq);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
@@ -253,6 +310,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0007_fewer_indexes", _script(_FEWER_INDEXES)),
     ("0008_count_tables", _script(_COUNT_TABLES)),
     ("0009_change_log", _script(_CHANGE_LOG)),
+    ("0010_clusters", _script(_CLUSTERS)),
+    ("0011_watches_alerts", _script(_WATCHES)),
 ]
 
 

@@ -1,0 +1,5 @@
+"""Placeholder replaced below."""
+
+
+def after_upsert(store, docs, assignments) -> None:
+    return None
