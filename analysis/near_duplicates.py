@@ -32,8 +32,9 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from datasketch import MinHash
@@ -51,6 +52,7 @@ __all__ = [
     "SCHEME",
     "Sketch",
     "SketchParams",
+    "band_key_matrix",
     "band_keys",
     "containment",
     "estimated_jaccard",
@@ -81,6 +83,8 @@ DEFAULT_MIN_WORDS = 8
 SCHEME = "affine32"
 #: Sentences shorter than this (in syllables) get no fingerprint ("Xem thêm:", captions).
 MIN_SENTENCE_WORDS = 6
+#: Syllables per n-gram of a sentence fingerprint.
+FINGERPRINT_WORDS = 3
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?…;:\n]+")
@@ -89,6 +93,7 @@ _MASK63 = (1 << 63) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_NO_KEYS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,26 +128,57 @@ class Sketch:
     size: int
     #: MinHash signature, ``num_perm`` uint32 values (empty when ``size`` is 0).
     signature: np.ndarray
-    #: LSH band keys followed by sentence fingerprints (see :func:`is_fingerprint`).
-    keys: tuple[int, ...]
+    #: LSH band keys followed by sentence fingerprints (int64; see :func:`is_fingerprint`).
+    keys: np.ndarray
+    #: The shingle hashes themselves (sorted; not stored: for exact containment checks).
+    shingles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     @property
     def empty(self) -> bool:
         return self.size == 0
 
 
+def _fold_table() -> list[str]:
+    table = []
+    for code in range(0x2000):
+        folded = fold_diacritics(chr(code))
+        table.append(folded if len(folded) == 1 else chr(code).lower())
+    return table
+
+
+#: :func:`analysis.text.fold_diacritics` of each character below U+2000 as a list, which
+#: ``str.translate`` reads twice as fast as the cached dictionary (sketching folds every
+#: stored text); characters above are lower-cased.
+_FOLD_LIST = _fold_table()
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD_LIST).lower()
+
+
 def words(text: str) -> list[str]:
     """Folded syllables of ``text`` ("Đà Nẵng: 5 ca" -> ["da", "nang", "5", "ca"])."""
-    return _TOKEN.findall(fold_diacritics(text or ""))
+    return _TOKEN.findall(_fold(text or ""))
 
 
-@lru_cache(maxsize=1 << 17)
-def _word_hash(word: str) -> int:
-    return zlib.crc32(word.encode("utf-8"))
+class _WordHashes(dict):
+    """crc32 of each word, computed once (``map(cache.__getitem__, words)`` runs in C)."""
+
+    #: Entries kept before the cache starts over (numbers and URLs make it grow forever).
+    LIMIT = 1 << 19
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[word] = zlib.crc32(word.encode("utf-8"))
+        return value
+
+
+_WORD_HASHES = _WordHashes()
 
 
 def _word_hashes(tokens: Sequence[str]) -> np.ndarray:
-    return np.fromiter((_word_hash(token) for token in tokens), dtype=np.uint64, count=len(tokens))
+    return np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
 def _mix64(values: np.ndarray) -> np.ndarray:
@@ -154,16 +190,17 @@ def _mix64(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint64(31))
 
 
-def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """Distinct 32-bit hashes of the adjacent syllable pairs of ``tokens`` (sorted)."""
-    if not tokens:
-        return np.zeros(0, dtype=np.uint64)
-    hashes = _word_hashes(tokens)
-    if len(hashes) == 1:
+def _pair_hashes(hashes: np.ndarray) -> np.ndarray:
+    if len(hashes) <= 1:
         return hashes
     with np.errstate(over="ignore"):
         pairs = _mix64(hashes[:-1] * _GOLDEN + hashes[1:]) & _MASK32
     return np.unique(pairs)
+
+
+def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """Distinct 32-bit hashes of the adjacent syllable pairs of ``tokens`` (sorted)."""
+    return _pair_hashes(_word_hashes(tokens))
 
 
 @lru_cache(maxsize=8)
@@ -171,15 +208,11 @@ def _permutations(num_perm: int, seed: int) -> np.ndarray:
     return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
-def _identity(value: int) -> int:
-    return value
-
-
 def _signature(hashes: np.ndarray, params: SketchParams) -> np.ndarray:
     minhash = MinHash(
         num_perm=params.num_perm,
         seed=params.seed,
-        hashfunc=_identity,
+        hashfunc=int,  # the values are hashes already; datasketch mixes them again
         permutations=_permutations(params.num_perm, params.seed),
         scheme=SCHEME,
     )
@@ -187,32 +220,64 @@ def _signature(hashes: np.ndarray, params: SketchParams) -> np.ndarray:
     return minhash.hashvalues.astype(np.uint32, copy=False)
 
 
-def band_keys(signature: np.ndarray, rows: int = DEFAULT_ROWS) -> list[int]:
-    """One key per band of ``rows`` signature values, the band's number mixed in."""
-    bands = len(signature) // rows
-    values = signature[: bands * rows].astype(np.uint64).reshape(bands, rows)
-    mixed = np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN
+def band_key_matrix(signatures: np.ndarray, rows: int = DEFAULT_ROWS) -> np.ndarray:
+    """:func:`band_keys` of every row of ``signatures`` at once (int64, one row each)."""
+    signatures = np.atleast_2d(signatures)
+    bands = signatures.shape[1] // rows
+    values = signatures[:, : bands * rows].astype(np.uint64).reshape(len(signatures), bands, rows)
+    mixed = np.broadcast_to(
+        np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN, (len(signatures), bands)
+    )
     with np.errstate(over="ignore"):
         for column in range(rows):
-            mixed = _mix64(mixed ^ values[:, column])
+            mixed = _mix64(mixed ^ values[:, :, column])
     # Even keys: bands. Shifted into 63 bits so they fit a signed 64-bit column.
-    return [(int(key) >> 2) << 1 for key in mixed]
+    return ((mixed >> np.uint64(2)) << np.uint64(1)).astype(np.int64)
+
+
+def band_keys(signature: np.ndarray, rows: int = DEFAULT_ROWS) -> list[int]:
+    """One key per band of ``rows`` signature values, the band's number mixed in."""
+    if len(signature) == 0:
+        return []
+    return band_key_matrix(signature, rows)[0].tolist()
 
 
 def sentence_fingerprints(tokens_by_sentence: Sequence[Sequence[str]]) -> list[int]:
-    """One odd key per sentence of at least :data:`MIN_SENTENCE_WORDS` syllables: the
-    least mixed hash of its word triples (an edit elsewhere in the sentence keeps it)."""
-    keys: list[int] = []
-    for tokens in tokens_by_sentence:
-        if len(tokens) < MIN_SENTENCE_WORDS:
-            continue
-        hashes = _word_hashes(tokens)
-        with np.errstate(over="ignore"):
-            triples = _mix64((hashes[:-2] * _GOLDEN + hashes[1:-1]) * _GOLDEN + hashes[2:])
-        # The two least: an edit that removes one of them leaves the other.
-        least = np.partition(triples, 1)[:2] if len(triples) > 1 else triples
-        keys.extend((int(value) >> 2) << 1 | 1 for value in least)
-    return list(dict.fromkeys(keys))
+    """Two odd keys per sentence of at least :data:`MIN_SENTENCE_WORDS` syllables: its two
+    least mixed hashes of word n-grams (:data:`FINGERPRINT_WORDS`). An edit elsewhere in
+    the sentence keeps them; an edit that removes one usually leaves the other."""
+    tokens = [token for sentence in tokens_by_sentence for token in sentence]
+    lengths = np.array([len(sentence) for sentence in tokens_by_sentence], dtype=np.int64)
+    return _fingerprints(_word_hashes(tokens), lengths).tolist()
+
+
+def _fingerprints(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    n = FINGERPRINT_WORDS
+    if len(hashes) < n or not len(lengths):
+        return _NO_KEYS
+    with np.errstate(over="ignore"):
+        grams = hashes[: len(hashes) - n + 1].copy()
+        for offset in range(1, n):
+            grams = grams * _GOLDEN + hashes[offset : len(hashes) - n + 1 + offset]
+        grams = _mix64(grams)
+    sentence = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.arange(len(grams))
+    # An n-gram counts when it lies inside one sentence long enough to fingerprint.
+    keep = (sentence[starts] == sentence[starts + n - 1]) & (
+        lengths[sentence[starts]] >= MIN_SENTENCE_WORDS
+    )
+    grams, groups = grams[keep], sentence[starts[keep]]
+    if not len(grams):
+        return _NO_KEYS
+    order = np.lexsort((grams, groups))
+    grams, groups = grams[order], groups[order]
+    first = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    second = first + 1
+    second = second[
+        (second < len(groups)) & (groups[np.minimum(second, len(groups) - 1)] == groups[first])
+    ]
+    chosen = np.unique(grams[np.concatenate([first, second])])
+    return ((chosen >> np.uint64(2)) << np.uint64(1) | np.uint64(1)).astype(np.int64)
 
 
 def is_fingerprint(key: int) -> bool:
@@ -220,22 +285,26 @@ def is_fingerprint(key: int) -> bool:
     return bool(key & 1)
 
 
-def _sentences(text: str) -> list[list[str]]:
-    folded = fold_diacritics(text or "")
-    return [_TOKEN.findall(part) for part in _SENTENCE_END.split(folded)]
+def _tokens_and_lengths(text: str) -> tuple[list[str], np.ndarray]:
+    """Folded syllables of ``text`` and the number of them in each sentence."""
+    per_sentence = [_TOKEN.findall(part) for part in _SENTENCE_END.split(_fold(text or ""))]
+    lengths = np.fromiter(map(len, per_sentence), dtype=np.int64, count=len(per_sentence))
+    return list(chain.from_iterable(per_sentence)), lengths[lengths > 0]
 
 
 def sketch(text: str, params: SketchParams | None = None) -> Sketch:
     """The sketch of ``text`` (empty below ``params.min_words`` syllables)."""
     params = params or SketchParams()
-    sentences = _sentences(text)
-    tokens = [token for sentence in sentences for token in sentence]
+    tokens, lengths = _tokens_and_lengths(text)
     if len(tokens) < params.min_words:
-        return Sketch(0, np.zeros(0, dtype=np.uint32), ())
-    hashes = shingle_hashes(tokens)
-    signature = _signature(hashes, params)
-    keys = band_keys(signature, params.rows) + sentence_fingerprints(sentences)
-    return Sketch(len(hashes), signature, tuple(dict.fromkeys(keys)))
+        return Sketch(0, np.zeros(0, dtype=np.uint32), _NO_KEYS, np.zeros(0, dtype=np.uint64))
+    hashes = _word_hashes(tokens)
+    shingles = _pair_hashes(hashes)
+    signature = _signature(shingles, params)
+    keys = np.concatenate(
+        [band_key_matrix(signature, params.rows)[0], _fingerprints(hashes, lengths)]
+    )
+    return Sketch(len(shingles), signature, keys, shingles)
 
 
 def estimated_jaccard(first: np.ndarray, second: np.ndarray) -> float:
@@ -245,12 +314,13 @@ def estimated_jaccard(first: np.ndarray, second: np.ndarray) -> float:
     return float(np.count_nonzero(first == second)) / len(first)
 
 
-def containment(short_text: str, long_text: str) -> float:
-    """The exact share of ``short_text``'s shingles that ``long_text`` also has."""
-    inner = shingle_hashes(words(short_text))
+def containment(short: str | np.ndarray, long: str | np.ndarray) -> float:
+    """The exact share of the shorter text's shingles the longer one also has (texts, or
+    their :func:`shingle_hashes`)."""
+    inner = short if isinstance(short, np.ndarray) else shingle_hashes(words(short))
     if len(inner) == 0:
         return 0.0
-    outer = shingle_hashes(words(long_text))
+    outer = long if isinstance(long, np.ndarray) else shingle_hashes(words(long))
     return float(np.isin(inner, outer, assume_unique=True).sum()) / len(inner)
 
 

@@ -40,15 +40,17 @@ from analysis.near_duplicates import (
     Sketch,
     SketchParams,
     containment,
-    is_fingerprint,
+    shingle_hashes,
     sketch,
+    words,
 )
 from index.documents import Document
+from index.sketch_postings import Postings
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "Assignment",
-    "Candidate",
+    "CandidateSet",
     "ClusterSettings",
     "Clusterer",
     "MemorySketchIndex",
@@ -56,6 +58,9 @@ __all__ = [
     "SketchIndex",
     "cluster_text",
     "new_cluster_id",
+    "postings_candidates",
+    "sketch_ahead",
+    "sketch_texts",
     "text_hash",
 ]
 
@@ -67,9 +72,15 @@ DEFAULT_MERGE = 0.3
 MAX_CANDIDATES = 2000
 #: Texts fetched to check containment, per document at most.
 MAX_CONTAINMENT_CHECKS = 20
+#: A candidate found only by sentence fingerprints needs at least this many in common (one
+#: shared fingerprint is often a common phrase; a quoted sentence brings its two).
+MIN_SHARED_FINGERPRINTS = 2
 #: A pair is checked for containment only when the shorter text shares at least this share
 #: of its sentence fingerprints with the longer one.
 MIN_SHARED_SENTENCES = 0.25
+#: Shingles the shorter text needs for containment to count: a short post made of common
+#: phrases is found inside many long articles.
+MIN_CONTAINED_SHINGLES = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +149,7 @@ class SketchEntry:
     text_hash: str
     size: int
     signature: np.ndarray
-    keys: tuple[int, ...]
+    keys: np.ndarray
     #: The member it was found a copy of, how alike ("jaccard" or "containment"), and the
     #: similarity; ``None`` for the founder of a cluster.
     matched_id: str | None = None
@@ -147,16 +158,32 @@ class SketchEntry:
 
 
 @dataclass(slots=True)
-class Candidate:
-    """A stored document sharing keys with the sketch being placed."""
+class CandidateSet:
+    """Stored sketches sharing keys with the one being placed, as parallel arrays.
 
-    doc_id: str
-    cluster_id: str
-    size: int
-    signature: np.ndarray
-    bands: int = 0
-    sentences: int = 0
-    sentence_keys: int = 0
+    ``refs`` are the index's own handles (document ids, slots...); :meth:`SketchIndex.describe`
+    names the few that turn out to match.
+    """
+
+    refs: list[Any]
+    #: Shingle counts.
+    sizes: np.ndarray
+    #: One signature per row.
+    signatures: np.ndarray
+    #: Band keys shared with the sketch being placed.
+    bands: np.ndarray
+    #: Sentence fingerprints shared with it.
+    fingerprints: np.ndarray
+    #: Sentence fingerprints each candidate has in all.
+    fingerprint_counts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    @classmethod
+    def empty(cls, num_perm: int) -> CandidateSet:
+        none = np.zeros(0, dtype=np.int32)
+        return cls([], none, np.zeros((0, num_perm), dtype=np.uint32), none, none, none)
 
 
 @dataclass(slots=True)
@@ -184,9 +211,16 @@ class SketchIndex(Protocol):
         """``{doc_id: (text_hash, cluster_id)}`` for the documents that have a sketch."""
         ...
 
-    def candidates(self, keys: Sequence[int], *, exclude: str, limit: int) -> list[Candidate]:
-        """Documents sharing any of ``keys`` (with the count of shared bands and sentence
-        fingerprints), most shared keys first, ``exclude`` left out."""
+    def candidates(
+        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
+    ) -> CandidateSet:
+        """Sketches sharing a band key, or at least ``min_fingerprints`` sentence
+        fingerprints, with ``keys`` (with the counts of each), at most ``limit`` of them
+        (most shared keys first), the document ``exclude`` left out."""
+        ...
+
+    def describe(self, refs: Sequence[Any]) -> dict[Any, tuple[str, str]]:
+        """``{ref: (doc_id, cluster_id)}`` for candidates of this call."""
         ...
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -204,9 +238,11 @@ class SketchIndex(Protocol):
 
 @dataclass(slots=True)
 class _Match:
-    candidate: Candidate
+    doc_id: str
+    cluster_id: str
     similarity: float
     how: str
+    size: int
 
 
 class Clusterer:
@@ -219,38 +255,51 @@ class Clusterer:
         return sketch(cluster_text(doc), self.settings.params)
 
     def assign(
-        self, docs: Iterable[Document], index: SketchIndex, *, force: bool = False
+        self,
+        docs: Iterable[Document],
+        index: SketchIndex,
+        *,
+        force: bool = False,
+        sketches: Sequence[Sketch] | None = None,
     ) -> list[Assignment]:
         """Place each document in turn (each sees the ones before it); ``force`` re-places
-        documents whose text is unchanged too (a rebuild)."""
+        documents whose text is unchanged too (a rebuild); ``sketches`` are the documents'
+        sketches when they were drawn already (:func:`sketch_ahead`)."""
         docs = list(docs)
         known = {} if force else index.stored([doc.id for doc in docs])
-        return [self._assign_one(doc, index, known) for doc in docs]
+        drawn = sketches if sketches is not None else [None] * len(docs)
+        return [
+            self._assign_one(doc, index, known, given)
+            for doc, given in zip(docs, drawn, strict=True)
+        ]
 
     def _assign_one(
-        self, doc: Document, index: SketchIndex, known: dict[str, tuple[str, str]]
+        self,
+        doc: Document,
+        index: SketchIndex,
+        known: dict[str, tuple[str, str]],
+        given: Sketch | None,
     ) -> Assignment:
         text = cluster_text(doc)
         hashed = text_hash(text)
         stored = known.get(doc.id)
         if stored is not None and stored[0] == hashed:
             return Assignment(doc.id, stored[1], "unchanged")
-        drawn = sketch(text, self.settings.params)
+        drawn = given if given is not None else sketch(text, self.settings.params)
         founded = new_cluster_id(doc.id, hashed)
         if drawn.empty:
-            index.save(SketchEntry(doc.id, founded, hashed, 0, drawn.signature, ()))
+            index.save(SketchEntry(doc.id, founded, hashed, 0, drawn.signature, drawn.keys))
             return Assignment(doc.id, founded, "short")
-        matches = self._matches(doc.id, text, drawn, index)
+        matches = self._matches(doc.id, drawn, index)
         if not matches:
             index.save(
                 SketchEntry(doc.id, founded, hashed, drawn.size, drawn.signature, drawn.keys)
             )
             return Assignment(doc.id, founded, "new")
-        best = max(matches, key=lambda match: (match.similarity, match.candidate.size))
-        target = best.candidate.cluster_id
+        best = max(matches, key=lambda match: (match.similarity, match.size))
+        target = best.cluster_id
         others = sorted(
-            {m.candidate.cluster_id for m in matches if m.similarity >= self.settings.merge}
-            - {target}
+            {m.cluster_id for m in matches if m.similarity >= self.settings.merge} - {target}
         )
         if others:
             index.relabel(others, target)
@@ -262,7 +311,7 @@ class Clusterer:
                 drawn.size,
                 drawn.signature,
                 drawn.keys,
-                matched_id=best.candidate.doc_id,
+                matched_id=best.doc_id,
                 how=best.how,
                 similarity=round(best.similarity, 4),
             )
@@ -271,42 +320,107 @@ class Clusterer:
             doc.id,
             target,
             best.how,
-            matched_id=best.candidate.doc_id,
+            matched_id=best.doc_id,
             similarity=round(best.similarity, 4),
             merged=others,
         )
 
-    def _matches(self, doc_id: str, text: str, drawn: Sketch, index: SketchIndex) -> list[_Match]:
-        candidates = index.candidates(drawn.keys, exclude=doc_id, limit=MAX_CANDIDATES)
-        if not candidates:
+    def _matches(self, doc_id: str, drawn: Sketch, index: SketchIndex) -> list[_Match]:
+        found = index.candidates(
+            drawn.keys,
+            exclude=doc_id,
+            limit=MAX_CANDIDATES,
+            min_fingerprints=MIN_SHARED_FINGERPRINTS,
+        )
+        if not len(found):
             return []
-        threshold = self.settings.threshold
-        own_sentences = sum(1 for key in drawn.keys if is_fingerprint(key))
+        jaccard = np.count_nonzero(found.signatures == drawn.signature, axis=1) / len(
+            drawn.signature
+        )
+        alike = np.flatnonzero(jaccard >= self.settings.threshold)
+        # Containment: a text at most half as long as the other, both long enough, sharing
+        # quoted sentences (MIN_SHARED_* constants); checked exactly on the texts.
+        own_fingerprints = int(np.count_nonzero(drawn.keys & 1))
+        shorter = np.minimum(found.sizes, drawn.size)
+        fewer = np.where(found.sizes >= drawn.size, own_fingerprints, found.fingerprint_counts)
+        quoting = np.flatnonzero(
+            (jaccard < self.settings.threshold)
+            & (found.fingerprints >= MIN_SHARED_FINGERPRINTS)
+            & (shorter * 2 <= np.maximum(found.sizes, drawn.size))
+            & (shorter >= MIN_CONTAINED_SHINGLES)
+            & (found.fingerprints >= MIN_SHARED_SENTENCES * fewer)
+        )
+        quoting = quoting[np.argsort(-found.fingerprints[quoting], kind="stable")]
+        quoting = quoting[:MAX_CONTAINMENT_CHECKS]
+        chosen = [*alike.tolist(), *quoting.tolist()]
+        if not chosen:
+            return []
+        names = index.describe([found.refs[i] for i in chosen])
         best_by_cluster: dict[str, _Match] = {}
-        to_check: list[Candidate] = []
-        signatures = np.stack([candidate.signature for candidate in candidates])
-        equal = np.count_nonzero(signatures == drawn.signature, axis=1) / len(drawn.signature)
-        for candidate, jaccard in zip(candidates, equal.tolist(), strict=True):
-            if jaccard >= threshold:
-                _keep_best(best_by_cluster, _Match(candidate, jaccard, "jaccard"))
-            elif candidate.sentences and _lopsided(drawn.size, candidate.size):
-                fewer = own_sentences if drawn.size <= candidate.size else candidate.sentence_keys
-                if candidate.sentences >= max(1.0, MIN_SHARED_SENTENCES * fewer):
-                    to_check.append(candidate)
-        to_check = [c for c in to_check if c.cluster_id not in best_by_cluster]
-        if to_check:
-            to_check.sort(key=lambda c: -c.sentences)
-            to_check = to_check[:MAX_CONTAINMENT_CHECKS]
-            texts = index.texts([candidate.doc_id for candidate in to_check])
-            for candidate in to_check:
-                other = texts.get(candidate.doc_id)
-                if other is None or candidate.cluster_id in best_by_cluster:
+        for i in alike.tolist():
+            doc, cluster = names[found.refs[i]]
+            _keep_best(
+                best_by_cluster,
+                _Match(doc, cluster, float(jaccard[i]), "jaccard", int(found.sizes[i])),
+            )
+        pending = [i for i in quoting.tolist() if names[found.refs[i]][1] not in best_by_cluster]
+        if pending:
+            texts = index.texts([names[found.refs[i]][0] for i in pending])
+            for i in pending:
+                doc, cluster = names[found.refs[i]]
+                other = texts.get(doc)
+                if other is None or cluster in best_by_cluster:
                     continue
-                short, long = (text, other) if drawn.size <= candidate.size else (other, text)
-                contained = containment(short, long)
+                theirs = shingle_hashes(words(other))
+                if drawn.size <= found.sizes[i]:
+                    contained = containment(drawn.shingles, theirs)
+                else:
+                    contained = containment(theirs, drawn.shingles)
                 if contained >= self.settings.containment:
-                    _keep_best(best_by_cluster, _Match(candidate, contained, "containment"))
+                    _keep_best(
+                        best_by_cluster,
+                        _Match(doc, cluster, contained, "containment", int(found.sizes[i])),
+                    )
         return list(best_by_cluster.values())
+
+
+def sketch_texts(texts: list[str], params: SketchParams) -> list[Sketch]:
+    """:func:`~analysis.near_duplicates.sketch` of each text (run in worker processes)."""
+    return [sketch(text, params) for text in texts]
+
+
+def sketch_ahead(
+    batches: Iterable[list[Document]], settings: ClusterSettings, workers: int
+) -> Iterator[tuple[list[Document], list[Sketch] | None]]:
+    """Each batch with its sketches, drawn by ``workers`` processes one batch ahead while
+    the caller places the previous one (``workers`` 0: no sketches, ``assign`` draws them).
+
+    Sketching is half the work of clustering and needs nothing but the text, so a rebuild
+    on a machine with a spare core runs it beside the placing, which is sequential.
+    """
+    if workers <= 0:
+        for batch in batches:
+            yield batch, None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        queued: list[tuple[list[Document], Any]] = []
+        for batch in batches:
+            texts = [cluster_text(doc) for doc in batch]
+            step = max(1, -(-len(texts) // workers))
+            futures = [
+                pool.submit(sketch_texts, texts[start : start + step], settings.params)
+                for start in range(0, len(texts), step)
+            ]
+            queued.append((batch, futures))
+            if len(queued) > 1:
+                done, futures_done = queued.pop(0)
+                yield done, [item for future in futures_done for item in future.result()]
+        for done, futures_done in queued:
+            yield done, [item for future in futures_done for item in future.result()]
 
 
 def _lopsided(first: int, second: int) -> bool:
@@ -315,18 +429,21 @@ def _lopsided(first: int, second: int) -> bool:
 
 
 def _keep_best(best: dict[str, _Match], match: _Match) -> None:
-    current = best.get(match.candidate.cluster_id)
+    current = best.get(match.cluster_id)
     if current is None or match.similarity > current.similarity:
-        best[match.candidate.cluster_id] = match
+        best[match.cluster_id] = match
 
 
 class MemorySketchIndex:
-    """A :class:`SketchIndex` in dictionaries (tests, the benchmark's in-memory figure)."""
+    """A :class:`SketchIndex` in memory (tests, the evaluation script)."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_perm: int = DEFAULT_NUM_PERM) -> None:
         self.entries: dict[str, SketchEntry] = {}
         self.texts_by_id: dict[str, str] = {}
-        self.postings: dict[int, set[str]] = {}
+        self.postings = Postings(num_perm)
+        self.num_perm = num_perm
+        self._ids: list[str] = []
+        self._rowid_of: dict[str, int] = {}
 
     def add_text(self, doc_id: str, text: str) -> None:
         self.texts_by_id[doc_id] = text
@@ -338,41 +455,37 @@ class MemorySketchIndex:
             if (entry := self.entries.get(doc_id)) is not None
         }
 
-    def candidates(self, keys: Sequence[int], *, exclude: str, limit: int) -> list[Candidate]:
-        shared: dict[str, list[int]] = {}
-        for key in keys:
-            for doc_id in self.postings.get(key, ()):
-                if doc_id != exclude:
-                    counts = shared.setdefault(doc_id, [0, 0])
-                    counts[is_fingerprint(key)] += 1
-        ranked = sorted(shared.items(), key=lambda item: -sum(item[1]))[:limit]
-        found = []
-        for doc_id, (bands, sentences) in ranked:
-            entry = self.entries[doc_id]
-            found.append(
-                Candidate(
-                    doc_id,
-                    entry.cluster_id,
-                    entry.size,
-                    entry.signature,
-                    bands=bands,
-                    sentences=sentences,
-                    sentence_keys=sum(1 for key in entry.keys if is_fingerprint(key)),
-                )
-            )
-        return found
+    def candidates(
+        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
+    ) -> CandidateSet:
+        return postings_candidates(
+            self.postings,
+            keys,
+            exclude_rowid=self._rowid_of.get(exclude, -1),
+            limit=limit,
+            min_fingerprints=min_fingerprints,
+        )
+
+    def describe(self, refs: Sequence[Any]) -> dict[Any, tuple[str, str]]:
+        names = {}
+        for slot in refs:
+            doc_id = self._ids[int(self.postings.rowids[slot])]
+            names[slot] = (doc_id, self.entries[doc_id].cluster_id)
+        return names
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        return {doc_id: self.texts_by_id[doc_id] for doc_id in doc_ids if doc_id in self.texts_by_id}
+        return {
+            doc_id: self.texts_by_id[doc_id] for doc_id in doc_ids if doc_id in self.texts_by_id
+        }
 
     def save(self, entry: SketchEntry) -> None:
-        old = self.entries.get(entry.doc_id)
-        if old is not None:
-            for key in old.keys:
-                self.postings.get(key, set()).discard(entry.doc_id)
+        rowid = self._rowid_of.get(entry.doc_id)
+        if rowid is None:
+            rowid = self._rowid_of[entry.doc_id] = len(self._ids)
+            self._ids.append(entry.doc_id)
         self.entries[entry.doc_id] = entry
-        for key in entry.keys:
-            self.postings.setdefault(key, set()).add(entry.doc_id)
+        fingerprints = int(np.count_nonzero(entry.keys & 1))
+        self.postings.add(rowid, entry.signature, entry.size, entry.keys, fingerprints)
 
     def relabel(self, clusters: Sequence[str], target: str) -> list[str]:
         moving = set(clusters)
@@ -386,3 +499,30 @@ class MemorySketchIndex:
     def members(self) -> Iterator[tuple[str, str]]:
         for doc_id, entry in self.entries.items():
             yield doc_id, entry.cluster_id
+
+
+def postings_candidates(
+    postings: Postings,
+    keys: np.ndarray,
+    *,
+    exclude_rowid: int,
+    limit: int,
+    min_fingerprints: int,
+) -> CandidateSet:
+    """:meth:`SketchIndex.candidates` over in-memory :class:`Postings` (refs are slots)."""
+    found = postings.lookup(keys, exclude_rowid=exclude_rowid)
+    keep = (found.bands > 0) | (found.fingerprints >= min_fingerprints)
+    slots, bands, fingerprints = found.slots[keep], found.bands[keep], found.fingerprints[keep]
+    if len(slots) > limit:
+        order = np.argsort(-(bands + fingerprints), kind="stable")[:limit]
+        slots, bands, fingerprints = slots[order], bands[order], fingerprints[order]
+    if not len(slots):
+        return CandidateSet.empty(postings.num_perm)
+    return CandidateSet(
+        slots.tolist(),
+        postings.sizes[slots],
+        postings.signatures[slots],
+        bands,
+        fingerprints,
+        postings.fingerprint_counts[slots],
+    )

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from operator import attrgetter
@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from index import sqlite_clusters, sqlite_review
-from index.clusters import DEFAULT_SETTINGS, Assignment, Clusterer, ClusterSettings
+from index.clusters import (
+    DEFAULT_SETTINGS,
+    Assignment,
+    Clusterer,
+    ClusterSettings,
+    sketch_ahead,
+)
 from index.documents import FACET_FIELDS, Document
 from index.errors import (
     NotFound,
@@ -47,6 +53,7 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
+from index.sketch_postings import Postings
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_schema import migrate
 from index.sqlite_sql import (
@@ -267,6 +274,8 @@ class SqliteStore:
         self.path = str(path)
         #: Near-duplicate clustering at write time (``None`` or disabled settings: off).
         self.clusterer = Clusterer(clusters) if clusters is not None and clusters.enabled else None
+        #: Which sketches hold which LSH key, in memory (filled on the first write).
+        self._postings: Postings | None = None
         self.time_limit = time_limit
         self._memory = self.path == ":memory:"
         self._write_lock = threading.RLock()
@@ -359,6 +368,22 @@ class SqliteStore:
         now = utcnow()
         assignments: list[Assignment] = []
         written: list[Document] = []
+        try:
+            self._write_documents(documents, result, now, assignments, written)
+        except BaseException:
+            self._postings = None  # it may hold sketches the rollback took back
+            raise
+        self._after_upsert(written, assignments)
+        return result
+
+    def _write_documents(
+        self,
+        documents: Iterable[Document],
+        result: UpsertResult,
+        now: datetime,
+        assignments: list[Assignment],
+        written: list[Document],
+    ) -> None:
         with self._transaction() as conn:
             batch: dict[str, Document] = {}
             for doc in documents:
@@ -371,8 +396,6 @@ class SqliteStore:
                 assignments += self._upsert_batch(conn, list(batch.values()), result, now)
                 written += batch.values()
             trim_change_log(conn)
-        self._after_upsert(written, assignments)
-        return result
 
     def _after_upsert(self, docs: list[Document], assignments: list[Assignment]) -> None:
         """What a write sets off once committed: copies of decided rumours go to the claim
@@ -429,7 +452,12 @@ class SqliteStore:
         result.updated += len(existing)
         if self.clusterer is None:
             return []
-        return sqlite_clusters.cluster_batch(conn, self.clusterer, docs, rowids)
+        return sqlite_clusters.cluster_batch(conn, self.clusterer, self._lsh(), docs, rowids)
+
+    def _lsh(self) -> Postings:
+        if self._postings is None:
+            self._postings = Postings(self.clusterer.settings.params.num_perm)
+        return self._postings
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -561,6 +589,78 @@ class SqliteStore:
             if len(rows) < SCAN_PAGE:
                 return
             offset += SCAN_PAGE
+
+    # -- near-duplicate clusters (index.spread.SpreadStore) -------------------------------
+
+    def clusters_stale(self) -> bool:
+        """Whether the stored clusters were built with other settings, or never."""
+        if self.clusterer is None:
+            return False
+        with self._reading() as conn:
+            return sqlite_clusters.stale(conn, self.clusterer.settings)
+
+    def rebuild_clusters(
+        self,
+        *,
+        batch_size: int = BATCH_SIZE,
+        workers: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Forget every sketch and cluster the stored documents again, in the order they
+        were first stored, one transaction per batch (crawls may write in between);
+        ``workers`` processes draw the sketches alongside (:func:`index.clusters.sketch_ahead`).
+        Returns the number of documents clustered."""
+        if self.clusterer is None:
+            raise SearchError("clustering is disabled (settings: clusters.enabled)")
+        with self._transaction() as conn:
+            sqlite_clusters.clear_state(conn)
+        self._postings = None
+        done = 0
+        batches = sketch_ahead(self._stored_batches(batch_size), self.clusterer.settings, workers)
+        for docs, sketches in batches:
+            with self._transaction() as conn:
+                rowids = dict(
+                    conn.execute(
+                        "SELECT id, rowid FROM documents WHERE rowid BETWEEN ? AND ?",
+                        (docs[0].analysis["rowid"], docs[-1].analysis["rowid"]),
+                    )
+                )
+                sqlite_clusters.cluster_batch(
+                    conn, self.clusterer, self._lsh(), docs, rowids, force=True, sketches=sketches
+                )
+            done += len(docs)
+            if progress is not None:
+                progress(done)
+        with self._transaction() as conn:
+            sqlite_clusters.write_state(conn, self.clusterer.settings)
+        return done
+
+    def _stored_batches(self, batch_size: int) -> Iterator[list[Document]]:
+        """Stored documents (id, title, text; the rowid in ``analysis``) in rowid order."""
+        after = 0
+        while True:
+            with self._reading() as conn:
+                rows = conn.execute(
+                    "SELECT rowid, id, title, text FROM documents WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?",
+                    (after, batch_size),
+                ).fetchall()
+            if not rows:
+                return
+            yield [
+                Document(
+                    id=doc_id,
+                    url="",
+                    canonical_url="",
+                    source="",
+                    site="",
+                    title=title,
+                    text=text,
+                    analysis={"rowid": rowid},
+                )
+                for rowid, doc_id, title, text in rows
+            ]
+            after = rows[-1][0]
 
     # -- site profiles ---------------------------------------------------------------------
 

@@ -17,9 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from analysis.near_duplicates import band_keys, is_fingerprint
-from index.clusters import Assignment, Candidate, Clusterer, ClusterSettings, SketchEntry
+from analysis.near_duplicates import Sketch, band_key_matrix
+from index.clusters import (
+    Assignment,
+    CandidateSet,
+    Clusterer,
+    ClusterSettings,
+    SketchEntry,
+    postings_candidates,
+)
 from index.documents import Document
+from index.sketch_postings import Postings
 
 __all__ = [
     "SqliteSketchIndex",
@@ -33,6 +41,10 @@ __all__ = [
 
 #: SQLite's default limit on bound parameters is 32766; stay far below.
 _CHUNK = 900
+#: Sketch rows read at a time when filling the postings.
+_LOAD_CHUNK = 5000
+_EMPTY = np.zeros(0, dtype=np.uint32)
+_NO_KEYS = np.zeros(0, dtype=np.int64)
 _FINGERPRINT = "fingerprint"
 
 
@@ -52,21 +64,44 @@ class SqliteSketchIndex:
     """The LSH state of the write connection ``conn`` for one batch.
 
     ``rowids`` maps the batch's document ids to their ``documents`` rowids (the batch is
-    written before it is clustered, so containment checks can read its texts too).
+    written before it is clustered, so containment checks can read its texts too);
+    ``postings`` is the store's in-memory copy of the keys, brought up to date here.
     """
 
-    def __init__(self, conn: sqlite3.Connection, rowids: dict[str, int], rows: int) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, rowids: dict[str, int], postings: Postings, rows: int
+    ) -> None:
         self.conn = conn
         self.rowids = rowids
+        self.postings = postings
         self.rows = rows
+        self.sync()
+        self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM cluster_sketches").fetchone()[0]
 
-    def _rowid(self, doc_id: str) -> int | None:
-        rowid = self.rowids.get(doc_id)
-        if rowid is None:
-            found = self.conn.execute("SELECT rowid FROM documents WHERE id = ?", (doc_id,))
-            row = found.fetchone()
-            rowid = None if row is None else row[0]
-        return rowid
+    def sync(self) -> None:
+        """Add the sketches written since ``postings.seq`` (by any process) to the postings."""
+        cursor = self.conn.execute(
+            "SELECT doc_rowid, size, signature, fingerprints, seq FROM cluster_sketches "
+            "WHERE seq > ? ORDER BY seq",
+            (self.postings.seq,),
+        )
+        while rows := cursor.fetchmany(_LOAD_CHUNK):
+            signed = [row for row in rows if row[2]]
+            bands: dict[int, np.ndarray] = {}
+            if signed:
+                matrix = np.stack([_signature(row[2]) for row in signed])
+                for row, keys in zip(signed, band_key_matrix(matrix, self.rows), strict=True):
+                    bands[row[0]] = keys
+            for rowid, size, signature, fingerprints, seq in rows:
+                prints = np.frombuffer(fingerprints, dtype="<i8")
+                self.postings.add(
+                    rowid,
+                    _signature(signature) if signature else _EMPTY,
+                    size,
+                    np.concatenate([bands.get(rowid, _NO_KEYS), prints]),
+                    len(prints),
+                )
+                self.postings.seq = seq
 
     def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -82,44 +117,28 @@ class SqliteSketchIndex:
                 found[doc_id] = (hashed, cluster_id)
         return found
 
-    def candidates(self, keys: Sequence[int], *, exclude: str, limit: int) -> list[Candidate]:
-        if not keys:
-            return []
-        excluded = self.rowids.get(exclude, -1)
-        marks = ", ".join("?" * len(keys))
-        # key & 1: sentence fingerprints are odd, band keys even.
-        counted = self.conn.execute(
-            "SELECT doc_rowid, sum(1 - (key & 1)), sum(key & 1) FROM cluster_keys "
-            f"WHERE key IN ({marks}) AND doc_rowid != ? GROUP BY doc_rowid "
-            "ORDER BY count(*) DESC LIMIT ?",
-            [*keys, excluded, limit],
-        ).fetchall()
-        if not counted:
-            return []
-        shared = {rowid: (bands, sentences) for rowid, bands, sentences in counted}
-        found = []
-        rowids = list(shared)
-        for start in range(0, len(rowids), _CHUNK):
-            chunk = rowids[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            for rowid, doc_id, cluster_id, size, signature, fingerprints in self.conn.execute(
-                "SELECT doc_rowid, doc_id, cluster_id, size, signature, length(fingerprints) "
-                f"FROM cluster_sketches WHERE doc_rowid IN ({marks})",
-                chunk,
-            ):
-                bands, sentences = shared[rowid]
-                found.append(
-                    Candidate(
-                        doc_id,
-                        cluster_id,
-                        size,
-                        _signature(signature),
-                        bands=bands,
-                        sentences=sentences,
-                        sentence_keys=fingerprints // 8,
-                    )
-                )
-        return found
+    def candidates(
+        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
+    ) -> CandidateSet:
+        return postings_candidates(
+            self.postings,
+            keys,
+            exclude_rowid=self.rowids.get(exclude, -1),
+            limit=limit,
+            min_fingerprints=min_fingerprints,
+        )
+
+    def describe(self, refs: Sequence[Any]) -> dict[Any, tuple[str, str]]:
+        slot_of_rowid = {int(self.postings.rowids[slot]): slot for slot in refs}
+        marks = ", ".join("?" * len(slot_of_rowid))
+        return {
+            slot_of_rowid[rowid]: (doc_id, cluster_id)
+            for rowid, doc_id, cluster_id in self.conn.execute(
+                "SELECT doc_rowid, doc_id, cluster_id FROM cluster_sketches "
+                f"WHERE doc_rowid IN ({marks})",
+                list(slot_of_rowid),
+            )
+        }
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         texts: dict[str, str] = {}
@@ -133,25 +152,20 @@ class SqliteSketchIndex:
         return texts
 
     def save(self, entry: SketchEntry) -> None:
-        rowid = self._rowid(entry.doc_id)
+        rowid = self.rowids.get(entry.doc_id)
         if rowid is None:
-            raise KeyError(f"no stored document {entry.doc_id!r} to sketch")
-        old = self.conn.execute(
-            "SELECT signature, fingerprints FROM cluster_sketches WHERE doc_rowid = ?", (rowid,)
-        ).fetchone()
-        if old is not None:
-            stale = _fingerprints(old[1])
-            if old[0]:
-                stale += band_keys(_signature(old[0]), self.rows)
-            self.conn.executemany(
-                "DELETE FROM cluster_keys WHERE key = ? AND doc_rowid = ?",
-                [(key, rowid) for key in stale],
-            )
-        fingerprints = np.array([k for k in entry.keys if is_fingerprint(k)], dtype="<i8")
+            row = self.conn.execute(
+                "SELECT rowid FROM documents WHERE id = ?", (entry.doc_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no stored document {entry.doc_id!r} to sketch")
+            rowid = row[0]
+        prints = entry.keys[(entry.keys & 1) == 1]
+        self._seq += 1
         self.conn.execute(
             "INSERT OR REPLACE INTO cluster_sketches (doc_rowid, doc_id, cluster_id, text_hash, "
-            "size, signature, fingerprints, matched_id, how, similarity) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "size, signature, fingerprints, matched_id, how, similarity, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rowid,
                 entry.doc_id,
@@ -159,16 +173,15 @@ class SqliteSketchIndex:
                 entry.text_hash,
                 entry.size,
                 _signature_blob(entry.signature),
-                fingerprints.tobytes(),
+                prints.astype("<i8", copy=False).tobytes(),
                 entry.matched_id,
                 entry.how,
                 entry.similarity,
+                self._seq,
             ),
         )
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO cluster_keys (key, doc_rowid) VALUES (?, ?)",
-            [(key, rowid) for key in entry.keys],
-        )
+        self.postings.add(rowid, entry.signature, entry.size, entry.keys, len(prints))
+        self.postings.seq = self._seq
 
     def relabel(self, clusters: Sequence[str], target: str) -> list[str]:
         marks = ", ".join("?" * len(clusters))
@@ -187,14 +200,16 @@ class SqliteSketchIndex:
 def cluster_batch(
     conn: sqlite3.Connection,
     clusterer: Clusterer,
+    postings: Postings,
     docs: list[Document],
     rowids: dict[str, int],
     *,
     force: bool = False,
+    sketches: list[Sketch] | None = None,
 ) -> list[Assignment]:
     """Cluster ``docs`` (already written, at ``rowids``) and set their ``cluster_id``."""
-    index = SqliteSketchIndex(conn, rowids, clusterer.settings.params.rows)
-    assignments = clusterer.assign(docs, index, force=force)
+    index = SqliteSketchIndex(conn, rowids, postings, clusterer.settings.params.rows)
+    assignments = clusterer.assign(docs, index, force=force, sketches=sketches)
     conn.executemany(
         "UPDATE documents SET cluster_id = ? WHERE rowid = ? AND cluster_id IS NOT ?",
         [(a.cluster_id, rowids[a.doc_id], a.cluster_id) for a in assignments],
@@ -230,7 +245,6 @@ def stale(conn: sqlite3.Connection, settings: ClusterSettings) -> bool:
 
 def clear_state(conn: sqlite3.Connection) -> None:
     """Forget every sketch (the first step of a rebuild)."""
-    conn.execute("DELETE FROM cluster_keys")
     conn.execute("DELETE FROM cluster_sketches")
     conn.execute("DELETE FROM cluster_state")
 
@@ -273,11 +287,13 @@ def member_rows(conn: sqlite3.Connection, cluster_id: str, columns: str) -> list
     ).fetchall()
 
 
-
 def init_state(conn: sqlite3.Connection, settings: ClusterSettings) -> None:
     """On opening: a store without documents starts its state with ``settings``; one with
     documents but no record was filled before clustering existed (``stale`` until rebuilt)."""
-    if read_state(conn) is None and conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is None:
+    if (
+        read_state(conn) is None
+        and conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is None
+    ):
         conn.execute("BEGIN IMMEDIATE")
         try:
             write_state(conn, settings)

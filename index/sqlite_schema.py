@@ -22,9 +22,9 @@ Layout:
 * ``doc_changes``: rowids of written documents, in order (migration 0009), so readers can
   keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
-* ``cluster_sketches`` / ``cluster_keys`` / ``cluster_state``: the near-duplicate LSH state
-  (migration 0010, :mod:`index.sqlite_clusters`): each document's MinHash signature and
-  cluster, its band keys and sentence fingerprints, and the settings they were built with.
+* ``cluster_sketches`` / ``cluster_state``: the near-duplicate LSH state (migration 0010,
+  :mod:`index.sqlite_clusters`): each document's MinHash signature, sentence fingerprints
+  and cluster, and the settings they were built with.
 * ``watches`` / ``alerts``: saved watch queries and the alerts they raised (migration 0011).
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
 """
@@ -231,10 +231,9 @@ CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_rowid INTEG
 
 # Near-duplicate clusters (index/clusters.py). The LSH state lives here, beside the
 # documents, written in the upsert's transaction: one row per document with its MinHash
-# signature (uint32 little-endian) and cluster; one (key, document) row per LSH band key
-# and sentence fingerprint, so finding a new text's candidates is one index lookup per key.
-# A document's band keys are recomputed from its signature when it is re-sketched; its
-# fingerprints (int64 little-endian) are kept to delete them.
+# signature (uint32 little-endian), sentence fingerprints (int64 little-endian), cluster and
+# how it joined. ``seq`` orders the writes: each process keeps its postings (which sketches
+# hold which key, index/sketch_postings.py) in memory and reads the rows written since.
 _CLUSTERS = """
 CREATE TABLE cluster_sketches (
     doc_rowid INTEGER PRIMARY KEY,
@@ -246,14 +245,11 @@ CREATE TABLE cluster_sketches (
     fingerprints BLOB NOT NULL,
     matched_id TEXT,
     how TEXT,
-    similarity REAL
+    similarity REAL,
+    seq INTEGER NOT NULL
 );
 CREATE INDEX cluster_sketches_cluster ON cluster_sketches (cluster_id);
-CREATE TABLE cluster_keys (
-    key INTEGER NOT NULL,
-    doc_rowid INTEGER NOT NULL,
-    PRIMARY KEY (key, doc_rowid)
-) WITHOUT ROWID;
+CREATE INDEX cluster_sketches_seq ON cluster_sketches (seq);
 CREATE TABLE cluster_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 

@@ -81,7 +81,7 @@ def as_document(row: dict) -> Document:
 
 
 def cluster_in_memory(rows: list[dict], settings: ClusterSettings) -> dict[str, str]:
-    index = MemorySketchIndex()
+    index = MemorySketchIndex(settings.params.num_perm)
     clusterer = Clusterer(settings)
     docs = [as_document(row) for row in rows]
     for start in range(0, len(docs), BATCH):
