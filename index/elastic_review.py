@@ -212,7 +212,7 @@ class ReviewIndex:
         if failed:
             raise ReviewError(f"could not append {len(failed)} audit entries: {failed[0]}")
 
-    def enqueue(self, items: list[ReviewItem]) -> set[str]:
+    def enqueue(self, items: list[ReviewItem], note: str = "") -> set[str]:
         """Create missing items, refresh open ones; return the ids created by this call."""
         if not items:
             return set()
@@ -258,7 +258,7 @@ class ReviewIndex:
                 raise ReviewError(f"could not enqueue review item {outcome.get('_id')}: {outcome}")
         self._append_audit(
             [
-                self._audit_action(by_id[item_id], "system", "enqueue", "", None)
+                self._audit_action(by_id[item_id], "system", "enqueue", note, None)
                 for item_id in sorted(created)
             ]
         )

@@ -56,6 +56,7 @@ from index.review import AuditEntry, ReviewItem, utcnow
 from index.sketch_postings import Postings
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_schema import migrate
+from index.sqlite_spread import SqliteSpread
 from index.sqlite_sql import (
     CLEAR_MATCHED,
     CREATE_MATCHED,
@@ -260,8 +261,9 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore:
-    """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
+class SqliteStore(SqliteSpread):
+    """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests), with
+    near-duplicate clusters, travelling verdicts and watch alerts (:class:`SqliteSpread`)."""
 
     def __init__(
         self,
@@ -540,13 +542,17 @@ class SqliteStore:
             else:
                 facet_rows = conn.execute(*facets_sql).fetchall() if facets_sql else []
                 histogram_rows = conn.execute(*histogram_sql).fetchall() if histogram_sql else []
+            sizes = sqlite_clusters.cluster_sizes(
+                conn, [row[DOCUMENT_COLUMNS.index("cluster_id")] for row in rows if row]
+            )
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:
             doc = _document(row)
             snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
             score = -float(row[-1]) if row[-1] else 0.0  # FTS5 ranks ascend: best is lowest
-            hits.append(Hit(document=doc, score=score, snippet=snippet))
+            size = sizes.get(doc.cluster_id, 1) if doc.cluster_id else 1
+            hits.append(Hit(document=doc, score=score, snippet=snippet, cluster_size=size))
         facets: dict[str, list[Bucket]] = {}
         if request.facets:
             facets = {name: [] for name in ("source", "site", "kind", "flags", "review_status")}
@@ -580,6 +586,7 @@ class SqliteStore:
                 offset=offset,
                 limit=SCAN_PAGE,
                 highlight=False,
+                ids=request.ids,
             )
             sql, params = search_sql(node, page).hits
             with self._reading() as conn:
@@ -736,11 +743,19 @@ class SqliteStore:
         *,
         expected_version: str | int,
         now: datetime | None = None,
+        travel: bool = True,
     ) -> ReviewItem:
+        """Record a verdict; a "false" one sends the rest of the document's cluster to the
+        claim queue (:func:`index.spread.on_decided`) unless ``travel`` is off."""
         with self._transaction() as conn:
-            return sqlite_review.decide(
+            decided = sqlite_review.decide(
                 conn, item_id, user, verdict, note, expected_version, now or utcnow()
             )
+        if travel:
+            from index.spread import on_decided
+
+            on_decided(self, decided)
+        return decided
 
     def review_reopen(
         self,

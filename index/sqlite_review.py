@@ -36,6 +36,7 @@ __all__ = [
     "counts",
     "decide",
     "enqueue_documents",
+    "enqueue_items",
     "enqueue_site",
     "export_audit_page",
     "export_items",
@@ -109,7 +110,7 @@ def _set_review_status(conn: sqlite3.Connection, item: ReviewItem) -> None:
 # -- enqueueing ------------------------------------------------------------------------------
 
 
-def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
+def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") -> None:
     if not items:
         return
     marks = ", ".join("?" * len(items))
@@ -139,7 +140,9 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
             if item.id in known
         ],
     )
-    conn.executemany(_AUDIT, [_audit_values(item, "system", "enqueue", "", None) for item in fresh])
+    conn.executemany(
+        _AUDIT, [_audit_values(item, "system", "enqueue", note, None) for item in fresh]
+    )
     # No doc_changes entry: documents are only enqueued by the upsert that wrote them, and
     # it logs their rows (SqliteStore._upsert_batch).
     conn.executemany(
@@ -159,6 +162,15 @@ def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: d
             if flag in FLAG_QUEUES
         ],
     )
+
+
+def enqueue_items(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") -> None:
+    """Queue ready-made items (a copy of a decided rumour, :mod:`index.spread`): new ones
+    are created and audited with ``note``, open ones refreshed, decided ones left alone.
+    Documents that enter a queue this way get their ``review_status`` and a change-log
+    entry here (no upsert wrote them)."""
+    _enqueue(conn, items, note)
+    log_changed_ids(conn, [item.target_id for item in items if item.queue != "site"])
 
 
 def enqueue_site(conn: sqlite3.Connection, profile: dict[str, Any], now: datetime) -> None:
