@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from itertools import pairwise
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,7 @@ class Variants:
             rng = random.Random(self.seed * 1000 + variant)
             found = {}
             edges = [*self.BANDS, len(self.ranked)]
-            for low, high in zip(edges, edges[1:], strict=False):
+            for low, high in pairwise(edges):
                 band = self.ranked[low:high]
                 shuffled = list(band)
                 rng.shuffle(shuffled)
