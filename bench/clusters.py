@@ -36,9 +36,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from itertools import pairwise
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
