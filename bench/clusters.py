@@ -188,10 +188,10 @@ class TimedClusterer(Clusterer):
         super().__init__(settings)
         self.timings: list[float] = []
 
-    def assign(self, docs, index, *, force=False):
+    def assign(self, docs, index, *, force=False, sketches=None):
         started = time.perf_counter()
         try:
-            return super().assign(docs, index, force=force)
+            return super().assign(docs, index, force=force, sketches=sketches)
         finally:
             self.timings.append(time.perf_counter() - started)
 

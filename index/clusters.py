@@ -50,7 +50,7 @@ from index.sketch_postings import Postings
 __all__ = [
     "DEFAULT_SETTINGS",
     "Assignment",
-    "CandidateSet",
+    "CandidatePairs",
     "ClusterSettings",
     "Clusterer",
     "MemorySketchIndex",
@@ -68,8 +68,6 @@ __all__ = [
 #: bridge between two clusters must be closer than a mere match (shared boilerplate, such
 #: as one site's framing sentences, would otherwise chain stories together).
 DEFAULT_MERGE = 0.3
-#: Candidates verified per document at most (best first: most shared keys).
-MAX_CANDIDATES = 2000
 #: Texts fetched to check containment, per document at most.
 MAX_CONTAINMENT_CHECKS = 20
 #: A candidate found only by sentence fingerprints needs at least this many in common (one
@@ -158,32 +156,32 @@ class SketchEntry:
 
 
 @dataclass(slots=True)
-class CandidateSet:
-    """Stored sketches sharing keys with the one being placed, as parallel arrays.
+class CandidatePairs:
+    """Stored sketches sharing keys with the sketches of a batch, as parallel arrays.
 
-    ``refs`` are the index's own handles (document ids, slots...); :meth:`SketchIndex.describe`
-    names the few that turn out to match.
+    Pair ``p`` says that stored sketch ``ref[p]`` shares ``bands[p]`` band keys and
+    ``fingerprints[p]`` sentence fingerprints with the ``query[p]``-th sketch of the batch.
+    Per stored sketch (rows of ``refs``): its handle in the index (document id, slot...),
+    shingle count, signature and number of fingerprints. :meth:`SketchIndex.describe` names
+    the few that turn out to match.
     """
 
-    refs: list[Any]
-    #: Shingle counts.
-    sizes: np.ndarray
-    #: One signature per row.
-    signatures: np.ndarray
-    #: Band keys shared with the sketch being placed.
+    query: np.ndarray
+    ref: np.ndarray
     bands: np.ndarray
-    #: Sentence fingerprints shared with it.
     fingerprints: np.ndarray
-    #: Sentence fingerprints each candidate has in all.
+    refs: list[Any]
+    sizes: np.ndarray
+    signatures: np.ndarray
     fingerprint_counts: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.refs)
+        return len(self.query)
 
     @classmethod
-    def empty(cls, num_perm: int) -> CandidateSet:
+    def empty(cls, num_perm: int) -> CandidatePairs:
         none = np.zeros(0, dtype=np.int32)
-        return cls([], none, np.zeros((0, num_perm), dtype=np.uint32), none, none, none)
+        return cls(none, none, none, none, [], none, np.zeros((0, num_perm), dtype=np.uint32), none)
 
 
 @dataclass(slots=True)
@@ -204,7 +202,7 @@ class Assignment:
 class SketchIndex(Protocol):
     """The LSH state beside a store: sketches by document, searchable by key.
 
-    Writes of one :meth:`Clusterer.assign` call are visible to its later lookups.
+    :meth:`Clusterer.assign` reads it for a whole batch first, then saves the batch.
     """
 
     def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -212,41 +210,86 @@ class SketchIndex(Protocol):
         ...
 
     def candidates(
-        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
-    ) -> CandidateSet:
-        """Sketches sharing a band key, or at least ``min_fingerprints`` sentence
-        fingerprints, with ``keys`` (with the counts of each), at most ``limit`` of them
-        (most shared keys first), the document ``exclude`` left out."""
+        self, keys: Sequence[np.ndarray], *, exclude: Sequence[str], min_fingerprints: int
+    ) -> CandidatePairs:
+        """For each key array of a batch, the stored sketches sharing a band key or at
+        least ``min_fingerprints`` sentence fingerprints with it (the document ``exclude[i]``
+        left out of the ``i``-th)."""
         ...
 
     def describe(self, refs: Sequence[Any]) -> dict[Any, tuple[str, str]]:
-        """``{ref: (doc_id, cluster_id)}`` for candidates of this call."""
+        """``{ref: (doc_id, cluster_id)}`` for stored sketches of :meth:`candidates`."""
         ...
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """The compared text (:func:`cluster_text`) of stored documents."""
         ...
 
-    def save(self, entry: SketchEntry) -> None:
-        """Store or replace the document's sketch."""
+    def save(self, entries: Sequence[SketchEntry]) -> None:
+        """Store or replace the sketches of a batch."""
         ...
 
     def relabel(self, clusters: Sequence[str], target: str) -> list[str]:
-        """Move every member of ``clusters`` to ``target``; return the moved doc ids."""
+        """Move every stored member of ``clusters`` to ``target``; return their doc ids."""
         ...
 
 
 @dataclass(slots=True)
 class _Match:
-    doc_id: str
     cluster_id: str
+    doc_id: str
     similarity: float
     how: str
     size: int
 
 
+class _Clusters:
+    """Cluster ids as a batch goes: merges made so far point old ids at new ones."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, cluster_id: str) -> str:
+        root = cluster_id
+        while root in self.parent:
+            root = self.parent[root]
+        while cluster_id != root:  # path compression
+            self.parent[cluster_id], cluster_id = root, self.parent[cluster_id]
+        return root
+
+    def merge(self, others: Iterable[str], target: str) -> None:
+        for other in others:
+            if other != target:
+                self.parent[other] = target
+
+
+def _equal_share(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Share of equal values in each row pair, in chunks (estimated Jaccard)."""
+    out = np.zeros(len(left), dtype=np.float64)
+    if not len(left):
+        return out
+    width = left.shape[1]
+    for start in range(0, len(left), _PAIR_CHUNK):
+        stop = start + _PAIR_CHUNK
+        out[start:stop] = np.count_nonzero(left[start:stop] == right[start:stop], axis=1)
+    return out / width
+
+
+#: Pairs compared per numpy step (bounds the temporary arrays).
+_PAIR_CHUNK = 16_384
+#: A batch's own keys shared by more of its documents than this are skipped when pairing
+#: them with each other (a key that common is a common phrase, not a copy).
+_MAX_GROUP = 64
+
+
 class Clusterer:
-    """Assigns documents to clusters against a :class:`SketchIndex` (see the module doc)."""
+    """Assigns documents to clusters against a :class:`SketchIndex` (see the module doc).
+
+    A batch is placed in one pass: its sketches are looked up together (stored candidates
+    for all of them, then candidates among the batch itself), every candidate pair is
+    verified at once, and only then are the documents placed in order, each seeing those
+    before it.
+    """
 
     def __init__(self, settings: ClusterSettings = DEFAULT_SETTINGS) -> None:
         self.settings = settings
@@ -267,121 +310,255 @@ class Clusterer:
         sketches when they were drawn already (:func:`sketch_ahead`)."""
         docs = list(docs)
         known = {} if force else index.stored([doc.id for doc in docs])
-        drawn = sketches if sketches is not None else [None] * len(docs)
-        return [
-            self._assign_one(doc, index, known, given)
-            for doc, given in zip(docs, drawn, strict=True)
-        ]
+        results: list[Assignment | None] = [None] * len(docs)
+        places: list[_Place] = []
+        for position, doc in enumerate(docs):
+            text = cluster_text(doc)
+            hashed = text_hash(text)
+            stored = known.get(doc.id)
+            if stored is not None and stored[0] == hashed:
+                results[position] = Assignment(doc.id, stored[1], "unchanged")
+                continue
+            given = sketches[position] if sketches is not None else None
+            drawn = given if given is not None else sketch(text, self.settings.params)
+            places.append(_Place(position, doc, text, hashed, drawn))
+        entries = self._place(places, index)
+        index.save(entries)
+        for place in places:
+            results[place.position] = place.assignment
+        return [result for result in results if result is not None]
 
-    def _assign_one(
-        self,
-        doc: Document,
-        index: SketchIndex,
-        known: dict[str, tuple[str, str]],
-        given: Sketch | None,
-    ) -> Assignment:
-        text = cluster_text(doc)
-        hashed = text_hash(text)
-        stored = known.get(doc.id)
-        if stored is not None and stored[0] == hashed:
-            return Assignment(doc.id, stored[1], "unchanged")
-        drawn = given if given is not None else sketch(text, self.settings.params)
-        founded = new_cluster_id(doc.id, hashed)
-        if drawn.empty:
-            index.save(SketchEntry(doc.id, founded, hashed, 0, drawn.signature, drawn.keys))
-            return Assignment(doc.id, founded, "short")
-        matches = self._matches(doc.id, drawn, index)
-        if not matches:
-            index.save(
-                SketchEntry(doc.id, founded, hashed, drawn.size, drawn.signature, drawn.keys)
-            )
-            return Assignment(doc.id, founded, "new")
-        best = max(matches, key=lambda match: (match.similarity, match.size))
-        target = best.cluster_id
-        others = sorted(
-            {m.cluster_id for m in matches if m.similarity >= self.settings.merge} - {target}
-        )
-        if others:
-            index.relabel(others, target)
-        index.save(
-            SketchEntry(
-                doc.id,
-                target,
-                hashed,
-                drawn.size,
-                drawn.signature,
-                drawn.keys,
-                matched_id=best.doc_id,
-                how=best.how,
-                similarity=round(best.similarity, 4),
-            )
-        )
-        return Assignment(
-            doc.id,
-            target,
-            best.how,
-            matched_id=best.doc_id,
-            similarity=round(best.similarity, 4),
-            merged=others,
-        )
-
-    def _matches(self, doc_id: str, drawn: Sketch, index: SketchIndex) -> list[_Match]:
-        found = index.candidates(
-            drawn.keys,
-            exclude=doc_id,
-            limit=MAX_CANDIDATES,
+    def _place(self, places: list[_Place], index: SketchIndex) -> list[SketchEntry]:
+        clusters = _Clusters()
+        compared = [place for place in places if not place.sketch.empty]
+        stored = index.candidates(
+            [place.sketch.keys for place in compared],
+            exclude=[place.doc.id for place in compared],
             min_fingerprints=MIN_SHARED_FINGERPRINTS,
         )
-        if not len(found):
-            return []
-        jaccard = np.count_nonzero(found.signatures == drawn.signature, axis=1) / len(
-            drawn.signature
-        )
-        alike = np.flatnonzero(jaccard >= self.settings.threshold)
-        # Containment: a text at most half as long as the other, both long enough, sharing
-        # quoted sentences (MIN_SHARED_* constants); checked exactly on the texts.
-        own_fingerprints = int(np.count_nonzero(drawn.keys & 1))
-        shorter = np.minimum(found.sizes, drawn.size)
-        fewer = np.where(found.sizes >= drawn.size, own_fingerprints, found.fingerprint_counts)
-        quoting = np.flatnonzero(
-            (jaccard < self.settings.threshold)
-            & (found.fingerprints >= MIN_SHARED_FINGERPRINTS)
-            & (shorter * 2 <= np.maximum(found.sizes, drawn.size))
-            & (shorter >= MIN_CONTAINED_SHINGLES)
-            & (found.fingerprints >= MIN_SHARED_SENTENCES * fewer)
-        )
-        quoting = quoting[np.argsort(-found.fingerprints[quoting], kind="stable")]
-        quoting = quoting[:MAX_CONTAINMENT_CHECKS]
-        chosen = [*alike.tolist(), *quoting.tolist()]
-        if not chosen:
-            return []
-        names = index.describe([found.refs[i] for i in chosen])
-        best_by_cluster: dict[str, _Match] = {}
-        for i in alike.tolist():
-            doc, cluster = names[found.refs[i]]
-            _keep_best(
-                best_by_cluster,
-                _Match(doc, cluster, float(jaccard[i]), "jaccard", int(found.sizes[i])),
-            )
-        pending = [i for i in quoting.tolist() if names[found.refs[i]][1] not in best_by_cluster]
-        if pending:
-            texts = index.texts([names[found.refs[i]][0] for i in pending])
-            for i in pending:
-                doc, cluster = names[found.refs[i]]
-                other = texts.get(doc)
-                if other is None or cluster in best_by_cluster:
+        stored_matches = self._verify_stored(compared, stored, index)
+        batch_matches = self._verify_batch(compared)
+        entries = []
+        order = {id(place): number for number, place in enumerate(compared)}
+        for place in places:
+            founded = new_cluster_id(place.doc.id, place.hashed)
+            drawn = place.sketch
+            if drawn.empty:
+                place.assignment = Assignment(place.doc.id, founded, "short")
+                entries.append(
+                    SketchEntry(place.doc.id, founded, place.hashed, 0, drawn.signature, drawn.keys)
+                )
+                continue
+            number = order[id(place)]
+            best_by_cluster: dict[str, _Match] = {}
+            for match in stored_matches.get(number, ()):
+                _keep_best(best_by_cluster, match, clusters)
+            for earlier, similarity, how in batch_matches.get(number, ()):
+                assigned = compared[earlier].assignment
+                if assigned is None:  # pragma: no cover - earlier ones are placed first
                     continue
-                theirs = shingle_hashes(words(other))
-                if drawn.size <= found.sizes[i]:
-                    contained = containment(drawn.shingles, theirs)
-                else:
-                    contained = containment(theirs, drawn.shingles)
-                if contained >= self.settings.containment:
-                    _keep_best(
-                        best_by_cluster,
-                        _Match(doc, cluster, contained, "containment", int(found.sizes[i])),
+                _keep_best(
+                    best_by_cluster,
+                    _Match(
+                        assigned.cluster_id,
+                        compared[earlier].doc.id,
+                        similarity,
+                        how,
+                        compared[earlier].sketch.size,
+                    ),
+                    clusters,
+                )
+            if not best_by_cluster:
+                place.assignment = Assignment(place.doc.id, founded, "new")
+                entries.append(
+                    SketchEntry(
+                        place.doc.id, founded, place.hashed, drawn.size, drawn.signature, drawn.keys
                     )
-        return list(best_by_cluster.values())
+                )
+                continue
+            matches = list(best_by_cluster.values())
+            best = max(matches, key=lambda match: (match.similarity, match.size))
+            target = best.cluster_id
+            others = sorted(
+                {m.cluster_id for m in matches if m.similarity >= self.settings.merge} - {target}
+            )
+            if others:
+                index.relabel(others, target)
+                clusters.merge(others, target)
+            similarity = round(best.similarity, 4)
+            place.assignment = Assignment(
+                place.doc.id, target, best.how, best.doc_id, similarity, others
+            )
+            entries.append(
+                SketchEntry(
+                    place.doc.id,
+                    target,
+                    place.hashed,
+                    drawn.size,
+                    drawn.signature,
+                    drawn.keys,
+                    matched_id=best.doc_id,
+                    how=best.how,
+                    similarity=similarity,
+                )
+            )
+        # Merges late in the batch may have moved clusters that earlier documents joined.
+        for entry in entries:
+            entry.cluster_id = clusters.find(entry.cluster_id)
+        for place in places:
+            if place.assignment is not None:
+                place.assignment.cluster_id = clusters.find(place.assignment.cluster_id)
+        return entries
+
+    def _containable(
+        self, sizes: np.ndarray, other: np.ndarray, shared: np.ndarray, fewer: np.ndarray
+    ) -> np.ndarray:
+        """Pairs worth an exact containment check (see MIN_* constants)."""
+        shorter = np.minimum(sizes, other)
+        return (
+            (shared >= MIN_SHARED_FINGERPRINTS)
+            & (shorter * 2 <= np.maximum(sizes, other))
+            & (shorter >= MIN_CONTAINED_SHINGLES)
+            & (shared >= MIN_SHARED_SENTENCES * fewer)
+        )
+
+    def _verify_stored(
+        self, compared: list[_Place], found: CandidatePairs, index: SketchIndex
+    ) -> dict[int, list[_Match]]:
+        """Matches with stored sketches, per position in ``compared``."""
+        if not len(found):
+            return {}
+        threshold = self.settings.threshold
+        own_sizes = np.array([place.sketch.size for place in compared], dtype=np.int64)
+        own_prints = np.array(
+            [int(np.count_nonzero(place.sketch.keys & 1)) for place in compared], dtype=np.int64
+        )
+        pair_own = own_sizes[found.query]
+        pair_other = found.sizes[found.ref].astype(np.int64)
+        # Jaccard >= t needs the smaller set to be at least t of the larger one.
+        sized = np.minimum(pair_own, pair_other) >= threshold * np.maximum(pair_own, pair_other)
+        jaccard = np.zeros(len(found), dtype=np.float64)
+        checked = np.flatnonzero(sized & (found.bands > 0))
+        if len(checked):
+            signatures = np.stack([place.sketch.signature for place in compared])
+            jaccard[checked] = _equal_share(
+                found.signatures[found.ref[checked]], signatures[found.query[checked]]
+            )
+        alike = jaccard >= threshold
+        fewer = np.where(
+            pair_other >= pair_own, own_prints[found.query], found.fingerprint_counts[found.ref]
+        )
+        quoting = np.flatnonzero(
+            ~alike & self._containable(pair_own, pair_other, found.fingerprints, fewer)
+        )
+        # At most MAX_CONTAINMENT_CHECKS per document, those sharing most sentences first.
+        if len(quoting):
+            ranked = quoting[np.lexsort((-found.fingerprints[quoting], found.query[quoting]))]
+            rank = np.arange(len(ranked)) - np.searchsorted(
+                found.query[ranked], found.query[ranked], side="left"
+            )
+            quoting = ranked[rank < MAX_CONTAINMENT_CHECKS]
+        chosen = np.concatenate([np.flatnonzero(alike), quoting])
+        if not len(chosen):
+            return {}
+        names = index.describe(sorted({found.refs[r] for r in found.ref[chosen].tolist()}))
+        matches: dict[int, list[_Match]] = {}
+        for pair in np.flatnonzero(alike).tolist():
+            ref = found.refs[found.ref[pair]]
+            doc_id, cluster_id = names[ref]
+            matches.setdefault(int(found.query[pair]), []).append(
+                _Match(cluster_id, doc_id, float(jaccard[pair]), "jaccard", int(pair_other[pair]))
+            )
+        if len(quoting):
+            wanted = sorted({names[found.refs[r]][0] for r in found.ref[quoting].tolist()})
+            texts = index.texts(wanted)
+            shingles = {doc_id: shingle_hashes(words(text)) for doc_id, text in texts.items()}
+            for pair in quoting.tolist():
+                doc_id, cluster_id = names[found.refs[found.ref[pair]]]
+                theirs = shingles.get(doc_id)
+                if theirs is None:
+                    continue
+                place = compared[int(found.query[pair])]
+                if place.sketch.size <= pair_other[pair]:
+                    contained = containment(place.sketch.shingles, theirs)
+                else:
+                    contained = containment(theirs, place.sketch.shingles)
+                if contained >= self.settings.containment:
+                    matches.setdefault(int(found.query[pair]), []).append(
+                        _Match(cluster_id, doc_id, contained, "containment", int(pair_other[pair]))
+                    )
+        return matches
+
+    def _verify_batch(self, compared: list[_Place]) -> dict[int, list[tuple[int, float, str]]]:
+        """Matches of each document with the documents before it in the batch:
+        ``{later: [(earlier, similarity, how), ...]}``."""
+        if len(compared) < 2:
+            return {}
+        keys = np.concatenate([place.sketch.keys for place in compared])
+        owners = np.repeat(np.arange(len(compared)), [len(place.sketch.keys) for place in compared])
+        order = np.lexsort((owners, keys))
+        keys, owners = keys[order], owners[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        shared_groups = np.flatnonzero((ends - starts >= 2) & (ends - starts <= _MAX_GROUP))
+        if not len(shared_groups):
+            return {}
+        later_parts, earlier_parts, kind_parts = [], [], []
+        for group in shared_groups.tolist():
+            members = owners[starts[group] : ends[group]]
+            first, second = np.triu_indices(len(members), k=1)
+            later_parts.append(members[second])
+            earlier_parts.append(members[first])
+            kind_parts.append(np.full(len(first), keys[starts[group]] & 1))
+        later = np.concatenate(later_parts)
+        earlier = np.concatenate(earlier_parts)
+        kinds = np.concatenate(kind_parts)
+        code = later.astype(np.int64) * len(compared) + earlier
+        unique, inverse = np.unique(code, return_inverse=True)
+        prints = np.bincount(inverse, weights=kinds).astype(np.int64)
+        bands = np.bincount(inverse).astype(np.int64) - prints
+        later, earlier = unique // len(compared), unique % len(compared)
+        sizes = np.array([place.sketch.size for place in compared], dtype=np.int64)
+        signatures = np.stack([place.sketch.signature for place in compared])
+        threshold = self.settings.threshold
+        a, b = sizes[later], sizes[earlier]
+        jaccard = np.zeros(len(unique), dtype=np.float64)
+        checked = np.flatnonzero((bands > 0) & (np.minimum(a, b) >= threshold * np.maximum(a, b)))
+        if len(checked):
+            jaccard[checked] = _equal_share(
+                signatures[later[checked]], signatures[earlier[checked]]
+            )
+        own_prints = np.array(
+            [int(np.count_nonzero(place.sketch.keys & 1)) for place in compared], dtype=np.int64
+        )
+        fewer = np.where(a <= b, own_prints[later], own_prints[earlier])
+        quoting = ~(jaccard >= threshold) & self._containable(a, b, prints, fewer)
+        matches: dict[int, list[tuple[int, float, str]]] = {}
+        for pair in np.flatnonzero(jaccard >= threshold).tolist():
+            matches.setdefault(int(later[pair]), []).append(
+                (int(earlier[pair]), float(jaccard[pair]), "jaccard")
+            )
+        for pair in np.flatnonzero(quoting).tolist():
+            first, second = compared[int(later[pair])], compared[int(earlier[pair])]
+            short, long = (first, second) if a[pair] <= b[pair] else (second, first)
+            contained = containment(short.sketch.shingles, long.sketch.shingles)
+            if contained >= self.settings.containment:
+                matches.setdefault(int(later[pair]), []).append(
+                    (int(earlier[pair]), contained, "containment")
+                )
+        return matches
+
+
+@dataclass(slots=True)
+class _Place:
+    """A document being placed in this batch."""
+
+    position: int
+    doc: Document
+    text: str
+    hashed: str
+    sketch: Sketch
+    assignment: Assignment | None = None
 
 
 def sketch_texts(texts: list[str], params: SketchParams) -> list[Sketch]:
@@ -423,12 +600,8 @@ def sketch_ahead(
             yield done, [item for future in futures_done for item in future.result()]
 
 
-def _lopsided(first: int, second: int) -> bool:
-    """One text has at most half the shingles of the other: Jaccard cannot see the copy."""
-    return min(first, second) * 2 <= max(first, second)
-
-
-def _keep_best(best: dict[str, _Match], match: _Match) -> None:
+def _keep_best(best: dict[str, _Match], match: _Match, clusters: _Clusters) -> None:
+    match.cluster_id = clusters.find(match.cluster_id)
     current = best.get(match.cluster_id)
     if current is None or match.similarity > current.similarity:
         best[match.cluster_id] = match
@@ -456,13 +629,12 @@ class MemorySketchIndex:
         }
 
     def candidates(
-        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
-    ) -> CandidateSet:
+        self, keys: Sequence[np.ndarray], *, exclude: Sequence[str], min_fingerprints: int
+    ) -> CandidatePairs:
         return postings_candidates(
             self.postings,
             keys,
-            exclude_rowid=self._rowid_of.get(exclude, -1),
-            limit=limit,
+            exclude_rowids=[self._rowid_of.get(doc_id, -1) for doc_id in exclude],
             min_fingerprints=min_fingerprints,
         )
 
@@ -478,14 +650,15 @@ class MemorySketchIndex:
             doc_id: self.texts_by_id[doc_id] for doc_id in doc_ids if doc_id in self.texts_by_id
         }
 
-    def save(self, entry: SketchEntry) -> None:
-        rowid = self._rowid_of.get(entry.doc_id)
-        if rowid is None:
-            rowid = self._rowid_of[entry.doc_id] = len(self._ids)
-            self._ids.append(entry.doc_id)
-        self.entries[entry.doc_id] = entry
-        fingerprints = int(np.count_nonzero(entry.keys & 1))
-        self.postings.add(rowid, entry.signature, entry.size, entry.keys, fingerprints)
+    def save(self, entries: Sequence[SketchEntry]) -> None:
+        for entry in entries:
+            rowid = self._rowid_of.get(entry.doc_id)
+            if rowid is None:
+                rowid = self._rowid_of[entry.doc_id] = len(self._ids)
+                self._ids.append(entry.doc_id)
+            self.entries[entry.doc_id] = entry
+            fingerprints = int(np.count_nonzero(entry.keys & 1))
+            self.postings.add(rowid, entry.signature, entry.size, entry.keys, fingerprints)
 
     def relabel(self, clusters: Sequence[str], target: str) -> list[str]:
         moving = set(clusters)
@@ -503,26 +676,25 @@ class MemorySketchIndex:
 
 def postings_candidates(
     postings: Postings,
-    keys: np.ndarray,
+    keys: Sequence[np.ndarray],
     *,
-    exclude_rowid: int,
-    limit: int,
+    exclude_rowids: Sequence[int],
     min_fingerprints: int,
-) -> CandidateSet:
+) -> CandidatePairs:
     """:meth:`SketchIndex.candidates` over in-memory :class:`Postings` (refs are slots)."""
-    found = postings.lookup(keys, exclude_rowid=exclude_rowid)
+    found = postings.lookup_batch(keys, exclude_rowids=exclude_rowids)
     keep = (found.bands > 0) | (found.fingerprints >= min_fingerprints)
-    slots, bands, fingerprints = found.slots[keep], found.bands[keep], found.fingerprints[keep]
-    if len(slots) > limit:
-        order = np.argsort(-(bands + fingerprints), kind="stable")[:limit]
-        slots, bands, fingerprints = slots[order], bands[order], fingerprints[order]
-    if not len(slots):
-        return CandidateSet.empty(postings.num_perm)
-    return CandidateSet(
-        slots.tolist(),
-        postings.sizes[slots],
-        postings.signatures[slots],
-        bands,
-        fingerprints,
-        postings.fingerprint_counts[slots],
+    if not keep.any():
+        return CandidatePairs.empty(postings.num_perm)
+    query, slots = found.query[keep], found.slots[keep]
+    unique, ref = np.unique(slots, return_inverse=True)
+    return CandidatePairs(
+        query,
+        ref.astype(np.int64),
+        found.bands[keep],
+        found.fingerprints[keep],
+        unique.tolist(),
+        postings.sizes[unique],
+        postings.signatures[unique],
+        postings.fingerprint_counts[unique],
     )

@@ -39,7 +39,7 @@ __all__ = [
     "schema_version",
 ]
 
-KINDS = ("documents", "sites", "review", "audit")
+KINDS = ("documents", "sites", "review", "audit", "sketches", "watches", "alerts")
 SCHEMA_DIR = BUNDLED_DIR / "elasticsearch"
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-]{0,200}")
 

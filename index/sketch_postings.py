@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Lookup", "Postings"]
+__all__ = ["BatchLookup", "Lookup", "Postings"]
 
 #: Keys collected unsorted before they are merged into the sorted tiers.
 BUFFER_KEYS = 1024
@@ -40,6 +40,16 @@ RECENT_SHARE = 0.125
 class Lookup:
     """Slots sharing keys with a text, with how many band keys and fingerprints they share."""
 
+    slots: np.ndarray
+    bands: np.ndarray
+    fingerprints: np.ndarray
+
+
+@dataclass(slots=True)
+class BatchLookup:
+    """:class:`Lookup` for several texts: pair ``p`` is text ``query[p]`` and ``slots[p]``."""
+
+    query: np.ndarray
     slots: np.ndarray
     bands: np.ndarray
     fingerprints: np.ndarray
@@ -69,12 +79,20 @@ class _Sorted:
 
     def find(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Slots and keys of the entries whose key is in ``wanted`` (sorted, unique)."""
-        if not len(self.keys):
-            return _NO_SLOTS, _NO_KEYS
+        slots, keys, _ = self.find_owned(wanted, np.zeros(len(wanted), dtype=np.int64))
+        return slots, keys
+
+    def find_owned(
+        self, wanted: np.ndarray, owners: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`find` for keys of several texts (``wanted`` sorted; ``owners[i]`` is the
+        text of ``wanted[i]``): slots, keys and owner of every entry found."""
+        if not len(self.keys) or not len(wanted):
+            return _NO_SLOTS, _NO_KEYS, _NO_KEYS
         left = np.searchsorted(self.keys, wanted, side="left")
         present = self.keys[np.minimum(left, len(self.keys) - 1)] == wanted
         if not present.any():
-            return _NO_SLOTS, _NO_KEYS
+            return _NO_SLOTS, _NO_KEYS, _NO_KEYS
         left = left[present]
         # Most keys are absent: search the ends only of those that are there.
         right = np.searchsorted(self.keys, wanted[present], side="right")
@@ -82,7 +100,7 @@ class _Sorted:
         positions = np.repeat(left - np.cumsum(lengths) + lengths, lengths) + np.arange(
             int(lengths.sum())
         )
-        return self.slots[positions], self.keys[positions]
+        return self.slots[positions], self.keys[positions], np.repeat(owners[present], lengths)
 
 
 class Postings:
@@ -178,6 +196,58 @@ class Postings:
             self._base.merge(self._recent.keys, self._recent.slots, self.alive)
             self._recent = _Sorted()
 
+    def lookup_batch(
+        self, keys: Sequence[np.ndarray], *, exclude_rowids: Sequence[int]
+    ) -> BatchLookup:
+        """Live slots sharing keys with each of several texts (``exclude_rowids[i]``: the
+        document the ``i``-th text belongs to, left out of its results)."""
+        if not keys:
+            return _NO_PAIRS
+        owners = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+        wanted = np.concatenate([np.asarray(k, dtype=np.int64) for k in keys])
+        order = np.argsort(wanted, kind="stable")
+        wanted, owners = wanted[order], owners[order]
+        slot_parts, key_parts, owner_parts = [], [], []
+        for tier in (self._base, self._recent):
+            slots, found, whose = tier.find_owned(wanted, owners)
+            slot_parts.append(slots)
+            key_parts.append(found)
+            owner_parts.append(whose)
+        if self._new:
+            new_keys = self._new_keys[: self._new]
+            new_slots = self._new_slots[: self._new]
+            left = np.searchsorted(wanted, new_keys, side="left")
+            right = np.searchsorted(wanted, new_keys, side="right")
+            lengths = right - left
+            hits = np.flatnonzero(lengths)
+            if len(hits):
+                lengths = lengths[hits]
+                positions = np.repeat(left[hits] - np.cumsum(lengths) + lengths, lengths)
+                positions = positions + np.arange(int(lengths.sum()))
+                slot_parts.append(np.repeat(new_slots[hits], lengths))
+                key_parts.append(np.repeat(new_keys[hits], lengths))
+                owner_parts.append(owners[positions])
+        slots = np.concatenate(slot_parts)
+        if not len(slots):
+            return _NO_PAIRS
+        kinds = np.concatenate(key_parts) & 1
+        whose = np.concatenate(owner_parts)
+        excluded = np.asarray(exclude_rowids, dtype=np.int64)[whose]
+        live = self.alive[slots] & (self.rowids[slots] != excluded)
+        slots, kinds, whose = slots[live], kinds[live], whose[live]
+        if not len(slots):
+            return _NO_PAIRS
+        code = whose.astype(np.int64) * max(self.count, 1) + slots
+        unique, inverse = np.unique(code, return_inverse=True)
+        fingerprints = np.bincount(inverse, weights=kinds, minlength=len(unique)).astype(np.int32)
+        shared = np.bincount(inverse, minlength=len(unique)).astype(np.int32)
+        return BatchLookup(
+            unique // max(self.count, 1),
+            (unique % max(self.count, 1)).astype(np.int32),
+            shared - fingerprints,
+            fingerprints,
+        )
+
     def lookup(self, keys: Sequence[int] | np.ndarray, *, exclude_rowid: int = -1) -> Lookup:
         """Live slots sharing any of ``keys`` (band keys even, fingerprints odd)."""
         wanted = np.unique(np.asarray(keys, dtype=np.int64))
@@ -209,3 +279,4 @@ class Postings:
 _NO_SLOTS = np.zeros(0, dtype=np.int32)
 _NO_KEYS = np.zeros(0, dtype=np.int64)
 _NOTHING = Lookup(_NO_SLOTS, _NO_SLOTS, _NO_SLOTS)
+_NO_PAIRS = BatchLookup(_NO_KEYS, _NO_SLOTS, _NO_SLOTS, _NO_SLOTS)

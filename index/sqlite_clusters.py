@@ -20,7 +20,7 @@ import numpy as np
 from analysis.near_duplicates import Sketch, band_key_matrix
 from index.clusters import (
     Assignment,
-    CandidateSet,
+    CandidatePairs,
     Clusterer,
     ClusterSettings,
     SketchEntry,
@@ -118,13 +118,12 @@ class SqliteSketchIndex:
         return found
 
     def candidates(
-        self, keys: np.ndarray, *, exclude: str, limit: int, min_fingerprints: int
-    ) -> CandidateSet:
+        self, keys: Sequence[np.ndarray], *, exclude: Sequence[str], min_fingerprints: int
+    ) -> CandidatePairs:
         return postings_candidates(
             self.postings,
             keys,
-            exclude_rowid=self.rowids.get(exclude, -1),
-            limit=limit,
+            exclude_rowids=[self.rowids.get(doc_id, -1) for doc_id in exclude],
             min_fingerprints=min_fingerprints,
         )
 
@@ -151,36 +150,41 @@ class SqliteSketchIndex:
                 texts[doc_id] = f"{title}\n{text}" if title else text
         return texts
 
-    def save(self, entry: SketchEntry) -> None:
-        rowid = self.rowids.get(entry.doc_id)
-        if rowid is None:
-            row = self.conn.execute(
-                "SELECT rowid FROM documents WHERE id = ?", (entry.doc_id,)
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no stored document {entry.doc_id!r} to sketch")
-            rowid = row[0]
-        prints = entry.keys[(entry.keys & 1) == 1]
-        self._seq += 1
-        self.conn.execute(
+    def save(self, entries: Sequence[SketchEntry]) -> None:
+        rows = []
+        for entry in entries:
+            rowid = self.rowids.get(entry.doc_id)
+            if rowid is None:
+                row = self.conn.execute(
+                    "SELECT rowid FROM documents WHERE id = ?", (entry.doc_id,)
+                ).fetchone()
+                if row is None:
+                    raise KeyError(f"no stored document {entry.doc_id!r} to sketch")
+                rowid = row[0]
+            prints = entry.keys[(entry.keys & 1) == 1]
+            self._seq += 1
+            rows.append(
+                (
+                    rowid,
+                    entry.doc_id,
+                    entry.cluster_id,
+                    entry.text_hash,
+                    entry.size,
+                    _signature_blob(entry.signature),
+                    prints.astype("<i8", copy=False).tobytes(),
+                    entry.matched_id,
+                    entry.how,
+                    entry.similarity,
+                    self._seq,
+                )
+            )
+            self.postings.add(rowid, entry.signature, entry.size, entry.keys, len(prints))
+        self.conn.executemany(
             "INSERT OR REPLACE INTO cluster_sketches (doc_rowid, doc_id, cluster_id, text_hash, "
             "size, signature, fingerprints, matched_id, how, similarity, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rowid,
-                entry.doc_id,
-                entry.cluster_id,
-                entry.text_hash,
-                entry.size,
-                _signature_blob(entry.signature),
-                prints.astype("<i8", copy=False).tobytes(),
-                entry.matched_id,
-                entry.how,
-                entry.similarity,
-                self._seq,
-            ),
+            rows,
         )
-        self.postings.add(rowid, entry.signature, entry.size, entry.keys, len(prints))
         self.postings.seq = self._seq
 
     def relabel(self, clusters: Sequence[str], target: str) -> list[str]:
@@ -210,6 +214,20 @@ def cluster_batch(
     """Cluster ``docs`` (already written, at ``rowids``) and set their ``cluster_id``."""
     index = SqliteSketchIndex(conn, rowids, postings, clusterer.settings.params.rows)
     assignments = clusterer.assign(docs, index, force=force, sketches=sketches)
+    # Read back: a merge later in the batch may have moved an earlier member.
+    final: dict[str, str] = {}
+    ids = [rowids[a.doc_id] for a in assignments]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        final.update(
+            conn.execute(
+                f"SELECT doc_id, cluster_id FROM cluster_sketches WHERE doc_rowid IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
+    for assignment in assignments:
+        assignment.cluster_id = final.get(assignment.doc_id, assignment.cluster_id)
     conn.executemany(
         "UPDATE documents SET cluster_id = ? WHERE rowid = ? AND cluster_id IS NOT ?",
         [(a.cluster_id, rowids[a.doc_id], a.cluster_id) for a in assignments],
