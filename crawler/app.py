@@ -123,10 +123,27 @@ class App:
 
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
-        :mod:`crawler.store_spool`): writes wait there while the cluster is away."""
+        :mod:`crawler.store_spool`): writes wait there while the cluster is away. Cluster
+        settings (``clusters:``) go along when they differ from the stores' defaults."""
+        clusters = self.cluster_options()
         if self.settings.get("store", "sqlite") != "elasticsearch":
-            return {}
-        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path)}
+            return clusters
+        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path), **clusters}
+
+    def cluster_settings(self):  # -> index.clusters.ClusterSettings (imported lazily)
+        """``clusters:`` of ``settings.yaml`` (near-duplicate clustering)."""
+        from index.clusters import ClusterSettings
+
+        try:
+            return ClusterSettings.from_mapping(self.settings.get("clusters"))
+        except ValueError as exc:
+            raise ConfigError(f"{self.config_path('settings.yaml')}: {exc}") from exc
+
+    def cluster_options(self) -> dict[str, Any]:
+        from index.clusters import DEFAULT_SETTINGS
+
+        settings = self.cluster_settings()
+        return {} if settings == DEFAULT_SETTINGS else {"clusters": settings}
 
     @property
     def spool_path(self) -> Path:

@@ -521,6 +521,7 @@ def _add_commands() -> None:
     """Commands that live in modules of their own. Imported here, once ``main`` exists,
     because they reuse this module's helpers (``get_app``, ``handle_errors``)."""
     from crawler.cli_analyze import analyze_command
+    from crawler.cli_clusters import alerts_command, clusters_group, trends_command, watches_group
     from crawler.cli_index import index_group
     from crawler.cli_models import evaluate_command, train_command
     from crawler.cli_review import export_command, review_group
@@ -539,6 +540,10 @@ def _add_commands() -> None:
         serve_command,
         users_group,
         run_command,
+        clusters_group,
+        trends_command,
+        alerts_command,
+        watches_group,
     ):
         main.add_command(command)
 

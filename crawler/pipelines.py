@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from analysis.text import normalize_text
+from crawler.alerts import AlertDelivery
 from crawler.items import PostItem
 from crawler.store_spool import SpooledStore, open_configured_store, watch_spool
 from index import Document, Store, document_id
@@ -166,6 +167,8 @@ class StorePipeline:
         self.batch_size = batch_size
         self.pending: list[Document] = []
         self.sites: set[str] = set()
+        # Watch alerts the writes raise go to the webhook (crawler/alerts.py).
+        self.alerts = AlertDelivery.from_app(_app(crawler.settings.get("MM_CONFIG_DIR")))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -188,9 +191,11 @@ class StorePipeline:
         result = crawler_store(self.crawler).upsert(batch)
         self.crawler.stats.inc_value("mm/docs/new", result.created)
         self.crawler.stats.inc_value("mm/docs/updated", result.updated)
+        self.alerts.after_write(crawler_store(self.crawler))
 
     def close_spider(self) -> None:
         self._flush()
+        self.alerts.close(crawler_store(self.crawler))
         if self.sites:
             refresh_site_profiles(
                 crawler_store(self.crawler),

@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 from analysis.near_duplicates import text_similarity
 from index.clusters import Assignment, cluster_text
 from index.documents import Document
-from index.errors import LeaseError, NotFound, ReviewError
+from index.errors import ConflictError, LeaseError, NotFound, ReviewError
 from index.review import (
     FLAG_QUEUES,
     ReviewItem,
@@ -49,6 +49,7 @@ __all__ = [
     "decide_cluster",
     "false_decision",
     "list_clusters",
+    "member_order",
     "member_time",
     "on_decided",
     "summarize",
@@ -83,7 +84,8 @@ def member_time(doc: Document) -> str | None:
     return doc.published_at or doc.first_seen or doc.fetched_at
 
 
-def _sort_key(member: ClusterMember) -> tuple[str, str]:
+def member_order(member: ClusterMember) -> tuple[str, str]:
+    """Sort key of members: by time (UTC), then id."""
     from index.query import to_utc_iso
 
     return (to_utc_iso(member.time) or "9999", member.document.id)
@@ -134,7 +136,7 @@ def _account(doc: Document) -> str:
 
 def summarize(cluster_id: str, members: Sequence[ClusterMember]) -> ClusterSummary:
     """The summary of a cluster from its members (any order)."""
-    ordered = sorted(members, key=_sort_key)
+    ordered = sorted(members, key=member_order)
     engagement: Counter[str] = Counter()
     flags: Counter[str] = Counter()
     for member in ordered:
@@ -394,7 +396,7 @@ def decide_cluster(
                 now=now,
                 travel=False,  # every member is being decided here anyway
             )
-        except LeaseError as exc:
+        except (LeaseError, ConflictError) as exc:  # another analyst holds or changed it
             outcome.skipped.append((item.id, str(exc)))
             continue
         outcome.decided.append(decided.id)

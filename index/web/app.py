@@ -19,7 +19,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from index.store import Store
-from index.web import views_auth, views_posts, views_queues, views_search, views_sites
+from index.web import (
+    views_auth,
+    views_clusters,
+    views_posts,
+    views_queues,
+    views_search,
+    views_sites,
+)
 from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebContext
 from index.web.render import STATIC_DIR, make_environment
 from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
@@ -51,6 +58,24 @@ def _routes() -> list[Route | Mount]:
             methods=["POST"],
             name="known_claim",
         ),
+        Route("/clusters", views_clusters.clusters_page, name="clusters"),
+        Route("/clusters/{cluster_id}", views_clusters.cluster_page, name="cluster"),
+        Route(
+            "/clusters/{cluster_id}/decide",
+            views_clusters.decide_cluster_view,
+            methods=["POST"],
+            name="decide_cluster",
+        ),
+        Route("/trends", views_clusters.trends_page, name="trends"),
+        Route("/alerts", views_clusters.alerts_page, name="alerts"),
+        Route("/watches", views_clusters.add_watch, methods=["POST"], name="add_watch"),
+        Route(
+            "/watches/{watch_id}/delete",
+            views_clusters.delete_watch,
+            methods=["POST"],
+            name="delete_watch",
+        ),
+        Route("/api/clusters/{cluster_id}", views_clusters.api_cluster, name="api_cluster"),
         Route("/sites", views_sites.sites_page, name="sites"),
         Route("/sites/{site}", views_sites.site_page, name="site"),
         Route("/status", views_sites.status_page, name="status"),
