@@ -31,9 +31,11 @@ import numpy as np
 __all__ = ["BatchLookup", "Lookup", "Postings"]
 
 #: Keys collected unsorted before they are merged into the sorted tiers.
-BUFFER_KEYS = 1024
-#: ``_recent`` is merged into ``_base`` when it reaches this share of it.
+BUFFER_KEYS = 4096
+#: ``_recent`` is merged into ``_base`` when it reaches this share of it, or
+#: :data:`RECENT_MAX` keys: merging the buffer into ``_recent`` copies it, so it stays small.
 RECENT_SHARE = 0.125
+RECENT_MAX = 250_000
 
 
 @dataclass(slots=True)
@@ -192,7 +194,7 @@ class Postings:
                 self._new_keys[: self._new].copy(), self._new_slots[: self._new].copy(), self.alive
             )
             self._new = 0
-        if len(self._recent) >= RECENT_SHARE * len(self._base):
+        if len(self._recent) >= min(RECENT_SHARE * len(self._base), RECENT_MAX):
             self._base.merge(self._recent.keys, self._recent.slots, self.alive)
             self._recent = _Sorted()
 
