@@ -27,7 +27,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -139,7 +139,9 @@ def test_a_refusing_receiver_is_not_retried_and_alerts_give_up(tmp_path, receive
 def test_an_unreachable_webhook_is_an_error_on_the_alert(tmp_path):
     store = _store(tmp_path)
     store.upsert([RUMOUR])
-    report = deliver_alerts(store, _settings("http://127.0.0.1:9/", retries=2), sleep=lambda _: None)
+    report = deliver_alerts(
+        store, _settings("http://127.0.0.1:9/", retries=2), sleep=lambda _: None
+    )
     assert report.failed == 1 and "ConnectError" in report.errors[0]
     store.close()
 
