@@ -153,7 +153,7 @@ def clusters_show(cluster_id: str, as_json: bool) -> None:
     for row in rows:
         joined = row["joined"]
         how = (
-            "first post"
+            "started the cluster (stored first)"
             if not joined["how"]
             else f"{joined['how']} {joined['similarity']:.2f} with {joined['matched']}"
         )

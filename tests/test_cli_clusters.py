@@ -121,7 +121,7 @@ def test_clusters_list_and_show(data_dir):
     ]
     assert shown["members"][0]["joined"]["how"] is None
     assert shown["members"][1]["joined"]["how"] == "jaccard"
-    assert "first post" in run(data_dir, "clusters", "show", cluster["cluster_id"]).stdout
+    assert "started the cluster" in run(data_dir, "clusters", "show", cluster["cluster_id"]).stdout
     missing = run(data_dir, "clusters", "show", "nope", code=1)
     assert missing.output.strip() == "Error: no cluster 'nope' (see `misinfo clusters`)"
     bad = run(data_dir, "clusters", "--since", "soon", code=2)

@@ -128,7 +128,7 @@ def test_the_cluster_page_shows_first_post_timeline_and_members(lan, store):
     first_post = html.split('class="first-post"')[1].split("</section>")[0]
     assert "tinnong24h.localhost" in first_post
     assert html.count('class="member"') == 4
-    assert "jaccard" in html and "first post" in html
+    assert "jaccard" in html and "started the cluster" in html
     assert "<script>alert" not in html
     assert lan.get("/clusters/nope").status_code == 404
     data = lan.get(f"/api/clusters/{cluster_id(store)}").json()
