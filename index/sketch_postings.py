@@ -31,11 +31,11 @@ import numpy as np
 __all__ = ["BatchLookup", "Lookup", "Postings"]
 
 #: Keys collected unsorted before they are merged into the sorted tiers.
-BUFFER_KEYS = 4096
+BUFFER_KEYS = 8192
 #: ``_recent`` is merged into ``_base`` when it reaches this share of it, or
 #: :data:`RECENT_MAX` keys: merging the buffer into ``_recent`` copies it, so it stays small.
 RECENT_SHARE = 0.125
-RECENT_MAX = 250_000
+RECENT_MAX = 1_000_000
 
 
 @dataclass(slots=True)
