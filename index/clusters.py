@@ -39,7 +39,6 @@ from analysis.near_duplicates import (
     DEFAULT_THRESHOLD,
     Sketch,
     SketchParams,
-    containment,
     shingle_hashes,
     sketch,
     words,
@@ -70,6 +69,13 @@ __all__ = [
 DEFAULT_MERGE = 0.3
 #: Texts fetched to check containment, per document at most.
 MAX_CONTAINMENT_CHECKS = 20
+#: Estimated Jaccard this far above the threshold is taken as is; from EXACT_BELOW under
+#: it to EXACT_ABOVE over it, the exact Jaccard of the two texts decides (128 permutations
+#: estimate a Jaccard of 0.2 to within about 0.035, one standard deviation).
+EXACT_ABOVE = 0.08
+EXACT_BELOW = 0.07
+#: Exact Jaccard checks per document at most (closest estimates first).
+MAX_EXACT_CHECKS = 20
 #: A candidate found only by sentence fingerprints needs at least this many in common (one
 #: shared fingerprint is often a common phrase; a quoted sentence brings its two).
 MIN_SHARED_FINGERPRINTS = 2
@@ -410,6 +416,24 @@ class Clusterer:
                 place.assignment.cluster_id = clusters.find(place.assignment.cluster_id)
         return entries
 
+    def _exact_match(
+        self, mine: np.ndarray, theirs: np.ndarray, near: bool, containable: bool
+    ) -> tuple[float, str] | None:
+        """The exact test of a pair: Jaccard for an estimate near the threshold, containment
+        of the shorter text for a lopsided pair sharing sentences."""
+        if not len(mine) or not len(theirs):
+            return None
+        shared = int(np.isin(mine, theirs, assume_unique=True).sum())
+        if near:
+            jaccard = shared / (len(mine) + len(theirs) - shared)
+            if jaccard >= self.settings.threshold:
+                return jaccard, "jaccard"
+        if containable:
+            contained = shared / min(len(mine), len(theirs))
+            if contained >= self.settings.containment:
+                return contained, "containment"
+        return None
+
     def _containable(
         self, sizes: np.ndarray, other: np.ndarray, shared: np.ndarray, fewer: np.ndarray
     ) -> np.ndarray:
@@ -444,48 +468,51 @@ class Clusterer:
             jaccard[checked] = _equal_share(
                 found.signatures[found.ref[checked]], signatures[found.query[checked]]
             )
-        alike = jaccard >= threshold
+        # Clear cases by the estimate; near the threshold (where the estimate's spread is),
+        # the exact Jaccard of the two texts decides.
+        sure = jaccard >= threshold + EXACT_ABOVE
+        near = np.flatnonzero(~sure & (jaccard >= threshold - EXACT_BELOW))
+        if len(near):
+            ranked = near[np.lexsort((-jaccard[near], found.query[near]))]
+            near = ranked[_per_query_rank(found.query[ranked]) < MAX_EXACT_CHECKS]
         fewer = np.where(
             pair_other >= pair_own, own_prints[found.query], found.fingerprint_counts[found.ref]
         )
-        quoting = np.flatnonzero(
-            ~alike & self._containable(pair_own, pair_other, found.fingerprints, fewer)
-        )
+        containable = self._containable(pair_own, pair_other, found.fingerprints, fewer)
+        quoting = np.flatnonzero(~sure & containable)
         # At most MAX_CONTAINMENT_CHECKS per document, those sharing most sentences first.
         if len(quoting):
             ranked = quoting[np.lexsort((-found.fingerprints[quoting], found.query[quoting]))]
-            rank = np.arange(len(ranked)) - np.searchsorted(
-                found.query[ranked], found.query[ranked], side="left"
-            )
-            quoting = ranked[rank < MAX_CONTAINMENT_CHECKS]
-        chosen = np.concatenate([np.flatnonzero(alike), quoting])
+            quoting = ranked[_per_query_rank(found.query[ranked]) < MAX_CONTAINMENT_CHECKS]
+        checked_texts = np.union1d(near, quoting)
+        chosen = np.union1d(np.flatnonzero(sure), checked_texts)
         if not len(chosen):
             return {}
         names = index.describe(sorted({found.refs[r] for r in found.ref[chosen].tolist()}))
         matches: dict[int, list[_Match]] = {}
-        for pair in np.flatnonzero(alike).tolist():
-            ref = found.refs[found.ref[pair]]
-            doc_id, cluster_id = names[ref]
+        for pair in np.flatnonzero(sure).tolist():
+            doc_id, cluster_id = names[found.refs[found.ref[pair]]]
             matches.setdefault(int(found.query[pair]), []).append(
                 _Match(cluster_id, doc_id, float(jaccard[pair]), "jaccard", int(pair_other[pair]))
             )
-        if len(quoting):
-            wanted = sorted({names[found.refs[r]][0] for r in found.ref[quoting].tolist()})
+        if len(checked_texts):
+            wanted = sorted({names[found.refs[r]][0] for r in found.ref[checked_texts].tolist()})
             texts = index.texts(wanted)
             shingles = {doc_id: shingle_hashes(words(text)) for doc_id, text in texts.items()}
-            for pair in quoting.tolist():
+            near_set = set(near.tolist())
+            for pair in checked_texts.tolist():
                 doc_id, cluster_id = names[found.refs[found.ref[pair]]]
                 theirs = shingles.get(doc_id)
                 if theirs is None:
                     continue
                 place = compared[int(found.query[pair])]
-                if place.sketch.size <= pair_other[pair]:
-                    contained = containment(place.sketch.shingles, theirs)
-                else:
-                    contained = containment(theirs, place.sketch.shingles)
-                if contained >= self.settings.containment:
+                match = self._exact_match(
+                    place.sketch.shingles, theirs, pair in near_set, bool(containable[pair])
+                )
+                if match is not None:
+                    similarity, how = match
                     matches.setdefault(int(found.query[pair]), []).append(
-                        _Match(cluster_id, doc_id, contained, "containment", int(pair_other[pair]))
+                        _Match(cluster_id, doc_id, similarity, how, int(pair_other[pair]))
                     )
         return matches
 
@@ -532,20 +559,24 @@ class Clusterer:
             [int(np.count_nonzero(place.sketch.keys & 1)) for place in compared], dtype=np.int64
         )
         fewer = np.where(a <= b, own_prints[later], own_prints[earlier])
-        quoting = ~(jaccard >= threshold) & self._containable(a, b, prints, fewer)
+        sure = jaccard >= threshold + EXACT_ABOVE
+        near = ~sure & (jaccard >= threshold - EXACT_BELOW)
+        containable = self._containable(a, b, prints, fewer)
         matches: dict[int, list[tuple[int, float, str]]] = {}
-        for pair in np.flatnonzero(jaccard >= threshold).tolist():
+        for pair in np.flatnonzero(sure).tolist():
             matches.setdefault(int(later[pair]), []).append(
                 (int(earlier[pair]), float(jaccard[pair]), "jaccard")
             )
-        for pair in np.flatnonzero(quoting).tolist():
+        for pair in np.flatnonzero(near | (~sure & containable)).tolist():
             first, second = compared[int(later[pair])], compared[int(earlier[pair])]
-            short, long = (first, second) if a[pair] <= b[pair] else (second, first)
-            contained = containment(short.sketch.shingles, long.sketch.shingles)
-            if contained >= self.settings.containment:
-                matches.setdefault(int(later[pair]), []).append(
-                    (int(earlier[pair]), contained, "containment")
-                )
+            match = self._exact_match(
+                first.sketch.shingles,
+                second.sketch.shingles,
+                bool(near[pair]),
+                bool(containable[pair]),
+            )
+            if match is not None:
+                matches.setdefault(int(later[pair]), []).append((int(earlier[pair]), *match))
         return matches
 
 
@@ -598,6 +629,11 @@ def sketch_ahead(
                 yield done, [item for future in futures_done for item in future.result()]
         for done, futures_done in queued:
             yield done, [item for future in futures_done for item in future.result()]
+
+
+def _per_query_rank(queries: np.ndarray) -> np.ndarray:
+    """Position of each entry among the entries of its query (``queries`` sorted)."""
+    return np.arange(len(queries)) - np.searchsorted(queries, queries, side="left")
 
 
 def _keep_best(best: dict[str, _Match], match: _Match, clusters: _Clusters) -> None:

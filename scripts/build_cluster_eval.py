@@ -159,10 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--out", type=Path, default=OUT_DIR, help="Directory for the two CSV files."
+    )
     args = parser.parse_args(argv)
+    items_file = args.out / ITEMS_FILE.name
+    pairs_file = args.out / PAIRS_FILE.name
     rng = random.Random(args.seed)
 
-    news = [(f"dantri:{doc_id}", f"{title}\n{body}") for doc_id, title, body in iter_dantri(args.data)]
+    news = [
+        (f"dantri:{doc_id}", f"{title}\n{body}") for doc_id, title, body in iter_dantri(args.data)
+    ]
     posts = [
         (f"reintel:{doc_id}", text)
         for doc_id, text in iter_reintel(args.data)
@@ -178,7 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         story = f"s{number:04d}"
         minute = rng.randrange(WINDOW_MINUTES)
         item = f"{story}-0"
-        rows.append({"item": item, "story": story, "origin": origin, "recipe": "", "donor": "", "minute": minute})
+        rows.append(
+            {
+                "item": item,
+                "story": story,
+                "origin": origin,
+                "recipe": "",
+                "donor": "",
+                "minute": minute,
+            }
+        )
         originals.append((item, origin, text))
     for number, (kind, origin, text) in enumerate(chosen):
         story = f"s{number:04d}"
@@ -195,22 +211,24 @@ def main(argv: list[str] | None = None) -> int:
                     "minute": start + rng.randint(10, 5 * 24 * 60),
                 }
             )
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    with ITEMS_FILE.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["item", "story", "origin", "recipe", "donor", "minute"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    with items_file.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["item", "story", "origin", "recipe", "donor", "minute"]
+        )
         writer.writeheader()
         writer.writerows(rows)
     pairs = same_topic_pairs(originals)
-    with PAIRS_FILE.open("w", encoding="utf-8", newline="") as handle:
+    with pairs_file.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["item_a", "item_b", "topic", "jaccard"])
         writer.writerows(pairs)
     copies = len(rows) - len(chosen)
     print(
         f"{len(chosen)} originals ({sum(k == 'news' for k, *_ in chosen)} articles, "
-        f"{sum(k == 'post' for k, *_ in chosen)} posts), {copies} copies -> {ITEMS_FILE}"
+        f"{sum(k == 'post' for k, *_ in chosen)} posts), {copies} copies -> {items_file}"
     )
-    print(f"{len(pairs)} same-topic pairs of different stories -> {PAIRS_FILE}")
+    print(f"{len(pairs)} same-topic pairs of different stories -> {pairs_file}")
     return 0
 
 

@@ -18,6 +18,7 @@ import csv
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,9 +44,9 @@ def load_texts(data: Path) -> dict[str, str]:
     return texts
 
 
-def build_items(data: Path) -> tuple[list[dict], dict[str, str]]:
+def build_items(data: Path, items_file: Path = ITEMS_FILE) -> tuple[list[dict], dict[str, str]]:
     """The set's rows in publication order, each with its ``text``; and item -> story."""
-    with ITEMS_FILE.open(encoding="utf-8", newline="") as handle:
+    with items_file.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     sources = load_texts(data)
     originals = {row["item"]: sources[row["origin"]] for row in rows if not row["recipe"]}
@@ -65,13 +66,15 @@ def build_items(data: Path) -> tuple[list[dict], dict[str, str]]:
 def as_document(row: dict) -> Document:
     moment = (START + timedelta(minutes=row["minute"])).isoformat()
     is_news = row["origin"].startswith("dantri:")
-    title, _, body = row["text"].partition("\n") if is_news and not row["recipe"] else ("", "", row["text"])
+    title, _, body = (
+        row["text"].partition("\n") if is_news and not row["recipe"] else ("", "", row["text"])
+    )
     return Document(
         id=row["item"],
         url=f"https://eval.invalid/{row['item']}",
         canonical_url=f"https://eval.invalid/{row['item']}",
         source="eval",
-        site=f"site{hash(row['item']) % 7}.invalid",
+        site=f"site{zlib.crc32(row['item'].encode()) % 7}.invalid",
         kind="news" if is_news else "post",
         title=title,
         text=body,
@@ -112,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--threshold", type=float)
     parser.add_argument("--containment", type=float)
+    parser.add_argument(
+        "--set",
+        type=Path,
+        default=ITEMS_FILE.parent,
+        help="Directory of the set's CSV files (scripts/build_cluster_eval.py --out).",
+    )
     args = parser.parse_args(argv)
     overrides = {}
     if args.threshold is not None:
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["containment"] = args.containment
     settings = ClusterSettings.from_mapping(overrides)
 
-    rows, truth = build_items(args.data)
+    rows, truth = build_items(args.data, args.set / ITEMS_FILE.name)
     started = time.perf_counter()
     cluster = cluster_in_memory if args.store == "memory" else cluster_in_sqlite
     predicted = cluster(rows, settings)
@@ -150,7 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         elif recipe.frame:
             kinds.append("post quoted in an article")
         else:
-            band = "edits 0-10%" if recipe.edit < 0.1 else "edits 10-25%" if recipe.edit < 0.25 else "edits 25-40%"
+            band = (
+                "edits 0-10%"
+                if recipe.edit < 0.1
+                else "edits 10-25%"
+                if recipe.edit < 0.25
+                else "edits 25-40%"
+            )
             kinds.append(band)
         if recipe.strip:
             kinds.append("diacritics removed")
@@ -163,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             total[kind] += 1
             found[kind] += same
     for kind in total:
-        print(f"  copy in its original's cluster, {kind}: {found[kind]}/{total[kind]} ({found[kind] / total[kind]:.3f})")
-    with PAIRS_FILE.open(encoding="utf-8", newline="") as handle:
+        print(
+            f"  copy in its original's cluster, {kind}: {found[kind]}/{total[kind]} ({found[kind] / total[kind]:.3f})"
+        )
+    with (args.set / PAIRS_FILE.name).open(encoding="utf-8", newline="") as handle:
         pairs = list(csv.DictReader(handle))
     merged = [pair for pair in pairs if predicted[pair["item_a"]] == predicted[pair["item_b"]]]
     print(f"same-topic pairs of different stories merged: {len(merged)} of {len(pairs)}")
@@ -177,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(stories_in) > 1:
             wrong[len(stories_in)] += 1
     if wrong:
-        print(f"clusters mixing stories: {sum(wrong.values())} ({dict(wrong)} by number of stories)")
+        print(
+            f"clusters mixing stories: {sum(wrong.values())} ({dict(wrong)} by number of stories)"
+        )
     return 0
 
 
