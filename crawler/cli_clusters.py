@@ -67,6 +67,11 @@ def _since(value: str | None) -> str | None:
     return to_utc_iso((datetime.now(UTC) - _duration(value, "--since")).isoformat())
 
 
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _summary_line(summary: Any) -> str:
     first = summary.first.document
     sites = ", ".join(f"{site} ({n})" for site, n in summary.sites[:4])
@@ -76,7 +81,7 @@ def _summary_line(summary: Any) -> str:
     reach = sum(summary.engagement.values())
     return (
         f"{summary.cluster_id}  {summary.size} documents{flags}{verdict}\n"
-        f"  first: {first.title or first.text[:80]!r} · {first.site} · {summary.first.time}\n"
+        f"  first: {_short(first.title or first.text)} · {first.site} · {summary.first.time}\n"
         f"  last seen {summary.last_seen} · sites: {sites}{more} · "
         f"{len(summary.accounts)} accounts · reach {reach}"
     )

@@ -300,9 +300,6 @@ class Clusterer:
     def __init__(self, settings: ClusterSettings = DEFAULT_SETTINGS) -> None:
         self.settings = settings
 
-    def sketch(self, doc: Document) -> Sketch:
-        return sketch(cluster_text(doc), self.settings.params)
-
     def assign(
         self,
         docs: Iterable[Document],

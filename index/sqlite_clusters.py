@@ -3,16 +3,16 @@
 :class:`SqliteSketchIndex` is the :class:`~index.clusters.SketchIndex` of one upsert: it works
 on the write connection inside the upsert's transaction (tables of migration 0010), so a
 document's sketch, its cluster and the document itself are written together or not at all,
-and every crawl process writing the file sees the others' sketches. The read functions
-(:func:`cluster_sizes`, :func:`summaries`, :func:`members`, :func:`activity`) take the read
-connection.
+and every crawl process writing the file sees the others' sketches (the band postings are
+held in memory per process, :mod:`index.sketch_postings`, and follow the table's ``seq``).
+:func:`cluster_sizes` takes the read connection; the other cluster reads are in
+:mod:`index.sqlite_spread`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ __all__ = [
     "clear_state",
     "cluster_batch",
     "cluster_sizes",
+    "init_state",
     "read_state",
     "stale",
     "write_state",
@@ -284,25 +285,6 @@ def cluster_sizes(conn: sqlite3.Connection, cluster_ids: Sequence[str]) -> dict[
             ).fetchall()
         )
     return sizes
-
-
-@dataclass(slots=True)
-class MemberRow:
-    """A cluster member as stored: the document and how it joined."""
-
-    document: Document
-    matched_id: str | None
-    how: str | None
-    similarity: float | None
-
-
-def member_rows(conn: sqlite3.Connection, cluster_id: str, columns: str) -> list[tuple[Any, ...]]:
-    """Documents of ``cluster_id`` (``columns`` of ``documents AS d``) with how they joined."""
-    return conn.execute(
-        f"SELECT {columns}, s.matched_id, s.how, s.similarity FROM cluster_sketches s "
-        "JOIN documents d ON d.rowid = s.doc_rowid WHERE s.cluster_id = ?",
-        (cluster_id,),
-    ).fetchall()
 
 
 def init_state(conn: sqlite3.Connection, settings: ClusterSettings) -> None:
