@@ -183,6 +183,39 @@ class Postings:
         self._new_slots[self._new : self._new + len(keys)] = slot
         self._new += len(keys)
 
+    def add_many(
+        self,
+        rowids: list[int],
+        signatures: np.ndarray,
+        sizes: list[int],
+        keys: list[np.ndarray],
+        fingerprints: list[int],
+    ) -> None:
+        """:meth:`add` for many sketches at once (loading a store's state): their keys are
+        merged into the sorted tiers in one step instead of passing through the buffer."""
+        if not rowids:
+            return
+        for rowid in rowids:
+            old = self.slot_of.get(rowid)
+            if old is not None:
+                self.alive[old] = False
+        while self.count + len(rowids) > len(self.sizes):
+            self._grow()
+        slots = np.arange(self.count, self.count + len(rowids), dtype=np.int32)
+        self.count += len(rowids)
+        self.signatures[slots] = signatures
+        self.sizes[slots] = sizes
+        self.fingerprint_counts[slots] = fingerprints
+        self.rowids[slots] = rowids
+        self.alive[slots] = True
+        self.slot_of.update(zip(rowids, slots.tolist(), strict=True))
+        all_keys = np.concatenate(keys) if keys else _NO_KEYS
+        owners = np.repeat(slots, [len(k) for k in keys])
+        self._recent.merge(all_keys, owners, self.alive)
+        if len(self._recent) >= min(RECENT_SHARE * len(self._base), RECENT_MAX):
+            self._base.merge(self._recent.keys, self._recent.slots, self.alive)
+            self._recent = _Sorted()
+
     def remove(self, rowid: int) -> None:
         slot = self.slot_of.pop(rowid, None)
         if slot is not None:

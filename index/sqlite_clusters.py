@@ -86,23 +86,26 @@ class SqliteSketchIndex:
             "WHERE seq > ? ORDER BY seq",
             (self.postings.seq,),
         )
+        width = self.postings.num_perm
         while rows := cursor.fetchmany(_LOAD_CHUNK):
-            signed = [row for row in rows if row[2]]
-            bands: dict[int, np.ndarray] = {}
+            signatures = np.zeros((len(rows), width), dtype=np.uint32)
+            signed = [number for number, row in enumerate(rows) if row[2]]
             if signed:
-                matrix = np.stack([_signature(row[2]) for row in signed])
-                for row, keys in zip(signed, band_key_matrix(matrix, self.rows), strict=True):
-                    bands[row[0]] = keys
-            for rowid, size, signature, fingerprints, seq in rows:
-                prints = np.frombuffer(fingerprints, dtype="<i8")
-                self.postings.add(
-                    rowid,
-                    _signature(signature) if signature else _EMPTY,
-                    size,
-                    np.concatenate([bands.get(rowid, _NO_KEYS), prints]),
-                    len(prints),
-                )
-                self.postings.seq = seq
+                signatures[signed] = np.stack([_signature(rows[number][2]) for number in signed])
+                bands = band_key_matrix(signatures[signed], self.rows)
+            band_of = dict(zip(signed, bands if signed else [], strict=True))
+            prints = [np.frombuffer(row[3], dtype="<i8") for row in rows]
+            self.postings.add_many(
+                [row[0] for row in rows],
+                signatures,
+                [row[1] for row in rows],
+                [
+                    np.concatenate([band_of.get(number, _NO_KEYS), prints[number]])
+                    for number in range(len(rows))
+                ],
+                [len(found) for found in prints],
+            )
+            self.postings.seq = rows[-1][4]
 
     def stored(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
