@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from index.clusters import CandidatePairs, SketchEntry, cluster_text
 from index.documents import Document
+from index.elastic_rewrite import rewrite_documents
 from index.elastic_schema import IndexNames
 from index.errors import BulkIndexError, SearchError
 from index.query import to_utc_iso
@@ -35,7 +36,9 @@ __all__ = ["STATE_ID", "ElasticSketchIndex", "signature_of", "sketch_source"]
 STATE_ID = "~state"
 _MGET_CHUNK = 500
 #: Candidates read per document (best first: most keys shared).
-MAX_HITS = 500
+MAX_HITS = 200
+#: Documents per ``msearch`` request (a 512 MiB test node refused 500 at once).
+MSEARCH_CHUNK = 50
 
 
 def signature_of(source: dict[str, Any]) -> np.ndarray:
@@ -109,35 +112,37 @@ class ElasticSketchIndex:
     def candidates(
         self, keys: Sequence[np.ndarray], *, exclude: Sequence[str], min_fingerprints: int
     ) -> CandidatePairs:
-        """One ``msearch`` for the batch: a ``should`` of one ``term`` per key each."""
-        searches: list[dict[str, Any]] = []
+        """``msearch`` requests of :data:`MSEARCH_CHUNK` documents: a ``should`` of one named
+        ``term`` per key each, so the score counts the keys shared (best candidates first)
+        and ``matched_queries`` names them, without reading the candidates' keys back."""
         asked = [number for number, wanted in enumerate(keys) if len(wanted)]
-        for number in asked:
-            searches.append({"index": self.alias})
-            searches.append(
-                {
-                    "query": {
-                        "bool": {
-                            "should": [
-                                {"constant_score": {"filter": {"term": {"keys": key}}}}
-                                for key in keys[number].tolist()
-                            ],
-                            "minimum_should_match": 1,
-                            "must_not": [{"ids": {"values": [exclude[number], STATE_ID]}}],
-                        }
-                    },
-                    "size": MAX_HITS,
-                    "_source": [
-                        "doc_id",
-                        "cluster_id",
-                        "size",
-                        "signature",
-                        "keys",
-                        "fingerprints",
-                    ],
-                }
-            )
-        responses = self.client.msearch(searches=searches)["responses"] if searches else []
+        responses: list[dict[str, Any]] = []
+        for start in range(0, len(asked), MSEARCH_CHUNK):
+            searches: list[dict[str, Any]] = []
+            for number in asked[start : start + MSEARCH_CHUNK]:
+                searches.append({"index": self.alias})
+                searches.append(
+                    {
+                        "query": {
+                            "bool": {
+                                "should": [
+                                    {
+                                        "constant_score": {
+                                            "filter": {"term": {"keys": key}},
+                                            "_name": str(key),
+                                        }
+                                    }
+                                    for key in keys[number].tolist()
+                                ],
+                                "minimum_should_match": 1,
+                                "must_not": [{"ids": {"values": [exclude[number], STATE_ID]}}],
+                            }
+                        },
+                        "size": MAX_HITS,
+                        "_source": ["doc_id", "cluster_id", "size", "signature", "fingerprints"],
+                    }
+                )
+            responses += self.client.msearch(searches=searches)["responses"]
         rows_by_ref: dict[str, int] = {}
         refs: list[str] = []
         sizes, signatures, counts = [], [], []
@@ -145,10 +150,9 @@ class ElasticSketchIndex:
         for number, response in zip(asked, responses, strict=True):
             if "error" in response:
                 raise SearchError(f"sketch lookup failed: {response['error']}")
-            wanted = set(keys[number].tolist())
             for hit in response["hits"]["hits"]:
                 source = hit["_source"]
-                shared = wanted.intersection(source.get("keys") or ())
+                shared = [int(name) for name in hit.get("matched_queries") or ()]
                 shared_prints = sum(key & 1 for key in shared)
                 shared_bands = len(shared) - shared_prints
                 if not (shared_bands or shared_prints >= min_fingerprints):
@@ -227,11 +231,22 @@ class ElasticSketchIndex:
             )
         ]
         actions = [
-            {"_op_type": "update", "_index": index, "_id": doc_id, "doc": {"cluster_id": target}}
+            {
+                "_op_type": "update",
+                "_index": self.alias,
+                "_id": doc_id,
+                "doc": {"cluster_id": target},
+            }
             for doc_id in stored
-            for index in (self.alias, self.documents_alias)
         ]
         _bulk(self.client, actions, refresh=self.refresh, what="moving cluster members")
+        # Documents are rewritten whole: a partial update would drop their search copies.
+        rewrite_documents(
+            self.client,
+            self.documents_alias,
+            {doc_id: {"cluster_id": target} for doc_id in stored},
+            refresh=self.refresh,
+        )
         return stored
 
     def flush(self, written: set[str]) -> None:

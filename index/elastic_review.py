@@ -21,6 +21,7 @@ from typing import Any
 from elasticsearch import ConflictError as EsConflictError
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from index.elastic_rewrite import rewrite_documents
 from index.elastic_schema import IndexNames
 from index.errors import ConflictError, NotFound, ReviewError
 from index.review import (
@@ -294,10 +295,18 @@ class ReviewIndex:
     def _follow(self, item: ReviewItem) -> None:
         """The target's ``review_status`` follows its most recently changed item."""
         status = review_status_of(item)
-        if item.queue == "site":
-            index, doc = self.names.alias("sites"), {"profile": {"review_status": status}}
-        else:
-            index, doc = self.names.alias("documents"), {"review_status": status}
+        if item.queue != "site":
+            # Rewritten whole: a partial update would drop the search copies the documents
+            # index keeps out of _source (index/elastic_rewrite.py). A deleted target is
+            # skipped: the item and its history remain.
+            rewrite_documents(
+                self.client,
+                self.names.alias("documents"),
+                {item.target_id: {"review_status": status}},
+                refresh=self.refresh,
+            )
+            return
+        index, doc = self.names.alias("sites"), {"profile": {"review_status": status}}
         # A deleted target is fine: the item and its history remain.
         with contextlib.suppress(NotFoundError):
             self.client.update(
@@ -380,19 +389,26 @@ class ReviewIndex:
             if not ok:
                 raise ReviewError(f"could not import review item: {result}")
             written += 1
+        # Documents are rewritten whole (index/elastic_rewrite.py), the last item of each
+        # target deciding its status; site profiles take a partial update.
+        statuses = {
+            item.target_id: {"review_status": review_status_of(item)}
+            for item in given
+            if item.queue != "site"
+        }
+        rewrite_documents(
+            self.client, self.names.alias("documents"), statuses, refresh=self.refresh
+        )
         follow = [
             {
                 "_op_type": "update",
-                "_index": self.names.alias("sites" if item.queue == "site" else "documents"),
+                "_index": self.names.alias("sites"),
                 "_id": item.target_id,
-                "doc": (
-                    {"profile": {"review_status": review_status_of(item)}}
-                    if item.queue == "site"
-                    else {"review_status": review_status_of(item)}
-                ),
+                "doc": {"profile": {"review_status": review_status_of(item)}},
                 "retry_on_conflict": 3,
             }
             for item in given
+            if item.queue == "site"
         ]
         for ok, result in helpers.streaming_bulk(
             self.client, follow, raise_on_error=False, max_retries=3, refresh=self.refresh

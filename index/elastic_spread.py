@@ -22,6 +22,7 @@ from index.documents import Document
 from index.elastic_client import mapped_errors
 from index.elastic_clusters import STATE_ID, ElasticSketchIndex
 from index.elastic_dsl import document_from_source
+from index.elastic_rewrite import rewrite_documents
 from index.errors import NotFound, SearchError
 from index.review import ReviewItem
 from index.spread import ClusterMember
@@ -228,22 +229,11 @@ class ElasticSpread:
                 self._stored_batches(batch_size), clusterer.settings, workers
             ):
                 assignments, index = self._cluster_batch(docs, force=True, sketches=drawn)
-                helpers_actions = [
-                    {
-                        "_op_type": "update",
-                        "_index": self._alias("documents"),
-                        "_id": a.doc_id,
-                        "doc": {"cluster_id": a.cluster_id},
-                    }
-                    for a in assignments
-                ]
-                for _ok, _outcome in helpers.streaming_bulk(
-                    self.client,
-                    helpers_actions,
-                    raise_on_error=True,
-                    max_retries=3,  # type: ignore[attr-defined]
-                ):
-                    pass
+                rewrite_documents(
+                    self.client,  # type: ignore[attr-defined]
+                    self._alias("documents"),
+                    {a.doc_id: {"cluster_id": a.cluster_id} for a in assignments},
+                )
                 index.flush({doc.id for doc in docs})
                 # The next batch must find this one's sketches.
                 self.client.indices.refresh(index=self._alias("sketches"))  # type: ignore[attr-defined]
@@ -284,23 +274,17 @@ class ElasticSpread:
             found = self.client.mget(  # type: ignore[attr-defined]
                 index=self._alias("documents"), ids=targets, source_includes=["review_status"]
             )
-            actions = [
-                {
-                    "_op_type": "update",
-                    "_index": self._alias("documents"),
-                    "_id": hit["_id"],
-                    "doc": {"review_status": "open"},
-                }
+            fresh = [
+                hit["_id"]
                 for hit in found["docs"]
                 if hit.get("found") and hit["_source"].get("review_status", "none") == "none"
             ]
-            for _ok, _outcome in helpers.streaming_bulk(
-                self.client,
-                actions,
-                raise_on_error=True,
-                refresh=True,  # type: ignore[attr-defined]
-            ):
-                pass
+            rewrite_documents(
+                self.client,  # type: ignore[attr-defined]
+                self._alias("documents"),
+                {doc_id: {"review_status": "open"} for doc_id in fresh},
+                refresh=True,
+            )
 
     # -- watches and alerts ------------------------------------------------------------------
 

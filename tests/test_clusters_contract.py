@@ -319,3 +319,17 @@ def test_rebuild_gives_the_clusters_the_writes_gave(store):
     after = {doc_id: cluster_of(store, store.get(doc_id)) for doc_id in before}
     assert after == before
     assert not store.clusters_stale()
+
+
+def test_decided_and_moved_posts_are_still_found_by_their_words(store):
+    """Review decisions and cluster moves rewrite stored documents: their search copies
+    (with and without diacritics) must survive that on every store."""
+    store.upsert([ORIGINAL_DOC, COPY_DOC, OTHER_DOC])
+    decide_cluster(store, cluster_of(store, ORIGINAL_DOC), "lan", "false", "")
+    for query in ("nuoc muoi", "nước muối", "muối hột"):
+        found = {hit.document.id for hit in store.search(SearchRequest(query=query)).hits}
+        assert {ORIGINAL_DOC.id, COPY_DOC.id} <= found, query
+    assert store.rebuild_clusters() == 3
+    assert {
+        hit.document.id for hit in store.search(SearchRequest(query="vo sinh OR muoi")).hits
+    } >= {ORIGINAL_DOC.id}
