@@ -18,8 +18,8 @@ from analysis.covid import (
     CovidResult,
     covid_features,
     detect_covid,
-    train_covid_model,
 )
+from analysis.covid_training import train_covid_model
 from analysis.known_claims import KnownClaim, KnownClaimIndex
 from analysis.site_style import (
     PageSignals,

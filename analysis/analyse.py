@@ -8,11 +8,12 @@ which say why in ``reason`` instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from analysis.claims import ClaimPost, score_claims
 from analysis.covid import DEFAULT_COVID_THRESHOLD, CovidLexicon, CovidModel, detect_covid
 from analysis.text import (
     Entity,
@@ -30,6 +31,7 @@ __all__ = [
     "Analysis",
     "AnalysisResources",
     "PostInput",
+    "PostLike",
     "Thresholds",
     "analyse",
     "analyse_batch",
@@ -43,8 +45,26 @@ DEFAULT_NER_MAX_TOKENS = 30
 DEFAULT_CLAIM_THRESHOLD = 0.5
 
 
+class PostLike(Protocol):
+    """What the analysis reads of a post: the crawler's items and stored documents have these
+    fields (``index.documents.Post``), and so does :class:`PostInput`."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def published_at(self) -> str | None: ...
+    @property
+    def engagement(self) -> dict[str, int] | None: ...
+
+
 @dataclass
 class PostInput:
+    """A post given to the analysis on its own (``misinfo analyze``'s JSON lines)."""
+
     text: str
     title: str = ""
     url: str = ""
@@ -54,7 +74,7 @@ class PostInput:
 
 @dataclass
 class AnalysisResources:
-    """Everything loaded from files once per process (see ``crawler.resources``)."""
+    """Everything loaded from files once per process (see ``crawler.resources.analysis``)."""
 
     covid_lexicon: CovidLexicon
     covid_model: CovidModel | None = None
@@ -122,30 +142,14 @@ def _empty_claim(reason: str) -> dict[str, Any]:
     }
 
 
-def _claims_scorer() -> Callable[..., Any] | None:
-    """``analysis.claims.score_claims`` if that module is installed: the one guarded import."""
-    try:
-        from analysis.claims import score_claims
-    except ModuleNotFoundError as exc:
-        if exc.name != "analysis.claims":
-            raise
-        return None
-    return score_claims
-
-
 def _score_claims(
-    posts: Sequence[PostInput],
+    posts: Sequence[PostLike],
     titles: Sequence[str],
     texts: Sequence[str],
     tokens: Sequence[list[str]],
     resources: AnalysisResources,
     threshold: float,
 ) -> list[dict[str, Any]]:
-    score_claims = _claims_scorer()
-    if score_claims is None:
-        return [_empty_claim("claims module not available") for _ in posts]
-    from analysis.claims import ClaimPost
-
     claim_posts = [
         ClaimPost(text, title, post.engagement, body_tokens, _timestamp(post.published_at))
         for post, title, text, body_tokens in zip(posts, titles, texts, tokens, strict=True)
@@ -173,7 +177,7 @@ def _timestamp(published_at: str | None) -> float | None:
 
 
 def analyse(
-    post: PostInput,
+    post: PostLike,
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
@@ -183,7 +187,7 @@ def analyse(
 
 
 def analyse_batch(
-    posts: Sequence[PostInput],
+    posts: Sequence[PostLike],
     resources: AnalysisResources,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,

@@ -11,14 +11,17 @@ Three sources, each visible in the result:
 
 They combine as a noisy-OR, so each can only raise the score and the result stays in [0, 1]::
 
-    score = 1 - (1 - m) * (1 - 0.6 * p) * (1 - 0.35 * s)
+    score = 1 - (1 - m) * (1 - p)                  with a classifier
+    score = 1 - (1 - m) * (1 - 0.35 * s)           without one
 
 where ``m`` is the best match similarity (0 if none reaches the match threshold), ``p`` the
-classifier probability and ``s`` the signal strength. With the default threshold 0.5 a known
-claim matched at similarity >= 0.5 flags the post on its own; signals alone never do (at most
-0.35); the classifier alone reaches the threshold from p ~ 0.84 (its probabilities are calibrated
-on data where about 16% of posts are unreliable), but a flag must carry evidence an analyst can
-read: without a matched claim or a wording signal, only p >= 0.97 flags.
+classifier's calibrated probability and ``s`` the signal strength. With a classifier and no
+matched claim the score *is* the probability that the post is unreliable (calibrated on
+ReINTEL, where 16% of posts are), so ``claim_threshold`` 0.5 means "more likely unreliable than
+not"; the signals are not added on top, because the classifier reads the same wording (they
+stay in the result as evidence). A known claim matched at similarity >= 0.5 flags the post on
+its own; signals alone never do (at most 0.35). A flag must also carry evidence an analyst can
+read: without a matched claim or a wording signal, only p >= 0.9 flags.
 """
 
 from __future__ import annotations
@@ -46,12 +49,12 @@ __all__ = [
 ]
 
 DEFAULT_CLAIM_THRESHOLD = 0.5
-#: Without a known-claim match or wording signals, the classifier alone flags a post only
-#: when it is confident (p >= 0.84 at the default 0.5 threshold): its features are learnt from
-#: 2020 social posts and an analyst cannot read its reasons, unlike matches and signals.
-DEFAULT_CLASSIFIER_WEIGHT = 0.6
-#: A post with neither a match nor a signal is flagged on the classifier alone only from here.
-DEFAULT_CLASSIFIER_ONLY_FLAG = 0.97
+#: The classifier's calibrated probability enters the score whole (see the module docstring).
+DEFAULT_CLASSIFIER_WEIGHT = 1.0
+#: A post with neither a match nor a signal is flagged on the classifier alone only from
+#: here: its reasons are n-gram weights an analyst cannot read.
+DEFAULT_CLASSIFIER_ONLY_FLAG = 0.9
+#: Weight of the wording signals when no classifier is loaded (they never flag alone).
 DEFAULT_SIGNAL_WEIGHT = 0.35
 DEFAULT_MAX_MATCHES = 5
 DEFAULT_MAX_SIGNALS = 12
@@ -59,7 +62,7 @@ DEFAULT_MAX_SIGNALS = 12
 
 @dataclass
 class ClaimResources:
-    """What scoring needs, loaded once at the edge (``crawler.claim_resources``)."""
+    """What scoring needs, loaded once at the edge (``crawler.resources.claims``)."""
 
     known_claims: KnownClaimIndex | None = None
     classifier: ClaimClassifier | None = None
@@ -84,10 +87,12 @@ class ClaimResult:
 
 
 def combine(match: float, classifier: float | None, signals: float) -> float:
-    """Noisy-OR of the three sources with the module's weights (see the module docstring)."""
-    keep = (1.0 - match) * (1.0 - DEFAULT_SIGNAL_WEIGHT * signals)
+    """Noisy-OR of the sources with the module's weights (see the module docstring)."""
+    keep = 1.0 - match
     if classifier is not None:
         keep *= 1.0 - DEFAULT_CLASSIFIER_WEIGHT * classifier
+    else:
+        keep *= 1.0 - DEFAULT_SIGNAL_WEIGHT * signals
     return min(1.0, max(0.0, 1.0 - keep))
 
 
@@ -173,18 +178,33 @@ def score_claims(
     signals = [detect_signals(full_text) for full_text in full_texts]
     probabilities: list[float | None] = [None] * len(posts)
     if resources.classifier is not None:
-        for row, (post, full_text) in enumerate(zip(posts, full_texts, strict=True)):
-            if full_text:
-                probabilities[row] = resources.classifier.predict_one(
-                    ClaimExample(
-                        text=full_text, engagement=post.engagement, timestamp=post.timestamp
-                    ),
-                    normalized=True,
-                )
+        rows = [row for row, full_text in enumerate(full_texts) if full_text]
+        examples = [
+            ClaimExample(
+                text=full_texts[row],
+                engagement=posts[row].engagement,
+                timestamp=posts[row].timestamp,
+                tokens=_classifier_tokens(posts[row]),
+            )
+            for row in rows
+        ]
+        # one call for the batch: scikit-learn's per-call overhead is paid once
+        for row, probability in zip(
+            rows, resources.classifier.predict_proba(examples, normalized=True), strict=True
+        ):
+            probabilities[row] = float(probability)
     return [
         _result(found, signal_list, probability, threshold)
         for found, signal_list, probability in zip(matches, signals, probabilities, strict=True)
     ]
+
+
+def _classifier_tokens(post: ClaimPost) -> tuple[str, ...] | None:
+    """The words of title + text when the caller gave the text's (the title is short)."""
+    if post.tokens is None:
+        return None
+    title = tuple(segment_words(post.title)) if post.title else ()
+    return title + tuple(post.tokens)
 
 
 def _result(

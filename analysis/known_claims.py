@@ -13,7 +13,9 @@ The bundled file is seeded with Covid-era rumours that Vietnamese authorities (B
 Trung tâm Xử lý tin giả Việt Nam (VAFC), Bộ Thông tin và Truyền thông) and the WHO publicly
 refuted. ``source`` names the kind of authority, no ``source_url`` is given unless verified, and
 seeded dates have month precision (day ``01``: the month the rumour circulated and was refuted).
-Analyst decisions append lines with :func:`append_known_claim`.
+Analyst decisions append lines with :func:`append_known_claim`. Records (validation and the
+JSONL line) live in :mod:`analysis.known_claim_records`; this module matches text against them
+and re-exports the record names.
 
 Similarity of a text unit (a sentence, a pair of sentences or the title) to a claim:
 
@@ -31,25 +33,32 @@ syllables are damped by ``sqrt(30 / syllables)``: long news sentences share word
 A unit that itself refutes the claim ("... là tin giả") has its similarity halved, so it is
 usually not reported at all (and marked ``refuted_in_text`` when it still is): fact-checks quote
 the rumours they debunk.
+
+Size: one algorithm (text units, the cheap prefilter bound and the full similarity must
+agree, and the bound is proved against the similarity), so it stays in one module.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date as _date
 from functools import lru_cache
 
 import numpy as np
 
+from analysis.known_claim_records import (
+    VERDICTS,
+    KnownClaim,
+    KnownClaimError,
+    append_known_claim,
+    parse_known_claim,
+)
 from analysis.text import (
     diacritics_counts,
     diacritics_ratio,
     fold_diacritics,
     fold_each,
-    normalize_text,
     segment_words,
 )
 
@@ -66,7 +75,6 @@ __all__ = [
     "text_units",
 ]
 
-VERDICTS = ("false", "misleading")
 DEFAULT_MATCH_MIN_SIMILARITY = 0.45
 DEFAULT_CHAR_WEIGHT = 0.35
 DEFAULT_WORD_WEIGHT = 0.25
@@ -79,8 +87,6 @@ DEFAULT_KEYWORD_SPAN_CHARS = 80
 DEFAULT_ACCENTED_RATIO = 0.15
 #: Margin on the prefilter's bound for float32 character similarities a hair above 1.
 _BOUND_SLACK = 1e-6
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
 # Everything but letters and digits ("_" joins multi-syllable tokens): word tokens are aligned
@@ -183,109 +189,6 @@ REFUTING_CUES = tuple(
         "xử phạt",
     )
 )
-
-
-class KnownClaimError(ValueError):
-    """A known-claim record is invalid; the message names the field."""
-
-
-@dataclass(frozen=True, slots=True)
-class KnownClaim:
-    id: str
-    claim: str
-    verdict: str
-    source: str
-    date: str
-    aliases: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    source_url: str | None = None
-
-    def to_record(self) -> dict:
-        record: dict = {
-            "id": self.id,
-            "claim": self.claim,
-            "verdict": self.verdict,
-            "source": self.source,
-        }
-        if self.source_url:
-            record["source_url"] = self.source_url
-        record |= {
-            "date": self.date,
-            "aliases": list(self.aliases),
-            "keywords": list(self.keywords),
-        }
-        return record
-
-
-def _text_field(record: dict, name: str, *, required: bool = True) -> str:
-    value = record.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise KnownClaimError(f"'{name}' must be a non-empty string")
-    return normalize_text(value)
-
-
-def _list_field(record: dict, name: str) -> tuple[str, ...]:
-    value = record.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise KnownClaimError(f"'{name}' must be a list of non-empty strings")
-    return tuple(normalize_text(v) for v in value)
-
-
-def parse_known_claim(record: dict) -> KnownClaim:
-    """Validate one record and return it normalised (NFC text, checked id/verdict/date)."""
-    if not isinstance(record, dict):
-        raise KnownClaimError("a known claim must be a JSON object")
-    unknown = set(record) - {
-        "id",
-        "claim",
-        "verdict",
-        "source",
-        "source_url",
-        "date",
-        "aliases",
-        "keywords",
-    }
-    if unknown:
-        raise KnownClaimError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    claim_id = record.get("id")
-    if not isinstance(claim_id, str) or not _ID.match(claim_id):
-        raise KnownClaimError("'id' must be lower-case letters, digits and '-' (2-80 chars)")
-    verdict = record.get("verdict")
-    if verdict not in VERDICTS:
-        raise KnownClaimError(f"'verdict' must be one of {', '.join(VERDICTS)}")
-    day = record.get("date")
-    if not isinstance(day, str) or not _DATE.match(day):
-        raise KnownClaimError("'date' must be YYYY-MM-DD")
-    try:
-        _date.fromisoformat(day)
-    except ValueError as exc:
-        raise KnownClaimError(f"'date' is not a real date: {day}") from exc
-    source_url = _text_field(record, "source_url", required=False) or None
-    if source_url and not source_url.startswith(("http://", "https://")):
-        raise KnownClaimError("'source_url' must be an http(s) URL")
-    return KnownClaim(
-        id=claim_id,
-        claim=_text_field(record, "claim"),
-        verdict=verdict,
-        source=_text_field(record, "source"),
-        date=day,
-        aliases=_list_field(record, "aliases"),
-        keywords=_list_field(record, "keywords"),
-        source_url=source_url,
-    )
-
-
-def append_known_claim(record: dict, existing_ids: Iterable[str] = ()) -> str:
-    """Validate ``record`` and return the JSONL line (with newline) to append to the file.
-
-    The caller (an analyst decision at the edge) writes the line; ids must stay unique.
-    """
-    claim = parse_known_claim(record)
-    if claim.id in set(existing_ids):
-        raise KnownClaimError(f"'id' {claim.id} is already in the known-claims file")
-    return json.dumps(claim.to_record(), ensure_ascii=False) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,6 +635,13 @@ class KnownClaimIndex:
             tokens = tokenize(text)
         units = text_units(text, title, tokens)
         return self._match_units(units, candidates, min_similarity) if units else []
+
+    def match_units(
+        self, units: Sequence[TextUnit], *, min_similarity: float = DEFAULT_MATCH_MIN_SIMILARITY
+    ) -> list[ClaimMatch]:
+        """Every unit against every claim, without the prefilter: what :meth:`match_text`
+        must return (slower; for evaluation and checks)."""
+        return self._match_units(units, set(range(len(self.claims))), min_similarity)
 
     def _candidates(self, sides: Sequence[_Side], min_similarity: float) -> set[int]:
         """Claims some unit of the post could match at ``min_similarity`` (a sound superset).

@@ -169,7 +169,9 @@ def _state_bytes(path: Path) -> dict[str, int]:
             "SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE 'cluster_%' "
             "OR name LIKE 'sqlite_autoindex_cluster_%' GROUP BY name"
         ).fetchall()
-        total = conn.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()[0]
+        total = conn.execute(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        ).fetchone()[0]
     finally:
         conn.close()
     found = dict(rows)
@@ -203,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--single", type=int, default=300, help="documents added one at a time")
     parser.add_argument("--copies", type=float, default=0.3, help="share of copies")
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument(
         "--workers", type=int, default=1, help="processes drawing sketches during the rebuild"
@@ -279,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"LSH state on disk: {state / 2**20:.0f} MiB in the database file "
             f"(of {sizes['(whole file)'] / 2**20:.0f} MiB; "
-            + ", ".join(f"{name} {value / 2**20:.0f}" for name, value in sorted(sizes.items()) if name != "(whole file)")
+            + ", ".join(
+                f"{name} {value / 2**20:.0f}"
+                for name, value in sorted(sizes.items())
+                if name != "(whole file)"
+            )
             + ")"
         )
         postings = store._postings
@@ -288,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             f"sketches; process peak memory {rss_before:.0f} MiB after indexing, "
             f"{rss_after:.0f} MiB after clustering"
         )
-        with store._reading() as conn:
+        with store.reading() as conn:
             predicted = dict(conn.execute("SELECT id, cluster_id FROM documents"))
         first_of: dict[int, str] = {}
         for item in items:

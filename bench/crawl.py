@@ -9,6 +9,11 @@ once per process) with the same concurrency and no politeness delays:
   segmentation, Covid/claim analysis and SQLite indexing.
 
 Prints pages/s for both and their ratio. Usage: ``python bench/crawl.py [--pages 2000]``.
+
+``--warc-rounds N`` instead compares the full pipeline with WARC writing on
+(``evidence.warc: all``, the default) and off, N runs of each, alternating (the machine is
+shared and noisy), and prints the time of each, the ratio of the medians and the WARC
+bytes per 1,000 stored pages.
 """
 
 from __future__ import annotations
@@ -72,22 +77,67 @@ def baseline_worker(sitemap: str) -> None:
     )
 
 
-def pipeline_worker(sitemap: str, data_dir: str) -> None:
-    """Crawl with the full misinfo pipeline; print pages and seconds as JSON."""
+def pipeline_worker(sitemap: str, data_dir: str, warc: str = "on") -> None:
+    """Crawl with the full misinfo pipeline; print pages, seconds and WARC bytes as JSON."""
     from crawler.app import App
     from crawler.pipelines import _analysis_resources
-    from crawler.runner import run_crawls
-    from crawler.sources import Source
+    from crawler.resources.sources import Source
+    from crawler.service.runner import run_crawls
 
     _analysis_resources(None)  # model loading is start-up, not per-page work
     app = App(data_dir=Path(data_dir))
     source = Source(name="bench", sitemaps=[sitemap], max_pages=1_000_000)
-    started = time.perf_counter()
-    (record,) = run_crawls(
-        app, [source], trigger="bench", overrides={**NETWORK, "CLOSESPIDER_PAGECOUNT": 0}
-    )
+    overrides = {**NETWORK, "CLOSESPIDER_PAGECOUNT": 0, "MM_WARC_ENABLED": warc == "on"}
+    started, cpu_started = time.perf_counter(), time.process_time()
+    (record,) = run_crawls(app, [source], trigger="bench", overrides=overrides)
     seconds = time.perf_counter() - started
-    print(json.dumps({"pages": record.fetched, "documents": record.new, "seconds": seconds}))
+    cpu = time.process_time() - cpu_started
+    warc_bytes = sum(path.stat().st_size for path in Path(data_dir).rglob("*.warc.gz"))
+    print(
+        json.dumps(
+            {
+                "pages": record.fetched,
+                "documents": record.new,
+                "seconds": seconds,
+                "cpu": cpu,
+                "warc_bytes": warc_bytes,
+            }
+        )
+    )
+
+
+def compare_warc(sitemap: str, rounds: int) -> None:
+    """Alternate runs with WARC writing on and off; print each and the median ratio."""
+    import os
+    import statistics
+
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    cpus: dict[str, list[float]] = {"off": [], "on": []}
+    per_thousand = []
+    for round_number in range(rounds):
+        order = ("off", "on") if round_number % 2 == 0 else ("on", "off")
+        for mode in order:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run_worker("--pipeline-worker", sitemap, tmp, mode)
+            times[mode].append(result["seconds"])
+            cpus[mode].append(result["cpu"])
+            if mode == "on" and result["documents"]:
+                per_thousand.append(result["warc_bytes"] / result["documents"] * 1000)
+            print(
+                f"round {round_number + 1} warc {mode:<3}: {result['documents']} documents "
+                f"in {result['seconds']:.1f} s, {result['cpu']:.1f} s CPU "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    print(f"median: WARC off {off:.1f} s, WARC on {on:.1f} s: {on / off:.3f}x the time")
+    cpu_off, cpu_on = statistics.median(cpus["off"]), statistics.median(cpus["on"])
+    print(
+        f"median CPU: WARC off {cpu_off:.1f} s, WARC on {cpu_on:.1f} s: "
+        f"{cpu_on / cpu_off:.3f}x the CPU time"
+    )
+    if per_thousand:
+        print(f"WARC disk cost: {statistics.median(per_thousand) / 1e6:.1f} MB per 1,000 pages")
 
 
 def run_worker(*args: str) -> dict:
@@ -108,6 +158,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--warc-rounds", type=int, default=0, help="compare WARC on/off")
     args = parser.parse_args()
 
     from crawler.demosite import DemoServer
@@ -115,6 +166,9 @@ def main() -> None:
     with DemoServer(port=0, bench_pages=args.pages) as server, tempfile.TemporaryDirectory() as tmp:
         sitemap = server.base_url("bench.localhost") + "/sitemap.xml"
         print(f"site: {args.pages} generated article pages at {sitemap}", flush=True)
+        if args.warc_rounds:
+            compare_warc(sitemap, args.warc_rounds)
+            return
         baseline = run_worker("--baseline-worker", sitemap)
         pipeline = run_worker("--pipeline-worker", sitemap, tmp)
     base_rate = baseline["pages"] / baseline["seconds"]
@@ -136,6 +190,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--baseline-worker":
         baseline_worker(sys.argv[2])
     elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline-worker":
-        pipeline_worker(sys.argv[2], sys.argv[3])
+        pipeline_worker(*sys.argv[2:5])
     else:
         main()

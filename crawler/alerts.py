@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from crawler.resources.store import open_app_store
 from index.review import format_time, utcnow
 
 __all__ = [
@@ -209,7 +210,7 @@ class PeriodicDelivery:
 
     def _run(self) -> None:
         try:
-            store = self.app.open_store()
+            store = open_app_store(self.app)
             try:
                 deliver_alerts(store, self.settings)
             finally:

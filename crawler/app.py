@@ -1,7 +1,8 @@
 """The application context the CLI builds once and hands to every command.
 
 It resolves configuration files (a user's config directory overrides the bundled
-``config/`` file by file), owns the data directory and opens the configured store.
+``config/`` file by file) and names the paths of the data directory. It holds configuration
+only: opening the store is :func:`crawler.resources.store.open_app_store`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import yaml
 
 from config import BUNDLED_DIR
 
-__all__ = ["App", "ConfigError", "default_data_dir"]
+__all__ = ["SPOOL_FILE", "App", "ConfigError", "default_data_dir"]
+
+#: The Elasticsearch outage spool's file name in the data directory.
+SPOOL_FILE = "es-spool.db"
 
 
 class ConfigError(Exception):
@@ -123,7 +127,7 @@ class App:
 
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
-        :mod:`crawler.store_spool`): writes wait there while the cluster is away. Cluster
+        :mod:`crawler.resources.store`): writes wait there while the cluster is away. Cluster
         settings (``clusters:``) go along when they differ from the stores' defaults."""
         clusters = self.cluster_options()
         if self.settings.get("store", "sqlite") != "elasticsearch":
@@ -148,17 +152,7 @@ class App:
     @property
     def spool_path(self) -> Path:
         """Where Elasticsearch writes wait while the cluster is away."""
-        from crawler.store_spool import SPOOL_FILE
-
         return self.data_dir / SPOOL_FILE
-
-    def open_store(self):  # -> index.Store (imported lazily: the CLI starts fast)
-        """The configured store; Elasticsearch comes behind the outage spool
-        (:class:`crawler.store_spool.SpooledStore`)."""
-        from crawler.store_spool import open_configured_store
-
-        self.ensure_data_dir()
-        return open_configured_store(self.index_uri, self.store_options())
 
     @property
     def state_path(self) -> Path:

@@ -5,28 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.documents import Post
+
 __all__ = ["PostItem"]
 
 
-@dataclass(slots=True)
-class PostItem:
-    """A collected post, before normalisation and analysis (see ``crawler.pipelines``)."""
+@dataclass(slots=True, kw_only=True)
+class PostItem(Post):
+    """A collected :class:`~index.documents.Post` on its way through the pipelines
+    (``crawler.pipelines``): normalised, analysed, then stored as a ``Document``."""
 
-    url: str
-    canonical_url: str
-    source: str
-    site: str
-    kind: str = "news"
-    title: str = ""
-    text: str = ""
-    author: str = ""
-    section: str = ""
-    published_at: str | None = None
-    fetched_at: str | None = None
+    #: The site's own name (``og:site_name``, the page's heading), for the site profile.
     site_name: str = ""
-    outlinks: list[str] = field(default_factory=list)
-    engagement: dict[str, int] = field(default_factory=dict)
-    #: Per-page newspaper-style signals (``analysis.site_style.page_signals``), as a dict.
+    #: Per-page newspaper-style signals (``analysis.page_signals.page_signals``), as a dict.
     page_signals: dict[str, Any] = field(default_factory=dict)
     #: Filled by ``AnalysePipeline``: the JSON form of ``analysis.analyse``'s result.
     analysis: dict[str, Any] = field(default_factory=dict)

@@ -31,7 +31,9 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 
-from crawler.urls import canonical_url
+from crawler.extract.urls import canonical_url
+from crawler.pipelines import crawler_store
+from index import document_id
 
 __all__ = [
     "BackoffRetryMiddleware",
@@ -274,9 +276,6 @@ class ResumeMiddleware:
         return cls(crawler, since if since.tzinfo else since.replace(tzinfo=UTC))
 
     def process_request(self, request: Request) -> None:
-        from crawler.pipelines import crawler_store
-        from index import document_id
-
         if request.meta.get("dont_resume_skip") or request.url.endswith("/robots.txt"):
             return None
         document = crawler_store(self.crawler).get(document_id(canonical_url(request.url)))

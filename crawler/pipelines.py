@@ -1,5 +1,8 @@
 """Item pipelines: normalise -> skip unchanged -> analyse -> store.
 
+The crawl opens its store once (:func:`crawler_store`); with Elasticsearch it comes behind the
+outage spool, which is replayed before the first write and reported on at the end.
+
 Each stage is a Scrapy component built ``from_crawler``; outcomes are counted as
 ``mm/<stage>/<outcome>`` stats, which the run summary and run history read.
 """
@@ -7,6 +10,7 @@ Each stage is a Scrapy component built ``from_crawler``; outcomes are counted as
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,11 +19,16 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from analysis.analyse import AnalysisResources, Thresholds, analyse
 from analysis.text import normalize_text
 from crawler.alerts import AlertDelivery
+from crawler.app import App
 from crawler.items import PostItem
-from crawler.store_spool import SpooledStore, open_configured_store, watch_spool
+from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
+from crawler.resources.site_profiles import refresh_site_profiles
+from crawler.resources.store import SpooledStore, flush_spool, open_configured_store
 from index import Document, Store, document_id
+from index.documents import post_fields
 
 __all__ = [
     "AnalysePipeline",
@@ -28,6 +37,8 @@ __all__ = [
     "StorePipeline",
     "crawler_store",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def crawler_store(crawler: Crawler) -> Store:
@@ -49,17 +60,49 @@ def crawler_store(crawler: Crawler) -> Store:
     return store
 
 
-def _app(config_dir: str | None) -> Any:
-    from crawler.app import App
+class _SpoolWatch:
+    """Crawl hooks of a spooled store: replay first, report what waits at the end."""
 
+    def __init__(self, crawler: Any, store: SpooledStore) -> None:
+        self.crawler = crawler
+        self.store = store
+
+    def replay(self) -> None:
+        if not self.store.waiting():
+            return
+        report = flush_spool(self.store, config_dir=self.crawler.settings.get("MM_CONFIG_DIR"))
+        self.crawler.stats.inc_value("mm/spool/replayed", report.replayed)
+        if report.error:
+            log.warning("spool not replayed yet (%s): new documents queue behind it", report.error)
+
+    def spider_closed(self) -> None:
+        pending = self.store.waiting()
+        self.crawler.stats.set_value("mm/docs/spooled", self.store.spooled_total)
+        self.crawler.stats.set_value("mm/spool/pending", pending)
+        if pending:
+            log.warning(
+                "%d documents wait in the spool %s (the store was unreachable); they are "
+                "written by the next crawl or `misinfo index flush`",
+                pending,
+                self.store.spool_path,
+            )
+
+
+def watch_spool(crawler: Any, store: SpooledStore) -> None:
+    """Replay the spool now, before the crawl writes, and count what waits when it ends
+    (``mm/docs/spooled``, ``mm/spool/pending``, ``mm/spool/replayed`` stats)."""
+    watch = crawler._mm_spool_watch = _SpoolWatch(crawler, store)  # signals hold weak refs
+    crawler.signals.connect(watch.spider_closed, signal=signals.spider_closed)
+    watch.replay()
+
+
+def _app(config_dir: str | None) -> App:
     return App(config_dir=Path(config_dir) if config_dir else None)
 
 
 @lru_cache(maxsize=4)
-def _analysis_resources(config_dir: str | None) -> Any:
+def _analysis_resources(config_dir: str | None) -> AnalysisResources:
     """Lexicons, known claims and models, loaded once per process and config directory."""
-    from crawler.resources import load_analysis_resources
-
     return load_analysis_resources(_app(config_dir))
 
 
@@ -121,7 +164,7 @@ class SkipUnchangedPipeline:
 class AnalysePipeline:
     """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts."""
 
-    def __init__(self, crawler: Crawler, resources: Any, thresholds: Any):
+    def __init__(self, crawler: Crawler, resources: AnalysisResources, thresholds: Thresholds):
         self.crawler = crawler
         self.resources = resources
         self.thresholds = thresholds
@@ -130,8 +173,6 @@ class AnalysePipeline:
     def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
             raise NotConfigured("MM_ANALYSIS_ENABLED is off")
-        from crawler.resources import thresholds_from_settings
-
         config_dir = crawler.settings.get("MM_CONFIG_DIR")
         return cls(
             crawler,
@@ -140,19 +181,7 @@ class AnalysePipeline:
         )
 
     def process_item(self, item: PostItem) -> PostItem:
-        from analysis.analyse import PostInput, analyse
-
-        item.analysis = result = analyse(
-            PostInput(
-                text=item.text,
-                title=item.title,
-                url=item.url,
-                published_at=item.published_at,
-                engagement=item.engagement or None,
-            ),
-            self.resources,
-            thresholds=self.thresholds,
-        ).to_dict()
+        item.analysis = result = analyse(item, self.resources, thresholds=self.thresholds).to_dict()
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
                 self.crawler.stats.inc_value(f"mm/flags/{flag}")
@@ -204,45 +233,6 @@ class StorePipeline:
             )
 
 
-@lru_cache(maxsize=4)
-def _site_style_resources(config_dir: str | None) -> tuple[Any, Any]:
-    """The press register and the flagged-sites list, read once per process."""
-    from analysis.site_style import FlaggedSites, PressRegister
-
-    app = _app(config_dir)
-    register = PressRegister.from_csv_text(
-        app.config_path("press_register.csv").read_text(encoding="utf-8")
-    )
-    flagged_path = app.config_path("flagged_sites.csv")
-    flagged = (
-        FlaggedSites.from_csv_text(flagged_path.read_text(encoding="utf-8"))
-        if flagged_path.exists()
-        else None
-    )
-    return register, flagged
-
-
-def refresh_site_profiles(store: Store, sites: list[str], *, config_dir: str | None = None) -> None:
-    """Recompute the newspaper-style profile of each site from all its stored pages."""
-    from analysis.site_style import site_profile_from_pages
-    from index import SearchRequest
-
-    register, flagged = _site_style_resources(config_dir)
-    threshold = float((_app(config_dir).settings.get("analysis") or {}).get("site_threshold", 0.5))
-    for site in sites:
-        pages = [
-            doc.analysis["page_signals"]
-            for doc in store.scan(SearchRequest(filters={"site": [site]}))
-            if doc.analysis.get("page_signals")
-        ]
-        if pages:
-            store.upsert_site(
-                site_profile_from_pages(
-                    pages, site=site, register=register, flagged=flagged, threshold=threshold
-                )
-            )
-
-
 def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Document:
     analysis = post.analysis
     covid = analysis.get("covid", {})
@@ -256,24 +246,12 @@ def _to_document(post: PostItem, doc_id: str, previous: Document | None) -> Docu
     stored_analysis = {key: value for key, value in analysis.items() if key != "segmented"}
     stored_analysis["page_signals"] = post.page_signals
     return Document(
+        **post_fields(post),
         id=doc_id,
-        url=post.url,
-        canonical_url=post.canonical_url,
-        source=post.source,
-        site=post.site,
-        kind=post.kind,
-        title=post.title,
-        text=post.text,
-        author=post.author,
-        section=post.section,
-        published_at=post.published_at,
-        fetched_at=post.fetched_at,
         first_seen=previous.first_seen if previous else post.fetched_at,
         lang=analysis.get("lang", "vi"),
         content_hash=content_hash(post),
         segmented=analysis.get("segmented", ""),
-        outlinks=post.outlinks,
-        engagement=post.engagement,
         flags=flags,
         scores=scores,
         analysis=stored_analysis,

@@ -16,8 +16,9 @@ from typing import Any
 from scrapy.settings import Settings
 
 from crawler.app import App, ConfigError
-from crawler.frontier import Frontier
-from crawler.sources import Source
+from crawler.frontier.config import Frontier
+from crawler.resources.evidence import crawl_evidence_settings
+from crawler.resources.sources import Source
 
 __all__ = [
     "BASE_SETTINGS",
@@ -64,8 +65,8 @@ BASE_SETTINGS: dict[str, Any] = {
     # Resume after a hard kill (crawler.middlewares.ResumeMiddleware): documents stored since
     # this ISO time by the interrupted run are not fetched again; set per run by the runner.
     "MM_RESUME_SINCE": None,
-    # Shared crawl runs on the redis frontier (crawler.frontier_run.SharedRun); the
-    # frontier (crawler.frontier.Frontier.scrapy_settings) turns it on with scrapy-redis.
+    # Shared crawl runs on the redis frontier (crawler.frontier.shared_run.SharedRun); the
+    # frontier (crawler.frontier.config.Frontier.scrapy_settings) turns it on with scrapy-redis.
     "MM_SHARED_RUN_ENABLED": False,
     "MM_SHARED_RUN_KEY": None,  # <prefix>:<source>:<run>, the prefix of the run's Redis keys
     "MM_SHARED_RUN_TTL": 86_400,  # seconds an unfinished run's keys outlive its last process
@@ -74,6 +75,12 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_BROWSER_WAIT_MS": 15000,  # wait this long for the first post to appear
     "MM_BROWSER_GROW_MS": 4000,  # after a scroll or click, wait this long for more posts
     "MM_BROWSER_MAX_CLICKS": 50,  # "load more" clicks per page
+    # WARC of every stored document's response (crawler.evidence.warc.WarcExtension), under
+    # <MM_DATA_DIR>/warc/<source>/<run>/; set per run from settings.yaml's evidence.warc.
+    "MM_WARC_ENABLED": False,
+    "MM_WARC_MODE": "all",  # "all" or "flagged" (only pages flagged by the analysis)
+    "MM_WARC_MAX_BYTES": 100 * 1024 * 1024,  # a new file past this size
+    "MM_DATA_DIR": None,
     # -- Scrapy ----------------------------------------------------------------------------
     "BOT_NAME": "misinfo-monitor",
     "ITEM_PIPELINES": {
@@ -102,7 +109,10 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.middlewares.ResumeMiddleware": 50,
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
-    "EXTENSIONS": {"crawler.frontier_run.SharedRun": 500},
+    "EXTENSIONS": {
+        "crawler.frontier.shared_run.SharedRun": 500,
+        "crawler.evidence.warc.WarcExtension": 600,
+    },
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
@@ -154,6 +164,7 @@ def crawl_settings(
         },
         priority="project",
     )
+    settings.setdict(crawl_evidence_settings(app), priority="project")
     if frontier is not None:
         settings.setdict(frontier.scrapy_settings(source.name), priority="project")
     if needs_browser(source):

@@ -1,6 +1,6 @@
 """Document stores: the embedded SQLite/FTS5 default and Elasticsearch."""
 
-from index.documents import FACET_FIELDS, Document, document_id
+from index.documents import FACET_FIELDS, Document, Post, document_id
 from index.errors import (
     BulkIndexError,
     ConflictError,
@@ -23,6 +23,7 @@ __all__ = [
     "Hit",
     "LeaseError",
     "NotFound",
+    "Post",
     "QuerySyntaxError",
     "ReviewError",
     "SearchError",

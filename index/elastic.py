@@ -18,6 +18,9 @@ starts.
 Refresh policy: with ``refresh="wait_for"`` (the default) every write returns once it is
 visible to searches, as in SQLite; bulk loaders that do not read back may pass
 ``refresh=False``. ``get``/``content_hashes`` are real-time either way.
+
+Size: the ``Store`` contract's methods for Elasticsearch (the DSL, schema and review live in
+:mod:`index.elastic_dsl`, :mod:`index.elastic_schema`, :mod:`index.elastic_review`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from elasticsearch import NotFoundError, helpers
 
 from index.clusters import DEFAULT_SETTINGS, Assignment, Clusterer, ClusterSettings
 from index.documents import FACET_FIELDS, Document
+from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT,
@@ -46,8 +50,10 @@ from index.elastic_dsl import (
     search_body,
     sort_dsl,
 )
+from index.elastic_evidence import ElasticEvidence
 from index.elastic_review import ReviewIndex
 from index.elastic_schema import (
+    KINDS,
     IndexNames,
     MigrationReport,
     ensure_indices,
@@ -57,7 +63,13 @@ from index.elastic_schema import (
 from index.elastic_spread import ElasticSpread
 from index.errors import BulkIndexError, QuerySyntaxError, SearchError
 from index.query import SEARCH_FACETS, fill_histogram, parse_query
-from index.review import FLAG_QUEUES, AuditEntry, ReviewItem, document_item, site_item, utcnow
+from index.review import (
+    AuditEntry,
+    ReviewItem,
+    review_items_for_documents,
+    review_items_for_site,
+    utcnow,
+)
 from index.store import Bucket, Hit, SearchRequest, SearchResponse, UpsertResult
 
 __all__ = ["BULK_CHUNK", "ElasticsearchStore"]
@@ -85,7 +97,7 @@ def _bulk_reason(outcome: dict[str, Any]) -> str:
     return f"{outcome.get('status')} {detail}"
 
 
-class ElasticsearchStore(ElasticSpread):
+class ElasticsearchStore(ElasticSpread, ElasticCases, ElasticCaseTransfer):
     """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x), with
     near-duplicate clusters, travelling verdicts and watch alerts (:class:`ElasticSpread`).
 
@@ -173,7 +185,7 @@ class ElasticsearchStore(ElasticSpread):
             self.client.indices.refresh(index=",".join(self._aliases()))
 
     def _aliases(self) -> list[str]:
-        return [self.names.alias(kind) for kind in ("documents", "sites", "review", "audit")]
+        return [self.names.alias(kind) for kind in KINDS]
 
     @property
     def _documents(self) -> str:
@@ -250,12 +262,7 @@ class ElasticsearchStore(ElasticSpread):
             previous = {
                 hit["_id"]: hit.get("_source") or {} for hit in stored["docs"] if hit.get("found")
             }
-            items = [
-                document_item(doc, FLAG_QUEUES[flag], now)
-                for doc in docs
-                for flag in dict.fromkeys(doc.flags)
-                if flag in FLAG_QUEUES
-            ]
+            items = review_items_for_documents(docs, now)
             queued = set(self._review.existing([item.id for item in items]))
             fresh_targets = {item.target_id for item in items if item.id not in queued}
             actions = []
@@ -301,6 +308,8 @@ class ElasticsearchStore(ElasticSpread):
             if sketches is not None:
                 sketches.flush(written)
             written_docs += [doc for doc in docs if doc.id in written]
+            # Subjects (index.subjects) of the documents written.
+            register_documents(self, [doc for doc in docs if doc.id in written], now)
         return [a for a in assignments if a.doc_id in written]
 
     def upsert_site(self, profile: dict[str, Any]) -> None:
@@ -330,8 +339,8 @@ class ElasticsearchStore(ElasticSpread):
                 },
                 refresh=self.refresh,
             )
-            if profile.get("flag"):
-                self._review.enqueue([site_item(profile, now)])
+            if items := review_items_for_site(profile, now):
+                self._review.enqueue(items)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -548,6 +557,12 @@ class ElasticsearchStore(ElasticSpread):
         self._ensure()
         with mapped_errors("review_history"):
             return self._review.history(item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> ElasticEvidence:
+        """Archived files, takedown checks and watches, in this store's cluster."""
+        return ElasticEvidence(self.client, self.names, self.refresh, self._ensure)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 

@@ -26,7 +26,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from analysis.text import fold_diacritics
+from analysis.folding import fold_diacritics
 from index.documents import FACET_FIELDS, Document
 from index.errors import QuerySyntaxError
 from index.query import (
@@ -96,11 +96,7 @@ def _exact_char(char: str) -> str:
 def _folded_char(char: str) -> str:
     if not _WORD_CHAR.match(char):
         return " "
-    folded = fold_diacritics(char)
-    if len(folded) == 1:
-        return folded
-    lower = char.lower()
-    return lower if len(lower) == 1 else char
+    return fold_diacritics(char, keep_length=True)
 
 
 def exact_copy(text: str) -> str:

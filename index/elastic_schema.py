@@ -1,6 +1,7 @@
 """Index layout of the Elasticsearch store: versioned indices behind aliases.
 
-Each kind of record (``documents``, ``sites``, ``review``, ``audit``) lives in an index named
+Each kind of record (``documents``, ``sites``, ``review``, ``audit``, ``subjects``, ``cases``,
+``tips``) lives in an index named
 ``<prefix>-<kind>-v<version>`` reached through the alias ``<prefix>-<kind>``; the store only
 ever talks to aliases. Settings and mappings are JSON files in ``config/elasticsearch/``
 (``_meta.schema_version`` is the version).
@@ -39,7 +40,21 @@ __all__ = [
     "schema_version",
 ]
 
-KINDS = ("documents", "sites", "review", "audit", "sketches", "watches", "alerts")
+KINDS = (
+    "documents",
+    "sites",
+    "review",
+    "audit",
+    "evidence",
+    "checks",
+    "watches",
+    "subjects",
+    "cases",
+    "tips",
+    "sketches",
+    "watch_queries",
+    "alerts",
+)
 SCHEMA_DIR = BUNDLED_DIR / "elasticsearch"
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-]{0,200}")
 

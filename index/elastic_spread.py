@@ -5,7 +5,7 @@ batch before it is written (:meth:`ElasticSpread._cluster_batch`, the ``sketches
 :mod:`index.elastic_clusters`), the cluster reads of :class:`~index.spread.SpreadStore`
 (aggregations on the ``sketches`` index, which carries each member's cluster, time and flag),
 ``review_enqueue``, the rebuild, and the watch and alert storage of
-:class:`~index.watches.WatchStore` (``watches`` and ``alerts`` indices). Only core features
+:class:`~index.watches.WatchStore` (``watch_queries`` and ``alerts`` indices). Only core features
 are used (terms/max aggregations, bulk, scroll), as in the rest of the store.
 """
 
@@ -292,14 +292,17 @@ class ElasticSpread:
         self._ensure()  # type: ignore[attr-defined]
         with mapped_errors("watch_save"):
             self.client.index(  # type: ignore[attr-defined]
-                index=self._alias("watches"), id=watch.id, document=watch.to_dict(), refresh=True
+                index=self._alias("watch_queries"),
+                id=watch.id,
+                document=watch.to_dict(),
+                refresh=True,
             )
 
     def watch_list(self) -> list[Watch]:
         self._ensure()  # type: ignore[attr-defined]
         with mapped_errors("watch_list"):
             response = self.client.search(  # type: ignore[attr-defined]
-                index=self._alias("watches"),
+                index=self._alias("watch_queries"),
                 size=1000,
                 sort=[{"created_at": "asc"}, {"id": "asc"}],
             )
@@ -309,7 +312,7 @@ class ElasticSpread:
         self._ensure()  # type: ignore[attr-defined]
         with mapped_errors("watch_delete"):
             try:
-                self.client.delete(index=self._alias("watches"), id=watch_id, refresh=True)  # type: ignore[attr-defined]
+                self.client.delete(index=self._alias("watch_queries"), id=watch_id, refresh=True)  # type: ignore[attr-defined]
             except NotFoundError as exc:
                 raise NotFound(f"no watch {watch_id!r}") from exc
 

@@ -2,9 +2,15 @@
 
 Flagged posts enter the ``covid`` and ``claim`` queues (document flags "covid", "claim"),
 flagged sites the ``site`` queue (a site profile with a truthy ``flag``, e.g.
-"site_style"). Backends enqueue automatically when a flagged document or site profile is
-written, once per (queue, target): re-crawls refresh an open item's title, excerpt, score
-and priority but never reset a decision, and an item stays when a later crawl drops the flag.
+"site_style").
+
+The review step. :func:`review_items_for_documents` and :func:`review_items_for_site` say which
+items a written document or site profile brings; every backend's ``Store.upsert`` /
+``Store.upsert_site`` enqueues them in the same write (one SQLite transaction; in Elasticsearch
+right after the bulk request, for the documents it accepted), so a flagged post is never stored
+without its queue item. Once per (queue, target): re-crawls refresh an open item's title,
+excerpt, score and priority but never reset a decision, and an item stays when a later crawl
+drops the flag.
 
 Life of an item::
 
@@ -30,6 +36,7 @@ token (an int in SQLite, "seq_no:primary_term" in Elasticsearch).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,18 +59,22 @@ __all__ = [
     "format_time",
     "item_id",
     "reopen_item",
+    "review_items_for_documents",
+    "review_items_for_site",
     "review_priority",
     "review_status_of",
     "site_item",
 ]
 
-QUEUES = ("covid", "claim", "site")
+QUEUES = ("covid", "claim", "site", "tips")
 POST_VERDICTS = ("false", "misleading", "true", "unverifiable", "not_relevant")
 SITE_VERDICTS = ("confirmed", "not_confirmed")
 VERDICTS: dict[str, tuple[str, ...]] = {
     "covid": POST_VERDICTS,
     "claim": POST_VERDICTS,
     "site": SITE_VERDICTS,
+    # Citizen reports (index.cases): the reported page, judged like a flagged post.
+    "tips": POST_VERDICTS,
 }
 #: Document flag -> queue it sends the document to.
 FLAG_QUEUES = {"covid": "covid", "claim": "claim"}
@@ -211,6 +222,22 @@ def document_item(document: Document, queue: str, now: datetime) -> ReviewItem:
         updated_at=stamp,
         updated_by="system",
     )
+
+
+def review_items_for_documents(documents: Iterable[Document], now: datetime) -> list[ReviewItem]:
+    """The review step for written documents: one item per flag with a queue
+    (:data:`FLAG_QUEUES`), a flag listed twice counted once."""
+    return [
+        document_item(doc, FLAG_QUEUES[flag], now)
+        for doc in documents
+        for flag in dict.fromkeys(doc.flags)
+        if flag in FLAG_QUEUES
+    ]
+
+
+def review_items_for_site(profile: dict[str, Any], now: datetime) -> list[ReviewItem]:
+    """The review step for a written site profile: one ``site`` item when it is flagged."""
+    return [site_item(profile, now)] if profile.get("flag") else []
 
 
 def site_item(profile: dict[str, Any], now: datetime) -> ReviewItem:

@@ -10,6 +10,9 @@ temp table on the read connection, and reads its page of hits from that set
 :mod:`index.sqlite_sql`; the schema from the named migrations in :mod:`index.sqlite_schema`;
 review queues from :mod:`index.sqlite_review`. ``sqlite3`` errors are mapped to
 :mod:`index.errors` here, at the boundary.
+
+Size: the ``Store`` contract's methods for SQLite, each a thin transaction around SQL from
+the builders; splitting the class would split one connection's lifecycle.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.folding import fold_diacritics
 from index import sqlite_clusters, sqlite_review
 from index.clusters import (
     DEFAULT_SETTINGS,
@@ -54,16 +58,19 @@ from index.query import (
 )
 from index.review import AuditEntry, ReviewItem, utcnow
 from index.sketch_postings import Postings
+from index.sqlite_cases import SqliteCases, SqliteCaseTransfer, register_documents
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
+from index.sqlite_evidence import SqliteEvidence
 from index.sqlite_schema import migrate
 from index.sqlite_spread import SqliteSpread
 from index.sqlite_sql import (
     CLEAR_MATCHED,
     CREATE_MATCHED,
     DOCUMENT_COLUMNS,
+    JSON_COLUMNS,
     MATCHED_TABLE,
     SearchSQL,
-    fast_fold,
+    document_from_row,
     quote_identifier,
     search_sql,
 )
@@ -80,7 +87,7 @@ BATCH_SIZE = 1000
 #: Page cache per connection, in KiB (the default 2 MiB makes large FTS writes slow).
 CACHE_KIB = 65_536
 #: Bytes of the database file memory-mapped per connection: reading a documents row then
-#: costs no copy into the page cache (row lookups ran ~2.5x faster at 100k documents).
+#: costs no copy into the page cache.
 MMAP_BYTES = 1 << 30
 #: WAL pages written before a commit copies them back into the database file (SQLite's
 #: default is 1000). Bulk indexing rewrites the same FTS5 and index pages in every batch;
@@ -89,7 +96,6 @@ MMAP_BYTES = 1 << 30
 WAL_AUTOCHECKPOINT_PAGES = 16_384
 #: Rows fetched per step while scanning.
 SCAN_PAGE = 500
-_JSON_FIELDS = ("outlinks", "engagement", "flags", "scores", "analysis")
 _FTS_INSERT = (
     "INSERT INTO documents_fts (rowid, title, text, author, title_f, text_f, author_f) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -137,7 +143,7 @@ def _json(value: Any) -> str:
 
 
 _DOCUMENT_FIELDS = attrgetter(*DOCUMENT_COLUMNS)
-_JSON_POSITIONS = tuple(DOCUMENT_COLUMNS.index(name) for name in _JSON_FIELDS)
+_JSON_POSITIONS = tuple(DOCUMENT_COLUMNS.index(name) for name in JSON_COLUMNS)
 _FIRST_SEEN = DOCUMENT_COLUMNS.index("first_seen")
 
 
@@ -201,9 +207,9 @@ def _fts_values(rowid: int, title: str, text: str, author: str) -> tuple[Any, ..
         title,
         text,
         author,
-        fast_fold(title, lower=False),
-        fast_fold(text, lower=False),
-        fast_fold(author, lower=False),
+        fold_diacritics(title),
+        fold_diacritics(text),
+        fold_diacritics(author),
     )
 
 
@@ -227,13 +233,6 @@ def _rowid_array(conn: sqlite3.Connection, sql: str, params: Any = ()) -> np.nda
     if not listed:
         return np.zeros(0, np.int64)
     return np.fromstring(listed, dtype=np.int64, sep=",")
-
-
-def _document(row: sqlite3.Row | tuple[Any, ...]) -> Document:
-    data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
-    for name in _JSON_FIELDS:
-        data[name] = json.loads(data[name])
-    return Document(**data)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -261,7 +260,7 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore(SqliteSpread):
+class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
     """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests), with
     near-duplicate clusters, travelling verdicts and watch alerts (:class:`SqliteSpread`)."""
 
@@ -332,8 +331,9 @@ class SqliteStore(SqliteSpread):
             conn.execute("COMMIT")
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The read-only connection, interrupted after ``time_limit`` seconds."""
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The read-only connection, interrupted after ``time_limit`` seconds (every read of
+        the store runs in it; callers may run their own SELECTs the same way)."""
         lock = self._write_lock if self._memory else self._read_lock
         with lock, _mapped_errors(self.time_limit):
             conn = self._read
@@ -450,6 +450,7 @@ class SqliteStore(SqliteSpread):
         )
         log_changes(conn, list(rowids.values()))
         sqlite_review.enqueue_documents(conn, docs, now)
+        register_documents(conn, docs, now)  # subjects (index.subjects) of new documents
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
         if self.clusterer is None:
@@ -465,16 +466,16 @@ class SqliteStore(SqliteSpread):
 
     def get(self, doc_id: str) -> Document | None:
         columns = ", ".join(map(quote_identifier, DOCUMENT_COLUMNS))
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 f"SELECT {columns} FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else _document(row)
+        return None if row is None else document_from_row(row)
 
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dict.fromkeys(doc_ids))
         found: dict[str, str] = {}
-        with self._reading() as conn:
+        with self.reading() as conn:
             for chunk in _chunks(ids, 900):
                 marks = ", ".join("?" * len(chunk))
                 found.update(
@@ -485,7 +486,7 @@ class SqliteStore(SqliteSpread):
         return found
 
     def count(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
 
     def counts_by(self, field_name: str) -> dict[str, int]:
@@ -498,7 +499,7 @@ class SqliteStore(SqliteSpread):
         else:
             column = quote_identifier(field_name)
             sql = f"SELECT {column}, count(*) FROM documents GROUP BY {column} ORDER BY 2 DESC, 1"
-        with self._reading() as conn:
+        with self.reading() as conn:
             return dict(conn.execute(sql).fetchall())
 
     def search_sql(self, request: SearchRequest) -> SearchSQL:
@@ -508,7 +509,7 @@ class SqliteStore(SqliteSpread):
     def search(self, request: SearchRequest) -> SearchResponse:
         node = parse_query(request.query)
         statements = search_sql(node, request)
-        with self._reading() as conn, _read_transaction(conn):
+        with self.reading() as conn, _read_transaction(conn):
             # Facets and histogram of a set of matches count it in memory (doc values);
             # matching everything, they read the count tables.
             values = None
@@ -548,7 +549,7 @@ class SqliteStore(SqliteSpread):
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:
-            doc = _document(row)
+            doc = document_from_row(row)
             snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
             score = -float(row[-1]) if row[-1] else 0.0  # FTS5 ranks ascend: best is lowest
             size = sizes.get(doc.cluster_id, 1) if doc.cluster_id else 1
@@ -589,10 +590,10 @@ class SqliteStore(SqliteSpread):
                 ids=request.ids,
             )
             sql, params = search_sql(node, page).hits
-            with self._reading() as conn:
+            with self.reading() as conn:
                 rows = conn.execute(sql, params).fetchall()
             for row in rows:
-                yield _document(row)
+                yield document_from_row(row)
             if len(rows) < SCAN_PAGE:
                 return
             offset += SCAN_PAGE
@@ -603,7 +604,7 @@ class SqliteStore(SqliteSpread):
         """Whether the stored clusters were built with other settings, or never."""
         if self.clusterer is None:
             return False
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sqlite_clusters.stale(conn, self.clusterer.settings)
 
     def rebuild_clusters(
@@ -646,7 +647,7 @@ class SqliteStore(SqliteSpread):
         """Stored documents (id, title, text; the rowid in ``analysis``) in rowid order."""
         after = 0
         while True:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 rows = conn.execute(
                     "SELECT rowid, id, title, text FROM documents WHERE rowid > ? "
                     "ORDER BY rowid LIMIT ?",
@@ -692,13 +693,13 @@ class SqliteStore(SqliteSpread):
             sqlite_review.enqueue_site(conn, profile, now)
 
     def get_site(self, site: str) -> dict[str, Any] | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute("SELECT profile FROM sites WHERE site = ?", (site,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def list_sites(self) -> list[dict[str, Any]]:
         """Every profile, highest newspaper-style score first."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 "SELECT profile FROM sites ORDER BY score DESC NULLS LAST, site"
             ).fetchall()
@@ -709,15 +710,15 @@ class SqliteStore(SqliteSpread):
     def review_list(
         self, queue: str, *, status: str = "open", limit: int = 50, offset: int = 0
     ) -> list[ReviewItem]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sqlite_review.list_items(conn, queue, status=status, limit=limit, offset=offset)
 
     def review_counts(self) -> dict[str, dict[str, int]]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sqlite_review.counts(conn)
 
     def review_get(self, item_id: str) -> ReviewItem:
-        with self._reading() as conn:
+        with self.reading() as conn:
             item = sqlite_review.get_item(conn, item_id)
         if item is None:
             raise NotFound(f"no review item {item_id!r}")
@@ -772,16 +773,22 @@ class SqliteStore(SqliteSpread):
             )
 
     def review_history(self, item_id: str) -> list[AuditEntry]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             if sqlite_review.get_item(conn, item_id) is None:
                 raise NotFound(f"no review item {item_id!r}")
             return sqlite_review.history(conn, item_id)
+
+    # -- evidence (index.evidence) ----------------------------------------------------------
+
+    def evidence(self) -> SqliteEvidence:
+        """Archived files, takedown checks and watches, on this store's connections."""
+        return SqliteEvidence(self._transaction, self.reading)
 
     # -- migration hooks (optional, see index.store.ReviewTransfer) ------------------------
 
     def export_review_items(self) -> Iterator[ReviewItem]:
         """Every review item as stored (version = this store's int), oldest change first."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             items = sqlite_review.export_items(conn)
         yield from items
 
@@ -789,7 +796,7 @@ class SqliteStore(SqliteSpread):
         """The whole audit log in append order, a page at a time."""
         after = 0
         while True:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 page = sqlite_review.export_audit_page(conn, after)
             if not page:
                 return

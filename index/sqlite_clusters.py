@@ -1,7 +1,7 @@
 """Near-duplicate clusters on SQLite: the LSH state in the store's own file.
 
 :class:`SqliteSketchIndex` is the :class:`~index.clusters.SketchIndex` of one upsert: it works
-on the write connection inside the upsert's transaction (tables of migration 0010), so a
+on the write connection inside the upsert's transaction (tables of migration 0014), so a
 document's sketch, its cluster and the document itself are written together or not at all,
 and every crawl process writing the file sees the others' sketches (the band postings are
 held in memory per process, :mod:`index.sketch_postings`, and follow the table's ``seq``).

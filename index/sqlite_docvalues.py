@@ -2,7 +2,7 @@
 set of matches computed in memory, the way Elasticsearch reads doc values.
 
 A search that matches tens of thousands of documents spent most of its time in two SQL
-aggregations (~30 ms each at 100k documents): a GROUP BY over the facet index probing the
+aggregations, each growing with the matched set: a GROUP BY over the facet index probing the
 matched set, and one over the day index. Here each facet field is a dictionary-encoded
 array indexed by rowid (source, site, kind, review status; flags as a bit mask; the day as
 an ordinal), so counting a set of rowids is one ``numpy.bincount`` per field.

@@ -18,16 +18,15 @@ from typing import Any
 from index.documents import Document
 from index.errors import ConflictError, NotFound, ReviewError
 from index.review import (
-    FLAG_QUEUES,
     QUEUES,
     AuditEntry,
     ReviewItem,
     claim_item,
     decide_item,
-    document_item,
     reopen_item,
+    review_items_for_documents,
+    review_items_for_site,
     review_status_of,
-    site_item,
 )
 from index.sqlite_docvalues import log_changed_ids
 
@@ -152,31 +151,24 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") 
 
 
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:
-    """Queue every flagged document (once per queue); refresh open items on re-crawl."""
-    _enqueue(
-        conn,
-        [
-            document_item(doc, FLAG_QUEUES[flag], now)
-            for doc in docs
-            for flag in dict.fromkeys(doc.flags)
-            if flag in FLAG_QUEUES
-        ],
-    )
+    """The review step of an upsert (:func:`index.review.review_items_for_documents`), in its
+    transaction: queue every flagged document once per queue; refresh open items on re-crawl."""
+    _enqueue(conn, review_items_for_documents(docs, now))
 
 
 def enqueue_items(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") -> None:
-    """Queue ready-made items (a copy of a decided rumour, :mod:`index.spread`): new ones
-    are created and audited with ``note``, open ones refreshed, decided ones left alone.
-    Documents that enter a queue this way get their ``review_status`` and a change-log
-    entry here (no upsert wrote them)."""
+    """Queue ready-made items (a citizen's tip, ``index.sqlite_cases``; a copy of a decided
+    rumour, :mod:`index.spread`): new ones are created and audited with ``note``, open ones
+    refreshed, decided ones left alone. Documents that enter a queue this way get their
+    ``review_status`` and a change-log entry here (an upsert may not have written them)."""
     _enqueue(conn, items, note)
     log_changed_ids(conn, [item.target_id for item in items if item.queue != "site"])
 
 
 def enqueue_site(conn: sqlite3.Connection, profile: dict[str, Any], now: datetime) -> None:
-    """Queue a flagged site profile (truthy ``flag``) once."""
-    if profile.get("flag"):
-        _enqueue(conn, [site_item(profile, now)])
+    """The review step of ``upsert_site``: queue a flagged site profile (truthy ``flag``) once."""
+    if items := review_items_for_site(profile, now):
+        _enqueue(conn, items)
 
 
 # -- reads -----------------------------------------------------------------------------------

@@ -22,11 +22,17 @@ Layout:
 * ``doc_changes``: rowids of written documents, in order (migration 0009), so readers can
   keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
-* ``cluster_sketches`` / ``cluster_state``: the near-duplicate LSH state (migration 0010,
+* ``cluster_sketches`` / ``cluster_state``: the near-duplicate LSH state (migration 0014,
   :mod:`index.sqlite_clusters`): each document's MinHash signature, sentence fingerprints
   and cluster, and the settings they were built with.
-* ``watches`` / ``alerts``: saved watch queries and the alerts they raised (migration 0011).
+* ``watches`` / ``alerts``: saved watch queries and the alerts they raised (migration 0015).
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
+* ``evidence_files`` / ``evidence_checks`` / ``evidence_watch``: archived files, takedown
+  checks and watches (migration 0010, :mod:`index.sqlite_evidence`).
+* ``subjects``, ``cases``, ``tips`` (migration 0011, :mod:`index.sqlite_cases`): who
+  published, violation cases and citizen reports; their changes go to ``review_audit`` as
+  ``subject:<id>``, ``case:<id>``, ``tip:<id>``. Migration 0012 creates the subjects of the
+  documents already stored.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from index.sqlite_evidence import SCHEMA as EVIDENCE_SCHEMA
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -199,7 +207,7 @@ DROP INDEX documents_site_published;
 """
 
 # Facets and the histogram over every document (the UI's landing page) read small count
-# tables instead of scanning 100k index entries (~20 ms) per request. The store's upsert keeps
+# tables instead of scanning an index entry per document on every request. The store's upsert keeps
 # them exact (SqliteStore._count_rows; it is the only writer of those columns): triggers
 # would, but any UPDATE trigger on documents doubled the cost of the upsert's inserts.
 # review_status changes outside upserts (review decisions), so its facet groups its own
@@ -279,6 +287,89 @@ CREATE INDEX alerts_pending ON alerts (delivered_at, seq);
 """
 
 
+# Subjects, cases and citizen reports (index.cases). Case and tip ids are their row numbers.
+# review_audit gains an index on "at": the period report reads a period of the log.
+_CASES = """
+CREATE TABLE subjects (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    sites TEXT NOT NULL DEFAULT '[]',
+    licence TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE cases (
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    items TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    legal_basis TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    fine INTEGER,
+    decision TEXT NOT NULL DEFAULT '',
+    decision_date TEXT,
+    outcome TEXT,
+    opened_by TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX cases_status ON cases (status, updated_at);
+CREATE INDEX cases_subject ON cases (subject);
+CREATE TABLE tips (
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL,
+    reporter TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL,
+    doc_id TEXT,
+    review_item TEXT,
+    fetch_error TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    answered_at TEXT,
+    answered_by TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX tips_received ON tips (received_at);
+CREATE INDEX tips_doc ON tips (doc_id);
+CREATE INDEX review_audit_at ON review_audit (at);
+"""
+
+
+def _backfill_subjects(conn: sqlite3.Connection) -> None:
+    """Subjects of the documents stored before subjects existed (one pass over sites, and
+    over the URLs of social posts)."""
+    from datetime import UTC, datetime
+
+    from index.sqlite_cases import register_subjects
+    from index.subjects import SubjectRef, account_key, registrable_domain
+
+    refs: list[SubjectRef] = []
+    for (site,) in conn.execute("SELECT DISTINCT site FROM documents WHERE kind != 'social'"):
+        refs.append(SubjectRef(registrable_domain(site), "website", site, site))
+    for site, url in conn.execute("SELECT site, url FROM documents WHERE kind = 'social'"):
+        key = account_key(url)
+        if key:
+            refs.append(SubjectRef(key, "account", site))
+    register_subjects(conn, refs, datetime.now(UTC))
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step running ``sql`` statement by statement (trigger bodies kept whole)."""
 
@@ -306,8 +397,19 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0007_fewer_indexes", _script(_FEWER_INDEXES)),
     ("0008_count_tables", _script(_COUNT_TABLES)),
     ("0009_change_log", _script(_CHANGE_LOG)),
-    ("0010_clusters", _script(_CLUSTERS)),
-    ("0011_watches_alerts", _script(_WATCHES)),
+    # Archived files, takedown checks and watches (index.sqlite_evidence).
+    ("0010_evidence", _script(EVIDENCE_SCHEMA)),
+    ("0011_subjects_cases_tips", _script(_CASES)),
+    ("0012_subjects_from_documents", _backfill_subjects),
+    # The period report counts the sites crawled in a period from this covering index (a
+    # scan of every documents row took ~1 s at 100k). fetched_utc mostly grows, so inserts
+    # append at the index's end.
+    (
+        "0013_documents_fetched_site",
+        _script("CREATE INDEX documents_fetched_site ON documents (fetched_utc, site, kind);"),
+    ),
+    ("0014_clusters", _script(_CLUSTERS)),
+    ("0015_watches_alerts", _script(_WATCHES)),
 ]
 
 

@@ -1,10 +1,10 @@
 """Clusters, travelling verdicts and watch alerts on the SQLite store.
 
 :class:`SqliteSpread` is a mixin of :class:`~index.sqlite.SqliteStore`: the cluster reads of
-:class:`~index.spread.SpreadStore` (over the LSH state table of migration 0010 joined to the
+:class:`~index.spread.SpreadStore` (over the LSH state table of migration 0014 joined to the
 documents), ``review_enqueue``, and the watch and alert storage of
-:class:`~index.watches.WatchStore` (tables of migration 0011). It only uses the store's
-connections (``_reading``, ``_transaction``).
+:class:`~index.watches.WatchStore` (tables of migration 0015). It only uses the store's
+connections (``reading``, ``_transaction``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from index.errors import NotFound
 from index.review import ReviewItem
 from index.spread import ClusterMember
 from index.sqlite_clusters import cluster_sizes
-from index.sqlite_sql import DOCUMENT_COLUMNS, quote_identifier
+from index.sqlite_sql import DOCUMENT_COLUMNS, document_from_row, quote_identifier
 from index.watches import MAX_ATTEMPTS, Alert, Watch
 
 __all__ = ["SqliteSpread"]
@@ -50,7 +50,7 @@ class SqliteSpread:
     # -- clusters ------------------------------------------------------------------------
 
     def cluster_sizes(self, cluster_ids: Iterable[str]) -> dict[str, int]:
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             return cluster_sizes(conn, [cid for cid in cluster_ids if cid])
 
     def cluster_ids(
@@ -77,14 +77,12 @@ class SqliteSpread:
             f"HAVING {' AND '.join(having)} ORDER BY max({_MEMBER_TIME}) DESC, count(*) DESC "
             "LIMIT ?"
         )
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(sql, [max(1, min_size), *params, limit]).fetchall()
         return [row[0] for row in rows]
 
     def cluster_members(self, cluster_id: str) -> list[ClusterMember]:
-        from index.sqlite import _document
-
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(
                 f"SELECT {_DOC_COLUMNS}, s.matched_id, s.how, s.similarity "
                 "FROM cluster_sketches s JOIN documents d ON d.rowid = s.doc_rowid "
@@ -93,12 +91,12 @@ class SqliteSpread:
             ).fetchall()
         width = len(DOCUMENT_COLUMNS)
         return [
-            ClusterMember(_document(row[:width]), row[width], row[width + 1], row[width + 2])
+            ClusterMember(document_from_row(row[:width]), row[width], row[width + 1], row[width + 2])
             for row in rows
         ]
 
     def cluster_activity(self, since: str) -> list[tuple[str, str]]:
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             return conn.execute(
                 f"SELECT s.cluster_id, {_MEMBER_TIME} FROM documents d "
                 "JOIN cluster_sketches s ON s.doc_rowid = d.rowid "
@@ -132,7 +130,7 @@ class SqliteSpread:
             )
 
     def watch_list(self) -> list[Watch]:
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(
                 "SELECT id, name, query, created_by, created_at, enabled FROM watches "
                 "ORDER BY created_at, id"
@@ -188,7 +186,7 @@ class SqliteSpread:
         else:
             sql = f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY seq DESC LIMIT ? OFFSET ?"
             params = [limit, offset]
-        with self._reading() as conn:  # type: ignore[attr-defined]
+        with self.reading() as conn:  # type: ignore[attr-defined]
             return [_alert(row) for row in conn.execute(sql, params).fetchall()]
 
     def alerts_mark(

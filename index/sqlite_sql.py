@@ -4,14 +4,17 @@ Nothing here touches a connection, so the SQL can be tested and printed (``--sql
 User text only ever reaches SQLite as a bound parameter; inside an FTS5 ``MATCH``
 expression every word is a double-quoted FTS5 string (:func:`quote_fts`), and identifiers
 go through :func:`quote_identifier`.
+
+Size: every SQL builder of the store in one place, so each quoting rule is written once.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.documents import FACET_FIELDS
+from index.documents import FACET_FIELDS, Document
 from index.errors import QuerySyntaxError
 from index.query import (
     FACET_SIZE,
@@ -27,7 +30,6 @@ from index.query import (
     Range,
     Term,
     date_bounds,
-    fast_fold,
     positive_text_leaves,
 )
 from index.store import SearchRequest
@@ -37,7 +39,6 @@ __all__ = [
     "DOCUMENT_COLUMNS",
     "FTS_COLUMNS",
     "SearchSQL",
-    "fast_fold",
     "fts_expression",
     "quote_fts",
     "quote_identifier",
@@ -52,6 +53,18 @@ DOCUMENT_COLUMNS = (
     "segmented", "outlinks", "engagement", "flags", "scores", "analysis", "review_status",
     "cluster_id",
 )  # fmt: skip
+#: Of those, the columns stored as JSON text.
+JSON_COLUMNS = ("outlinks", "engagement", "flags", "scores", "analysis")
+
+
+def document_from_row(row: Any) -> Document:
+    """A ``documents`` row (its :data:`DOCUMENT_COLUMNS`, in order) as a :class:`Document`."""
+    data = dict(zip(DOCUMENT_COLUMNS, row, strict=False))
+    for name in JSON_COLUMNS:
+        data[name] = json.loads(data[name])
+    return Document(**data)
+
+
 #: FTS5 columns: as written, then folded.
 FTS_COLUMNS = ("title", "text", "author", "title_f", "text_f", "author_f")
 #: bm25 weights per FTS column: a title match counts four times a body match (the FTS5
@@ -162,7 +175,7 @@ def _field_term(node: FieldTerm) -> tuple[str, list[Any]]:
                 [node.value, node.value + _MAX_CHAR],
             )
         return "d.rowid IN (SELECT doc_rowid FROM document_flags WHERE flag = ?)", [node.value]
-    if node.field == "cluster":  # the LSH state's index (migration 0010) finds members
+    if node.field == "cluster":  # the LSH state's index (migration 0014) finds members
         if node.prefix:
             return (
                 "d.rowid IN (SELECT doc_rowid FROM cluster_sketches "
@@ -227,8 +240,8 @@ def filters_clause(filters: dict[str, list[str]]) -> tuple[str, list[Any]]:
 MATCHED_TABLE = "temp.search_matched"
 CREATE_MATCHED = "CREATE TEMP TABLE IF NOT EXISTS search_matched (rid INTEGER PRIMARY KEY)"
 CLEAR_MATCHED = f"DELETE FROM {MATCHED_TABLE}"
-#: Up to this many matches, facets and histograms read each match's row (~2 us each at 100k
-#: documents); above it they scan a covering index once, probing the matched set (~20 ms).
+#: Up to this many matches, facets and histograms read each match's row; above it they scan
+#: a covering index once, probing the matched set (cheaper than that many row reads).
 LOOKUP_LIMIT = 8000
 #: Up to this many matches, a sorted page reads and sorts every match's sort key; above it,
 #: it walks the sort order's index probing the set (~limit x documents / matches steps).
@@ -568,8 +581,8 @@ def _relevance_page(
     ``offset + limit`` of those are ever read. Ranking is one of:
 
     * at most :data:`BM25_LIMIT` matches: FTS5's ``rank`` (bm25, title weighted 4x). bm25
-      reads each query word's whole doclist once for its document frequency, ~5 ms per
-      common word at 100k documents, whatever the number of matches;
+      reads each query word's whole doclist once for its document frequency, a cost that
+      grows with the collection for a common word, whatever the number of matches;
     * more matches (common words, where that cost adds up): the number of query words
       (positive leaves, :func:`title_expressions`) found in the title, more first, ties
       newest-indexed first. Those FTS5 lookups are bounded by the window's rowids.

@@ -91,7 +91,8 @@ class Store(Protocol):
     """What the crawler, CLI and web UI need from a document store."""
 
     def upsert(self, documents: Iterable[Document]) -> UpsertResult:
-        """Insert or replace documents by id, in bulk."""
+        """Insert or replace documents by id, in bulk, and enqueue the flagged ones for review
+        in the same write (the review step, :func:`index.review.review_items_for_documents`)."""
         ...
 
     def get(self, doc_id: str) -> Document | None: ...
@@ -115,7 +116,10 @@ class Store(Protocol):
         ...
 
     # -- site profiles -------------------------------------------------------------------
-    def upsert_site(self, profile: dict[str, Any]) -> None: ...
+    def upsert_site(self, profile: dict[str, Any]) -> None:
+        """Store a site profile; a flagged one is enqueued for review in the same write
+        (:func:`index.review.review_items_for_site`)."""
+        ...
 
     def get_site(self, site: str) -> dict[str, Any] | None: ...
 

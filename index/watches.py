@@ -9,7 +9,7 @@ in the UI and by ``misinfo alerts``; the crawler delivers the pending ones to a 
 (``crawler/alerts.py``): the store only records them, so a slow receiver never holds a
 write transaction.
 
-Stores implement :class:`WatchStore` (SQLite tables of migration 0011; Elasticsearch
+Stores implement :class:`WatchStore` (SQLite tables of migration 0015; Elasticsearch
 indices ``<prefix>-watches`` and ``<prefix>-alerts``).
 """
 

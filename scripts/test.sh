@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: set up a virtual environment with the test extras and run the
-# whole suite. Extra arguments go to pytest (e.g. scripts/test.sh -k sources -x).
+# The README's test command: set up a virtual environment with the test extras, lint (ruff, and
+# import-linter's layer and no-cycle contracts in pyproject.toml), then run the whole suite.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k sources -x).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-python3}"
@@ -10,4 +11,5 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

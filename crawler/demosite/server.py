@@ -16,6 +16,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from crawler.demosite.app import DemoApp, SiteHandler, host_name
 from crawler.demosite.bench import BENCH_HOST, BenchCatalog
@@ -29,7 +30,7 @@ from crawler.demosite.content import (
 from crawler.demosite.model import Article, SiteDef, SocialPost
 from crawler.demosite.news import NewsSite
 from crawler.demosite.render import make_environment
-from crawler.demosite.responses import Response
+from crawler.demosite.responses import Response, html
 from crawler.demosite.sites import load_sites
 from crawler.demosite.social import SocialSite
 from crawler.demosite.vndates import VN_TZ, http_date
@@ -67,6 +68,7 @@ class DemoServer:
         self._catalogs: dict[str, Catalog] = {}
         self._posts: list[SocialPost] = []
         self._sites: dict[str, SiteDef] = {}
+        self._removed: dict[tuple[str, str], int] = {}
         self._load()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -217,9 +219,23 @@ class DemoServer:
         base = self.base_url("mxh.localhost") if self._httpd is not None else ""
         return [dataclasses.replace(post, url=base + post.path) for post in self._posts]
 
+    def remove_page(self, url: str, *, status: int = 410) -> None:
+        """Take the page at ``url`` down (tests of takedown checks): it answers ``status``
+        (404 or 410), or with 200 a "content not available" notice as some sites show."""
+        parts = urlsplit(url)
+        self._removed[(host_name(parts.netloc), parts.path or "/")] = status
+
+    def restore_page(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._removed.pop((host_name(parts.netloc), parts.path or "/"), None)
+
     def _respond(self, host_header: str | None, target: str, ims: str | None) -> Response:
         assert self._app is not None
         self._record(host_name(host_header), target)
+        status = self._removed.get((host_name(host_header), urlsplit(target).path or "/"))
+        if status is not None:
+            notice = "Nội dung không tồn tại hoặc đã bị gỡ bỏ." if status == 200 else "Gone"
+            return html(f"<!doctype html><title>{notice}</title><p>{notice}</p>", status=status)
         return self._app.handle(host_header, target, ims)
 
 

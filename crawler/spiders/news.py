@@ -13,10 +13,10 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from analysis.site_style import page_signals
-from crawler.extract import extract_page
+from crawler.extract.article import extract_page
+from crawler.extract.urls import canonical_url, in_domains
 from crawler.items import PostItem
-from crawler.sources import Source
-from crawler.urls import canonical_url, in_domains
+from crawler.resources.sources import Source
 
 __all__ = ["NewsSpider"]
 
@@ -46,6 +46,7 @@ class NewsSpider(scrapy.Spider):
         self.article_pattern = (
             re.compile(source.article_pattern) if source.article_pattern else None
         )
+        self.extract_rules = source.extract.compiled() if source.extract else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.feeds:
@@ -118,7 +119,10 @@ class NewsSpider(scrapy.Spider):
             response.url,
             fetched_at=fetched_at,
             article_pattern=self.article_pattern,
+            rules=self.extract_rules,
         )
+        if not page.is_article:
+            self.crawler.stats.inc_value("mm/pages/not_article")
         if page.is_article and page.text:
             yield PostItem(
                 url=response.url,

@@ -24,11 +24,11 @@ from scrapy.http import Response
 
 from analysis.site_style import signals_from_fields
 from analysis.text import normalize_text
-from crawler.dates import parse_iso, parse_vietnamese_date
+from crawler.extract.dates import parse_iso, parse_vietnamese_date
+from crawler.extract.urls import canonical_url, site_of
 from crawler.items import PostItem
-from crawler.sources import Selectors, Source
+from crawler.resources.sources import Selectors, Source
 from crawler.spiders.news import NewsSpider
-from crawler.urls import canonical_url, site_of
 
 __all__ = [
     "ParsedPost",

@@ -1,7 +1,7 @@
 """The analyst web UI: search with facets and a timeline, posts with evidence, review queues,
 site profiles and crawl status, behind a login.
 
-Build it with :func:`create_app`; ``crawler/cli_web.py`` wires it to the data directory.
+Build it with :func:`create_app`; ``crawler/cli/web.py`` wires it to the data directory.
 """
 
 from index.web.app import create_app

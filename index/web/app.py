@@ -1,6 +1,6 @@
 """The analyst web UI as a Starlette application, built from injected dependencies.
 
-``index`` never imports ``crawler``: the caller (``crawler/cli_web.py``) passes a store
+``index`` never imports ``crawler``: the caller (``crawler/cli/web.py``) passes a store
 factory, the user store, the signing key and optional providers for crawl runs and for
 appending known claims. Tests pass an in-memory store and a temporary user database.
 """
@@ -21,16 +21,27 @@ from starlette.staticfiles import StaticFiles
 from index.store import Store
 from index.web import (
     views_auth,
+    views_cases,
     views_clusters,
     views_posts,
     views_queues,
+    views_report,
     views_search,
     views_sites,
 )
-from index.web.context import KnownClaimsAppender, RunsProvider, StorePool, WebContext
+from index.web.context import (
+    KnownClaimsAppender,
+    RunsProvider,
+    StorePool,
+    SubjectRegister,
+    TipSubmitter,
+    WebContext,
+)
 from index.web.render import STATIC_DIR, make_environment
 from index.web.security import CSRFProtect, LoginRateLimiter, LoginRequired, SecurityHeaders
 from index.web.users import UserStore
+from index.web.views_evidence import EvidenceActions
+from index.web.views_evidence import routes as evidence_routes
 
 __all__ = ["SESSION_COOKIE", "SESSION_MAX_AGE", "create_app"]
 
@@ -45,6 +56,7 @@ def _routes() -> list[Route | Mount]:
         Route("/", views_search.search_page, name="search"),
         Route("/export", views_search.export, name="export"),
         Route("/posts/{doc_id}", views_posts.post_page, name="post"),
+        *evidence_routes(),
         Route("/queues", views_queues.queues_page, name="queues"),
         Route("/queues/{queue}", views_queues.queue_page, name="queue"),
         Route(item, views_queues.item_page, name="queue_item"),
@@ -79,6 +91,8 @@ def _routes() -> list[Route | Mount]:
         Route("/sites", views_sites.sites_page, name="sites"),
         Route("/sites/{site}", views_sites.site_page, name="site"),
         Route("/status", views_sites.status_page, name="status"),
+        *views_cases.routes(),
+        *views_report.routes(),
         Route("/login", views_auth.login_form, methods=["GET"], name="login"),
         Route("/login", views_auth.login_submit, methods=["POST"], name="login_submit"),
         Route("/logout", views_auth.logout, methods=["POST"], name="logout"),
@@ -100,9 +114,12 @@ def create_app(
     secret_key: str,
     runs_provider: RunsProvider | None = None,
     known_claims_appender: KnownClaimsAppender | None = None,
+    subject_register: SubjectRegister | None = None,
+    tip_submitter: TipSubmitter | None = None,
     store_pool_size: int = 4,
     https_only: bool = False,
     login_limiter: LoginRateLimiter | None = None,
+    evidence: EvidenceActions | None = None,
     debug: bool = False,
 ) -> Starlette:
     """The web UI. ``store_factory`` is called lazily, up to ``store_pool_size`` times.
@@ -117,6 +134,8 @@ def create_app(
         templates=make_environment(),
         runs_provider=runs_provider,
         known_claims_appender=known_claims_appender,
+        subject_register=subject_register,
+        tip_submitter=tip_submitter,
         limiter=login_limiter or LoginRateLimiter(),
     )
 
@@ -145,4 +164,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
+    app.state.evidence = evidence  # capture/check/bundle: see index.web.views_evidence
     return app

@@ -24,6 +24,8 @@ __all__ = [
     "KnownClaimsAppender",
     "RunsProvider",
     "StorePool",
+    "SubjectRegister",
+    "TipSubmitter",
     "WebContext",
     "current_user",
     "flash",
@@ -35,6 +37,12 @@ RunsProvider = Callable[[], Sequence[Mapping[str, Any]]]
 #: ``(claim text, source note) -> id of the new known claim``; raises ``ValueError`` with a
 #: message for the analyst when the claim cannot be added.
 KnownClaimsAppender = Callable[[str, str], str]
+#: ``subject -> press-register entry as a dict, or None`` (index.subjects.Subject.register).
+SubjectRegister = Callable[[Any], Mapping[str, Any] | None]
+#: ``(url, user, note, channel, reporter, received day or None) -> the tip as a dict``:
+#: fetches and stores the reported page (``crawler.service.tips``); raises ``ValueError`` with a
+#: message for the analyst.
+TipSubmitter = Callable[[str, str, str, str, str, str | None], Mapping[str, Any]]
 
 
 class StorePool:
@@ -87,6 +95,8 @@ class WebContext:
     runs_provider: RunsProvider | None = None
     known_claims_appender: KnownClaimsAppender | None = None
     limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+    subject_register: SubjectRegister | None = None
+    tip_submitter: TipSubmitter | None = None
     title: str = "misinfo-monitor"
 
     def render(

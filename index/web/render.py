@@ -71,8 +71,8 @@ def histogram_svg(
     for index, ((first, last, count), link) in enumerate(zip(bars, links, strict=True)):
         bar_height = 0 if count == 0 else max(2.0, height * count / top)
         period = first if first == last else f"{first} → {last}"
-        # Only the link and the period are text; escaped once each (Markup.format escapes
-        # every argument, ~40 us a bar).
+        # Only the link and the period are text; escaped once each (Markup.format would
+        # escape every argument of every bar).
         label = f"<title>{escape(period)}: {int(count)}</title>"
         x, bar_width = f"{index * slot:.2f}", f"{max(slot - gap, 0.5):.2f}"
         parts.append(
@@ -105,6 +105,12 @@ def fmt_date(value: str | None) -> str:
     return text
 
 
+def _format_count(value: Any, key: str = "") -> str:
+    from index.report_render import format_count
+
+    return format_count(key, value)
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -120,5 +126,6 @@ def make_environment() -> Environment:
         score=fmt_score,
         when=fmt_date,
         verdict=lambda value: VERDICT_LABELS.get(value or "", value or ""),
+        count=_format_count,
     )
     return env

@@ -20,7 +20,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 __all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "User", "UserError", "UserExists", "UserStore"]
 
-ROLES = ("analyst", "admin")
+ROLES = ("analyst", "supervisor", "admin")
+#: Roles that may record a sanction or close a case (index.cases.DECIDING_ROLES).
+DECIDING_ROLES = ("supervisor", "admin")
 MIN_PASSWORD_LENGTH = 8
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -51,6 +53,11 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def may_decide_cases(self) -> bool:
+        """May record a sanction or close a case."""
+        return self.role in DECIDING_ROLES
 
 
 def normalize_username(name: str) -> str:

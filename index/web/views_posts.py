@@ -14,6 +14,7 @@ from index.errors import NotFound, SearchError
 from index.review import FLAG_QUEUES, VERDICTS, AuditEntry, ReviewItem, item_id
 from index.store import SearchRequest, Store
 from index.web.context import web
+from index.web.views_evidence import panel_context
 
 __all__ = [
     "api_post",
@@ -99,6 +100,7 @@ def post_page(request: Request) -> Response:
         phrase, duplicates = near_duplicates(store, doc)
         items = review_items(store, doc)
         sizes = getattr(store, "cluster_sizes", lambda ids: {})([doc.cluster_id or ""])
+        evidence = panel_context(request, store, doc)
     return context.render(
         request,
         "post.html",
@@ -111,6 +113,7 @@ def post_page(request: Request) -> Response:
             "items": items,
             "verdicts": VERDICTS,
             "can_add_claims": context.known_claims_appender is not None,
+            **evidence,
         },
     )
 

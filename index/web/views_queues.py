@@ -37,6 +37,7 @@ QUEUE_LABELS = {
     "covid": "Covid-19 posts",
     "claim": "Likely false claims",
     "site": "Newspaper-style sites",
+    "tips": "Citizen reports",
 }
 
 

@@ -1,0 +1,5 @@
+"""The ``misinfo`` command line (``misinfo = crawler.cli:main``)."""
+
+from crawler.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""HTML -> the fields of a post: article text and metadata, dates, canonical URLs."""

@@ -1,0 +1,1 @@
+"""The crawl frontier: local (in the process) or shared on Redis."""

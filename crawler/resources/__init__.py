@@ -1,0 +1,1 @@
+"""Configuration files -> objects: sources, analysis resources, claims, the store."""
