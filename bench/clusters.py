@@ -62,7 +62,7 @@ class Item:
 
 def _real_texts(data: Path) -> list[str]:
     texts = [f"{title}\n{body}" for _, title, body in iter_dantri(data)]
-    texts += [text for _, text in iter_reintel(data) if len(text.split()) >= 8]
+    texts += [text for _, _, text in iter_reintel(data) if len(text.split()) >= 8]
     return texts
 
 

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     posts = [
         (f"reintel:{doc_id}", text)
-        for doc_id, text in iter_reintel(args.data)
+        for doc_id, _user, text in iter_reintel(args.data)
         if MIN_POST_WORDS <= len(text.split()) <= MAX_POST_WORDS
     ]
     picked: list = []

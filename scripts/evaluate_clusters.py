@@ -40,7 +40,7 @@ START = datetime(2020, 3, 1, tzinfo=UTC)
 
 def load_texts(data: Path) -> dict[str, str]:
     texts = {f"dantri:{doc_id}": f"{title}\n{body}" for doc_id, title, body in iter_dantri(data)}
-    texts.update({f"reintel:{doc_id}": text for doc_id, text in iter_reintel(data)})
+    texts.update({f"reintel:{doc_id}": text for doc_id, _user, text in iter_reintel(data)})
     return texts
 
 
