@@ -208,7 +208,7 @@ async def add_watch(request: Request) -> Response:
     form = await request.form()
     user = current_user(request)
     assert user is not None
-    query = str(form.get("q") or "")
+    query = str(form.get("query") or "")
     name = str(form.get("name") or "")
     back = safe_next(str(form.get("next") or "/alerts"))
     try:

@@ -203,11 +203,11 @@ def test_trending_page(lan, store):
 def test_watches_and_alerts(lan, store):
     response = lan.post(
         "/watches",
-        data={"csrf_token": lan.csrf, "q": "mưa lớn OR ngập", "name": "Ngập", "next": "/alerts"},
+        data={"csrf_token": lan.csrf, "query": "mưa lớn OR ngập", "name": "Ngập", "next": "/alerts"},
         follow_redirects=False,
     )
     assert response.status_code == 303
-    bad = lan.post("/watches", data={"csrf_token": lan.csrf, "q": "a AND (", "next": "/alerts"})
+    bad = lan.post("/watches", data={"csrf_token": lan.csrf, "query": "a AND (", "next": "/alerts"})
     assert "not saved" in bad.text
     [watch] = store.watch_list()
     assert (watch.name, watch.created_by) == ("Ngập", "lan")
