@@ -34,14 +34,19 @@ NOW = datetime.now(UTC)
     ]
 )
 def store(request, tmp_path):
+    # Every document here has the same text: with near-duplicate clustering on, a "false"
+    # verdict would travel to all of them (index/spread.py) and change the report's counts.
+    # These tests are about cases and the report, so clustering is off.
     if request.param == "sqlite":
         from index.sqlite import SqliteStore
 
-        backend = SqliteStore(tmp_path / "index.db")
+        backend = SqliteStore(tmp_path / "index.db", clusters=None)
     else:
         from index.elastic import ElasticsearchStore
 
-        backend = ElasticsearchStore(ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
+        backend = ElasticsearchStore(
+            ES_URL, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}", clusters=None
+        )
     yield backend
     backend.drop()
 
