@@ -132,12 +132,12 @@ class App:
     def store_options(self) -> dict[str, Any]:
         """Options of the configured backend; Elasticsearch also gets ``spool_path`` (see
         :mod:`crawler.resources.store`): writes wait there while the cluster is away. Both
-        get ``time_limit`` (seconds per search) when ``search.time_limit`` is set."""
-        limits = self.search_limits()
+        get ``time_limit`` (seconds per search) when ``search.time_limit`` is set, and the
+        cluster settings (``clusters:``) when they differ from the stores' defaults."""
+        options = {**self.search_limits(), **self.cluster_options()}
         if self.settings.get("store", "sqlite") != "elasticsearch":
-            return limits
-        return {**self.elasticsearch_options(), **limits, "spool_path": str(self.spool_path)}
-
+            return options
+        return {**self.elasticsearch_options(), "spool_path": str(self.spool_path), **options}
     def search_limits(self) -> dict[str, Any]:
         """``{"time_limit": seconds}`` from ``search.time_limit``, or ``{}`` (the store's
         default); anything but a positive number of seconds up to an hour is an error."""
@@ -154,6 +154,21 @@ class App:
                 "is not a number of seconds between 0 and 3600"
             )
         return {"time_limit": seconds}
+
+    def cluster_settings(self):  # -> index.clusters.ClusterSettings (imported lazily)
+        """``clusters:`` of ``settings.yaml`` (near-duplicate clustering)."""
+        from index.clusters import ClusterSettings
+
+        try:
+            return ClusterSettings.from_mapping(self.settings.get("clusters"))
+        except ValueError as exc:
+            raise ConfigError(f"{self.config_path('settings.yaml')}: {exc}") from exc
+
+    def cluster_options(self) -> dict[str, Any]:
+        from index.clusters import DEFAULT_SETTINGS
+
+        settings = self.cluster_settings()
+        return {} if settings == DEFAULT_SETTINGS else {"clusters": settings}
 
     @property
     def spool_path(self) -> Path:

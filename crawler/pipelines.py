@@ -21,6 +21,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from analysis.analyse import AnalysisResources, Thresholds, analyse
 from analysis.text import normalize_text
+from crawler.alerts import AlertDelivery
 from crawler.app import App
 from crawler.items import PostItem
 from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
@@ -195,6 +196,8 @@ class StorePipeline:
         self.batch_size = batch_size
         self.pending: list[Document] = []
         self.sites: set[str] = set()
+        # Watch alerts the writes raise go to the webhook (crawler/alerts.py).
+        self.alerts = AlertDelivery.from_app(_app(crawler.settings.get("MM_CONFIG_DIR")))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -230,6 +233,7 @@ class StorePipeline:
             self.crawler.stats.inc_value("mm/docs/updated", result.updated)
             if result.refused:
                 self.crawler.stats.inc_value("mm/docs/refused", result.refused)
+        self.alerts.after_write(store)
 
     def _write_one(self, store: Store, doc: Document) -> UpsertResult | None:
         try:
@@ -243,6 +247,7 @@ class StorePipeline:
 
     def close_spider(self) -> None:
         self._flush()
+        self.alerts.close(crawler_store(self.crawler))
         if self.sites:
             refresh_site_profiles(
                 crawler_store(self.crawler),

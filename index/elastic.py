@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from elasticsearch import NotFoundError, helpers
 
+from index.clusters import DEFAULT_SETTINGS, Assignment, Clusterer, ClusterSettings
 from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.elastic_cases import ElasticCases, ElasticCaseTransfer, register_documents
 from index.elastic_client import (
@@ -59,6 +60,7 @@ from index.elastic_schema import (
     load_schema,
     migrate_schema,
 )
+from index.elastic_spread import ElasticSpread
 from index.errors import BulkIndexError, QuerySyntaxError, QueryTooExpensive, SearchError
 from index.query import SEARCH_FACETS, fill_histogram, parse_query
 from index.review import (
@@ -98,8 +100,9 @@ def _bulk_reason(outcome: dict[str, Any]) -> str:
     return f"{outcome.get('status')} {detail}"
 
 
-class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
-    """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x).
+class ElasticsearchStore(ElasticSpread, ElasticCases, ElasticCaseTransfer):
+    """The :class:`~index.store.Store` on an Elasticsearch cluster (8.x or 9.x), with
+    near-duplicate clusters, travelling verdicts and watch alerts (:class:`ElasticSpread`).
 
     Indices are created on first use (so a crawler can start, and spool, while the cluster
     is down). ``index_prefix`` separates deployments and test runs sharing a cluster.
@@ -116,9 +119,12 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         max_retries: int = DEFAULT_MAX_RETRIES,
         refresh: Refresh = "wait_for",
         time_limit: float = DEFAULT_TIME_LIMIT,
+        clusters: ClusterSettings | None = DEFAULT_SETTINGS,
     ) -> None:
         self.url = url
         self.time_limit = time_limit
+        #: Near-duplicate clustering at write time (``None`` or disabled settings: off).
+        self.clusterer = Clusterer(clusters) if clusters is not None and clusters.enabled else None
         self.names = IndexNames(index_prefix)
         self.refresh = refresh
         self.client = make_client(
@@ -220,13 +226,18 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         result = UpsertResult()
         errors: list[tuple[str, str]] = []
         batch: dict[str, Document] = {}
+        written: list[Document] = []
+        assignments: list[Assignment] = []
         for doc in documents:
             batch[doc.id] = doc
             if len(batch) >= BULK_CHUNK:
-                self._upsert_batch(list(batch.values()), result, errors)
+                assignments += self._upsert_batch(list(batch.values()), result, errors, written)
                 batch = {}
         if batch:
-            self._upsert_batch(list(batch.values()), result, errors)
+            assignments += self._upsert_batch(list(batch.values()), result, errors, written)
+        from index.spread import after_upsert
+
+        after_upsert(self, written, assignments)
         if errors:
             raise BulkIndexError(
                 f"{len(errors)} documents rejected by Elasticsearch "
@@ -237,10 +248,17 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         return result
 
     def _upsert_batch(
-        self, docs: list[Document], result: UpsertResult, errors: list[tuple[str, str]]
-    ) -> None:
+        self,
+        docs: list[Document],
+        result: UpsertResult,
+        errors: list[tuple[str, str]],
+        written_docs: list[Document],
+    ) -> list[Assignment]:
         now = utcnow()
         with mapped_errors("upsert"):
+            # Clustered first: each document's _source carries its cluster.
+            assignments, sketches = self._cluster_batch(docs)
+            clusters = {a.doc_id: a.cluster_id for a in assignments}
             stored = self.client.mget(
                 index=self._documents,
                 ids=[doc.id for doc in docs],
@@ -270,6 +288,8 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
                     source["review_status"] = old["review_status"]
                 if doc.id in fresh_targets and source["review_status"] == "none":
                     source["review_status"] = "open"
+                if doc.id in clusters:
+                    source["cluster_id"] = clusters[doc.id]
                 actions.append(
                     {
                         "_op_type": "index",
@@ -298,8 +318,12 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
                 else:
                     result.updated += 1
             self._review.enqueue([item for item in items if item.target_id in written])
+            if sketches is not None:
+                sketches.flush(written)
+            written_docs += [doc for doc in docs if doc.id in written]
             # Subjects (index.subjects) of the documents written.
             register_documents(self, [doc for doc in docs if doc.id in written], now)
+        return [a for a in assignments if a.doc_id in written]
 
     def upsert_site(self, profile: dict[str, Any]) -> None:
         """Store a site profile (replacing the previous one); a flagged site is queued."""
@@ -417,6 +441,9 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
             doc = document_from_source(hit["_source"])
             snippet = hit_snippet(hit, doc) if request.highlight else []
             hits.append(Hit(document=doc, score=float(hit.get("_score") or 0.0), snippet=snippet))
+        sizes = self.cluster_sizes(hit.document.cluster_id or "" for hit in hits)
+        for found in hits:
+            found.cluster_size = sizes.get(found.document.cluster_id or "", 1)
         aggregations = response.body.get("aggregations") or {}
         facets: dict[str, list[Bucket]] = {}
         if request.facets:
@@ -520,12 +547,20 @@ class ElasticsearchStore(ElasticCases, ElasticCaseTransfer):
         *,
         expected_version: str | int,
         now: datetime | None = None,
+        travel: bool = True,
     ) -> ReviewItem:
+        """Record a verdict; a "false" one sends the rest of the document's cluster to the
+        claim queue (:func:`index.spread.on_decided`) unless ``travel`` is off."""
         self._ensure()
         with mapped_errors("review_decide"):
-            return self._review.decide(
+            decided = self._review.decide(
                 item_id, user, verdict, note, expected_version, now or utcnow()
             )
+        if travel:
+            from index.spread import on_decided
+
+            on_decided(self, decided)
+        return decided
 
     def review_reopen(
         self,

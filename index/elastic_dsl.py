@@ -161,6 +161,8 @@ def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _keyword_fields(field: str) -> list[str]:
+    if field == "cluster":
+        return ["cluster_id"]
     return ["url", "canonical_url"] if field == "url" else [field]
 
 
@@ -285,6 +287,8 @@ def filters_dsl(request: SearchRequest) -> list[dict[str, Any]]:
             clauses.append({"terms": {name: values}})
     if request.date_from or request.date_to:
         clauses.append(_range(date_bounds(request.date_from, request.date_to)))
+    if request.ids is not None:
+        clauses.append({"ids": {"values": list(dict.fromkeys(request.ids))}})
     return clauses
 
 

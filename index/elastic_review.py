@@ -21,6 +21,7 @@ from typing import Any
 from elasticsearch import ConflictError as EsConflictError
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from index.elastic_rewrite import rewrite_documents
 from index.elastic_schema import IndexNames
 from index.errors import ConflictError, NotFound, ReviewError
 from index.review import (
@@ -212,7 +213,7 @@ class ReviewIndex:
         if failed:
             raise ReviewError(f"could not append {len(failed)} audit entries: {failed[0]}")
 
-    def enqueue(self, items: list[ReviewItem]) -> set[str]:
+    def enqueue(self, items: list[ReviewItem], note: str = "") -> set[str]:
         """Create missing items, refresh open ones; return the ids created by this call."""
         if not items:
             return set()
@@ -258,7 +259,7 @@ class ReviewIndex:
                 raise ReviewError(f"could not enqueue review item {outcome.get('_id')}: {outcome}")
         self._append_audit(
             [
-                self._audit_action(by_id[item_id], "system", "enqueue", "", None)
+                self._audit_action(by_id[item_id], "system", "enqueue", note, None)
                 for item_id in sorted(created)
             ]
         )
@@ -294,10 +295,18 @@ class ReviewIndex:
     def _follow(self, item: ReviewItem) -> None:
         """The target's ``review_status`` follows its most recently changed item."""
         status = review_status_of(item)
-        if item.queue == "site":
-            index, doc = self.names.alias("sites"), {"profile": {"review_status": status}}
-        else:
-            index, doc = self.names.alias("documents"), {"review_status": status}
+        if item.queue != "site":
+            # Rewritten whole: a partial update would drop the search copies the documents
+            # index keeps out of _source (index/elastic_rewrite.py). A deleted target is
+            # skipped: the item and its history remain.
+            rewrite_documents(
+                self.client,
+                self.names.alias("documents"),
+                {item.target_id: {"review_status": status}},
+                refresh=self.refresh,
+            )
+            return
+        index, doc = self.names.alias("sites"), {"profile": {"review_status": status}}
         # A deleted target is fine: the item and its history remain.
         with contextlib.suppress(NotFoundError):
             self.client.update(
@@ -380,19 +389,26 @@ class ReviewIndex:
             if not ok:
                 raise ReviewError(f"could not import review item: {result}")
             written += 1
+        # Documents are rewritten whole (index/elastic_rewrite.py), the last item of each
+        # target deciding its status; site profiles take a partial update.
+        statuses = {
+            item.target_id: {"review_status": review_status_of(item)}
+            for item in given
+            if item.queue != "site"
+        }
+        rewrite_documents(
+            self.client, self.names.alias("documents"), statuses, refresh=self.refresh
+        )
         follow = [
             {
                 "_op_type": "update",
-                "_index": self.names.alias("sites" if item.queue == "site" else "documents"),
+                "_index": self.names.alias("sites"),
                 "_id": item.target_id,
-                "doc": (
-                    {"profile": {"review_status": review_status_of(item)}}
-                    if item.queue == "site"
-                    else {"review_status": review_status_of(item)}
-                ),
+                "doc": {"profile": {"review_status": review_status_of(item)}},
                 "retry_on_conflict": 3,
             }
             for item in given
+            if item.queue == "site"
         ]
         for ok, result in helpers.streaming_bulk(
             self.client, follow, raise_on_error=False, max_retries=3, refresh=self.refresh

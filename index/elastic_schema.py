@@ -51,6 +51,9 @@ KINDS = (
     "subjects",
     "cases",
     "tips",
+    "sketches",
+    "watch_queries",
+    "alerts",
 )
 SCHEMA_DIR = BUNDLED_DIR / "elasticsearch"
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-]{0,200}")

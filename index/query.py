@@ -7,7 +7,7 @@ Syntax (parsed by luqum)::
 
     words                 hà nội           every word must match (default operator AND)
     phrases               "tiêm vắc xin"   the words next to each other, in that order
-    fields                source:vnexpress   title:"ca nhiễm"   flags:covid
+    fields                source:vnexpress   title:"ca nhiễm"   flags:covid   cluster:ID
     boolean               a AND b, a OR b, NOT a, -a (= NOT a), +a (= a), ( ... )
     ranges                published_at:[2026-11-01 TO 2026-11-30]   claim_score:>0.7
                           covid_score:{0.2 TO *]   published_at:>=2026-11

@@ -48,6 +48,7 @@ KEYWORD_FIELDS = (
     "review_status",
     "url",
     "id",
+    "cluster",
 )
 #: Numeric fields, taken from ``Document.scores["covid"]`` / ``["claim"]``.
 NUMERIC_FIELDS = ("covid_score", "claim_score")

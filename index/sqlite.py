@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from operator import attrgetter
@@ -32,7 +32,14 @@ from typing import Any
 import numpy as np
 
 from analysis.folding import fold_diacritics
-from index import sqlite_review
+from index import sqlite_clusters, sqlite_review
+from index.clusters import (
+    DEFAULT_SETTINGS,
+    Assignment,
+    Clusterer,
+    ClusterSettings,
+    sketch_ahead,
+)
 from index.documents import FACET_FIELDS, Document, refuse_site_changes
 from index.errors import (
     NotFound,
@@ -51,10 +58,12 @@ from index.query import (
     to_utc_iso,
 )
 from index.review import AuditEntry, ReviewItem, utcnow
+from index.sketch_postings import Postings
 from index.sqlite_cases import SqliteCases, SqliteCaseTransfer, register_documents
 from index.sqlite_docvalues import DocValues, log_changes, trim_change_log
 from index.sqlite_evidence import SqliteEvidence
 from index.sqlite_schema import migrate
+from index.sqlite_spread import SqliteSpread
 from index.sqlite_sql import (
     CLEAR_MATCHED,
     CREATE_MATCHED,
@@ -109,7 +118,8 @@ _STORED_COLUMNS = (
     "claim_score",
     "max_score",
 )
-# On update: keep first_seen and a review decision; bump version.
+# On update: keep first_seen, a review decision and the cluster (the clustering step after
+# the write owns it); bump version.
 _UPSERT = (
     f"INSERT INTO documents ({', '.join(map(quote_identifier, _STORED_COLUMNS))}) "
     f"VALUES ({', '.join('?' * len(_STORED_COLUMNS))}) "
@@ -117,7 +127,7 @@ _UPSERT = (
     + ", ".join(
         f"{quote_identifier(name)} = excluded.{quote_identifier(name)}"
         for name in _STORED_COLUMNS
-        if name not in ("id", "first_seen", "review_status")
+        if name not in ("id", "first_seen", "review_status", "cluster_id")
     )
     + ", first_seen = COALESCE(documents.first_seen, excluded.first_seen)"
     + ", review_status = CASE WHEN documents.review_status != 'none' "
@@ -256,8 +266,9 @@ def _mapped_errors(time_limit: float | None = None) -> Iterator[None]:
         raise StoreUnavailable(f"SQLite store unusable: {exc}") from exc
 
 
-class SqliteStore(SqliteCases, SqliteCaseTransfer):
-    """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests)."""
+class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
+    """The :class:`~index.store.Store` on one SQLite file (``":memory:"`` for tests), with
+    near-duplicate clusters, travelling verdicts and watch alerts (:class:`SqliteSpread`)."""
 
     def __init__(
         self,
@@ -265,8 +276,13 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
         *,
         time_limit: float = DEFAULT_TIME_LIMIT,
         busy_timeout: int = DEFAULT_BUSY_TIMEOUT,
+        clusters: ClusterSettings | None = DEFAULT_SETTINGS,
     ) -> None:
         self.path = str(path)
+        #: Near-duplicate clustering at write time (``None`` or disabled settings: off).
+        self.clusterer = Clusterer(clusters) if clusters is not None and clusters.enabled else None
+        #: Which sketches hold which LSH key, in memory (filled on the first write).
+        self._postings: Postings | None = None
         self.time_limit = time_limit
         self._memory = self.path == ":memory:"
         self._write_lock = threading.RLock()
@@ -286,6 +302,8 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
             self._write.execute("PRAGMA secure_delete = OFF")
             self._write.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             migrate(self._write)
+            if self.clusterer is not None:
+                sqlite_clusters.init_state(self._write, self.clusterer.settings)
             if self._memory:
                 self._read = self._write
             else:
@@ -356,21 +374,47 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
         """
         result = UpsertResult()
         now = utcnow()
+        assignments: list[Assignment] = []
+        written: list[Document] = []
+        try:
+            self._write_documents(documents, result, now, assignments, written)
+        except BaseException:
+            self._postings = None  # it may hold sketches the rollback took back
+            raise
+        self._after_upsert(written, assignments)
+        return result
+
+    def _write_documents(
+        self,
+        documents: Iterable[Document],
+        result: UpsertResult,
+        now: datetime,
+        assignments: list[Assignment],
+        written: list[Document],
+    ) -> None:
         with self._transaction() as conn:
             batch: dict[str, Document] = {}
             for doc in documents:
                 batch[doc.id] = doc
                 if len(batch) >= BATCH_SIZE:
-                    self._upsert_batch(conn, list(batch.values()), result, now)
+                    assignments += self._upsert_batch(conn, list(batch.values()), result, now)
+                    written += batch.values()
                     batch = {}
             if batch:
-                self._upsert_batch(conn, list(batch.values()), result, now)
+                assignments += self._upsert_batch(conn, list(batch.values()), result, now)
+                written += batch.values()
             trim_change_log(conn)
-        return result
+
+    def _after_upsert(self, docs: list[Document], assignments: list[Assignment]) -> None:
+        """What a write sets off once committed: copies of decided rumours go to the claim
+        queue, watch queries raise alerts (:mod:`index.spread`, :mod:`index.watches`)."""
+        from index.spread import after_upsert
+
+        after_upsert(self, docs, assignments)
 
     def _upsert_batch(
         self, conn: sqlite3.Connection, docs: list[Document], result: UpsertResult, now: datetime
-    ) -> None:
+    ) -> list[Assignment]:
         marks = ", ".join("?" * len(docs))
         existing: dict[str, tuple[Any, ...]] = {}
         counted_by_id: dict[str, tuple[Any, ...]] = {}
@@ -425,6 +469,14 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
         register_documents(conn, docs, now)  # subjects (index.subjects) of new documents
         result.created += len(docs) - len(existing)
         result.updated += len(existing)
+        if self.clusterer is None:
+            return []
+        return sqlite_clusters.cluster_batch(conn, self.clusterer, self._lsh(), docs, rowids)
+
+    def _lsh(self) -> Postings:
+        if self._postings is None:
+            self._postings = Postings(self.clusterer.settings.params.num_perm)
+        return self._postings
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -507,13 +559,17 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
             else:
                 facet_rows = conn.execute(*facets_sql).fetchall() if facets_sql else []
                 histogram_rows = conn.execute(*histogram_sql).fetchall() if histogram_sql else []
+            sizes = sqlite_clusters.cluster_sizes(
+                conn, [row[DOCUMENT_COLUMNS.index("cluster_id")] for row in rows if row]
+            )
         terms = highlight_terms(node) if request.highlight else []
         hits = []
         for row in rows:
             doc = document_from_row(row)
             snippet = make_snippet(doc.text or doc.title, terms) if request.highlight else []
             score = -float(row[-1]) if row[-1] else 0.0  # FTS5 ranks ascend: best is lowest
-            hits.append(Hit(document=doc, score=score, snippet=snippet))
+            size = sizes.get(doc.cluster_id, 1) if doc.cluster_id else 1
+            hits.append(Hit(document=doc, score=score, snippet=snippet, cluster_size=size))
         facets: dict[str, list[Bucket]] = {}
         if request.facets:
             facets = {name: [] for name in ("source", "site", "kind", "flags", "review_status")}
@@ -547,6 +603,7 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
                 offset=offset,
                 limit=SCAN_PAGE,
                 highlight=False,
+                ids=request.ids,
             )
             sql, params = search_sql(node, page).hits
             with self.reading() as conn:
@@ -556,6 +613,78 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
             if len(rows) < SCAN_PAGE:
                 return
             offset += SCAN_PAGE
+
+    # -- near-duplicate clusters (index.spread.SpreadStore) -------------------------------
+
+    def clusters_stale(self) -> bool:
+        """Whether the stored clusters were built with other settings, or never."""
+        if self.clusterer is None:
+            return False
+        with self.reading() as conn:
+            return sqlite_clusters.stale(conn, self.clusterer.settings)
+
+    def rebuild_clusters(
+        self,
+        *,
+        batch_size: int = BATCH_SIZE,
+        workers: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Forget every sketch and cluster the stored documents again, in the order they
+        were first stored, one transaction per batch (crawls may write in between);
+        ``workers`` processes draw the sketches alongside (:func:`index.clusters.sketch_ahead`).
+        Returns the number of documents clustered."""
+        if self.clusterer is None:
+            raise SearchError("clustering is disabled (settings: clusters.enabled)")
+        with self._transaction() as conn:
+            sqlite_clusters.clear_state(conn)
+        self._postings = None
+        done = 0
+        batches = sketch_ahead(self._stored_batches(batch_size), self.clusterer.settings, workers)
+        for docs, sketches in batches:
+            with self._transaction() as conn:
+                rowids = dict(
+                    conn.execute(
+                        "SELECT id, rowid FROM documents WHERE rowid BETWEEN ? AND ?",
+                        (docs[0].analysis["rowid"], docs[-1].analysis["rowid"]),
+                    )
+                )
+                sqlite_clusters.cluster_batch(
+                    conn, self.clusterer, self._lsh(), docs, rowids, force=True, sketches=sketches
+                )
+            done += len(docs)
+            if progress is not None:
+                progress(done)
+        with self._transaction() as conn:
+            sqlite_clusters.write_state(conn, self.clusterer.settings)
+        return done
+
+    def _stored_batches(self, batch_size: int) -> Iterator[list[Document]]:
+        """Stored documents (id, title, text; the rowid in ``analysis``) in rowid order."""
+        after = 0
+        while True:
+            with self.reading() as conn:
+                rows = conn.execute(
+                    "SELECT rowid, id, title, text FROM documents WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?",
+                    (after, batch_size),
+                ).fetchall()
+            if not rows:
+                return
+            yield [
+                Document(
+                    id=doc_id,
+                    url="",
+                    canonical_url="",
+                    source="",
+                    site="",
+                    title=title,
+                    text=text,
+                    analysis={"rowid": rowid},
+                )
+                for rowid, doc_id, title, text in rows
+            ]
+            after = rows[-1][0]
 
     # -- site profiles ---------------------------------------------------------------------
 
@@ -631,11 +760,19 @@ class SqliteStore(SqliteCases, SqliteCaseTransfer):
         *,
         expected_version: str | int,
         now: datetime | None = None,
+        travel: bool = True,
     ) -> ReviewItem:
+        """Record a verdict; a "false" one sends the rest of the document's cluster to the
+        claim queue (:func:`index.spread.on_decided`) unless ``travel`` is off."""
         with self._transaction() as conn:
-            return sqlite_review.decide(
+            decided = sqlite_review.decide(
                 conn, item_id, user, verdict, note, expected_version, now or utcnow()
             )
+        if travel:
+            from index.spread import on_decided
+
+            on_decided(self, decided)
+        return decided
 
     def review_reopen(
         self,

@@ -109,7 +109,7 @@ def _set_review_status(conn: sqlite3.Connection, item: ReviewItem) -> None:
 # -- enqueueing ------------------------------------------------------------------------------
 
 
-def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
+def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") -> None:
     if not items:
         return
     marks = ", ".join("?" * len(items))
@@ -139,7 +139,9 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
             if item.id in known
         ],
     )
-    conn.executemany(_AUDIT, [_audit_values(item, "system", "enqueue", "", None) for item in fresh])
+    conn.executemany(
+        _AUDIT, [_audit_values(item, "system", "enqueue", note, None) for item in fresh]
+    )
     # No doc_changes entry: documents are only enqueued by the upsert that wrote them, and
     # it logs their rows (SqliteStore._upsert_batch).
     conn.executemany(
@@ -148,15 +150,19 @@ def _enqueue(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
     )
 
 
-def enqueue_items(conn: sqlite3.Connection, items: list[ReviewItem]) -> None:
-    """Queue ready-made items (citizen reports: ``index.sqlite_cases``); refresh open ones."""
-    _enqueue(conn, items)
-
-
 def enqueue_documents(conn: sqlite3.Connection, docs: Iterable[Document], now: datetime) -> None:
     """The review step of an upsert (:func:`index.review.review_items_for_documents`), in its
     transaction: queue every flagged document once per queue; refresh open items on re-crawl."""
     _enqueue(conn, review_items_for_documents(docs, now))
+
+
+def enqueue_items(conn: sqlite3.Connection, items: list[ReviewItem], note: str = "") -> None:
+    """Queue ready-made items (a citizen's tip, ``index.sqlite_cases``; a copy of a decided
+    rumour, :mod:`index.spread`): new ones are created and audited with ``note``, open ones
+    refreshed, decided ones left alone. Documents that enter a queue this way get their
+    ``review_status`` and a change-log entry here (an upsert may not have written them)."""
+    _enqueue(conn, items, note)
+    log_changed_ids(conn, [item.target_id for item in items if item.queue != "site"])
 
 
 def enqueue_site(conn: sqlite3.Connection, profile: dict[str, Any], now: datetime) -> None:

@@ -22,6 +22,10 @@ Layout:
 * ``doc_changes``: rowids of written documents, in order (migration 0009), so readers can
   keep in-memory copies of the facet fields current.
 * ``sites``: newspaper-style profiles, the profile dict as JSON.
+* ``cluster_sketches`` / ``cluster_state``: the near-duplicate LSH state (migration 0014,
+  :mod:`index.sqlite_clusters`): each document's MinHash signature, sentence fingerprints
+  and cluster, and the settings they were built with.
+* ``watches`` / ``alerts``: saved watch queries and the alerts they raised (migration 0015).
 * ``review_items`` / ``review_audit``: review queues and their append-only audit log.
 * ``evidence_files`` / ``evidence_checks`` / ``evidence_watch``: archived files, takedown
   checks and watches (migration 0010, :mod:`index.sqlite_evidence`).
@@ -233,6 +237,55 @@ _CHANGE_LOG = """
 CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_rowid INTEGER NOT NULL);
 """
 
+# Near-duplicate clusters (index/clusters.py). The LSH state lives here, beside the
+# documents, written in the upsert's transaction: one row per document with its MinHash
+# signature (uint32 little-endian), sentence fingerprints (int64 little-endian), cluster and
+# how it joined. ``seq`` orders the writes: each process keeps its postings (which sketches
+# hold which key, index/sketch_postings.py) in memory and reads the rows written since.
+_CLUSTERS = """
+CREATE TABLE cluster_sketches (
+    doc_rowid INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    fingerprints BLOB NOT NULL,
+    matched_id TEXT,
+    how TEXT,
+    similarity REAL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX cluster_sketches_cluster ON cluster_sketches (cluster_id);
+CREATE INDEX cluster_sketches_seq ON cluster_sketches (seq);
+CREATE TABLE cluster_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Watch queries (index/watches.py) and the alerts they raised: one alert per watch and
+# document, delivered to the webhook by the crawler (delivered_at, attempts, last_error).
+_WATCHES = """
+CREATE TABLE watches (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE alerts (
+    seq INTEGER PRIMARY KEY,
+    watch_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    UNIQUE (watch_id, doc_id)
+);
+CREATE INDEX alerts_pending ON alerts (delivered_at, seq);
+"""
+
 
 # Subjects, cases and citizen reports (index.cases). Case and tip ids are their row numbers.
 # review_audit gains an index on "at": the period report reads a period of the log.
@@ -355,6 +408,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
         "0013_documents_fetched_site",
         _script("CREATE INDEX documents_fetched_site ON documents (fetched_utc, site, kind);"),
     ),
+    ("0014_clusters", _script(_CLUSTERS)),
+    ("0015_watches_alerts", _script(_WATCHES)),
 ]
 
 

@@ -63,6 +63,8 @@ def document_from_row(row: Any) -> Document:
     for name in JSON_COLUMNS:
         data[name] = json.loads(data[name])
     return Document(**data)
+
+
 #: FTS5 columns: as written, then folded.
 FTS_COLUMNS = ("title", "text", "author", "title_f", "text_f", "author_f")
 #: bm25 weights per FTS column: a title match counts four times a body match (the FTS5
@@ -173,6 +175,17 @@ def _field_term(node: FieldTerm) -> tuple[str, list[Any]]:
                 [node.value, node.value + _MAX_CHAR],
             )
         return "d.rowid IN (SELECT doc_rowid FROM document_flags WHERE flag = ?)", [node.value]
+    if node.field == "cluster":  # the LSH state's index (migration 0014) finds members
+        if node.prefix:
+            return (
+                "d.rowid IN (SELECT doc_rowid FROM cluster_sketches "
+                "WHERE cluster_id >= ? AND cluster_id < ?)",
+                [node.value, node.value + _MAX_CHAR],
+            )
+        return (
+            "d.rowid IN (SELECT doc_rowid FROM cluster_sketches WHERE cluster_id = ?)",
+            [node.value],
+        )
     columns = ["url", "canonical_url"] if node.field == "url" else [node.field]
     parts, params = [], []
     for column in columns:
@@ -376,12 +389,17 @@ def _matched(node: Node, request: SearchRequest) -> _Matched:
         predicates.append(sql)
         params += date_params
         indexed = True
+    if request.ids is not None:
+        ids = list(dict.fromkeys(request.ids))
+        predicates.append(f"d.id IN ({', '.join('?' * len(ids))})" if ids else "0")
+        params += ids
+        indexed = True
     return _Matched(match, predicates, params, indexed)
 
 
 #: Keyword fields whose values an index on ``documents`` leads with (source: the facet
 #: index, migration 0006; flags: ``document_flags``).
-_INDEXED_FIELDS = frozenset({"source", "flags", "url", "id"})
+_INDEXED_FIELDS = frozenset({"source", "flags", "url", "id", "cluster"})
 #: Range fields with an index that leads with them (migration 0007).
 _INDEXED_RANGES = frozenset({"published_at"})
 

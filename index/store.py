@@ -35,7 +35,8 @@ class SearchRequest:
     ``filters`` maps a facet field (see ``FACET_FIELDS``) to accepted values (OR within a
     field, AND across fields). ``date_from``/``date_to`` bound ``published_at`` (ISO dates,
     inclusive). ``histogram`` asks for a date histogram of ``published_at`` with that
-    interval ("day", "week", "month").
+    interval ("day", "week", "month"). ``ids`` (when not ``None``) keeps only those document
+    ids (watch queries check just the documents a write stored).
     """
 
     query: str = ""
@@ -48,6 +49,7 @@ class SearchRequest:
     facets: bool = False
     histogram: str | None = None
     highlight: bool = True
+    ids: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +58,8 @@ class Hit:
     score: float = 0.0
     #: Highlighted snippet: a list of (text, is_match) pieces, never raw HTML.
     snippet: list[tuple[str, bool]] = field(default_factory=list)
+    #: Documents in the hit's near-duplicate cluster (``document.cluster_id``), itself included.
+    cluster_size: int = 1
 
     @property
     def snippet_text(self) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,19 +30,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(mark)
 
 
+@pytest.fixture
+def store_options() -> dict[str, Any]:
+    """Keyword arguments for the stores of ``each_store`` (a test module overrides it)."""
+    return {}
+
+
 @pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def each_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def each_store(
+    request: pytest.FixtureRequest, tmp_path: Path, store_options: dict[str, Any]
+) -> Iterator[Store]:
     """An empty store of each backend in turn: SQLite in ``tmp_path``, then Elasticsearch
     under a fresh index prefix on ``$MISINFO_ES_URL`` (skipped when unset); dropped after."""
     if request.param == "sqlite":
-        backend: Store = SqliteStore(tmp_path / "index.db")
+        backend: Store = SqliteStore(tmp_path / "index.db", **store_options)
     else:
         es_url = os.environ.get("MISINFO_ES_URL")
         if not es_url:
             pytest.skip("MISINFO_ES_URL is not set")
         from index.elastic import ElasticsearchStore
 
-        backend = ElasticsearchStore(es_url, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}")
+        backend = ElasticsearchStore(
+            es_url, index_prefix=f"misinfo-test-{uuid.uuid4().hex[:12]}", **store_options
+        )
     yield backend
     backend.drop()
 

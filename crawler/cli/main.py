@@ -9,6 +9,7 @@ import click
 from crawler.app import App, default_data_dir
 from crawler.cli.analyze import analyze_command
 from crawler.cli.cases import cases_group
+from crawler.cli.clusters import alerts_command, clusters_group, trends_command, watches_group
 from crawler.cli.crawl import crawl_command
 from crawler.cli.demo import demo_command
 from crawler.cli.evidence import evidence_group
@@ -75,5 +76,9 @@ for _command in (
     cases_group,
     tips_group,
     report_command,
+    clusters_group,
+    trends_command,
+    alerts_command,
+    watches_group,
 ):
     main.add_command(_command)

@@ -327,7 +327,11 @@ class CrawlService:
             raise
 
     def serve_until_stopped(self) -> None:
-        """Watch the sources file until :meth:`request_stop`; then stop gracefully."""
+        """Watch the sources file until :meth:`request_stop`; then stop gracefully. Watch
+        alerts still waiting for the webhook go out about once a minute meanwhile."""
+        from crawler.alerts import PeriodicDelivery
+
+        alerts = PeriodicDelivery(self.app)
         try:
             while not self._stop_requested:
                 self._wake.wait(self.config.reload_interval)
@@ -336,6 +340,7 @@ class CrawlService:
                     break
                 force, self._reload_requested = self._reload_requested, False
                 self.reload(force=force)
+                alerts.tick()
         finally:
             self.stop()
 

@@ -64,6 +64,8 @@ class SearchParams:
     date_to: str | None = None
     sort: str = "relevance"
     page: int = 1
+    #: Show one hit per near-duplicate cluster ("+12 copies").
+    collapse: bool = False
 
     @classmethod
     def from_query(cls, items: Iterable[tuple[str, str]]) -> SearchParams:
@@ -73,6 +75,7 @@ class SearchParams:
         date_from = date_to = None
         sort = "relevance"
         page = 1
+        collapse = False
         for key, value in items:
             if key == "q":
                 q = value
@@ -87,6 +90,8 @@ class SearchParams:
                 if value and value not in SORTS:
                     raise ParamError(f"sort must be one of {', '.join(SORTS)}")
                 sort = value or "relevance"
+            elif key == "collapse":
+                collapse = value == "1"
             elif key == "page":
                 try:
                     page = int(value or 1)
@@ -103,6 +108,7 @@ class SearchParams:
             date_to=date_to,
             sort=sort,
             page=page,
+            collapse=collapse,
         )
 
     # -- to the store ----------------------------------------------------------------------
@@ -139,6 +145,8 @@ class SearchParams:
             pairs.append(("sort", self.sort))
         if self.page != 1:
             pairs.append(("page", str(self.page)))
+        if self.collapse:
+            pairs.append(("collapse", "1"))
         return pairs
 
     def query_string(self) -> str:
@@ -178,6 +186,9 @@ class SearchParams:
 
     def with_page(self, page: int) -> SearchParams:
         return replace(self, page=page)
+
+    def with_collapse(self, collapse: bool) -> SearchParams:
+        return replace(self, collapse=collapse)
 
     @property
     def active_filters(self) -> list[tuple[str, str]]:

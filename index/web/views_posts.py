@@ -99,11 +99,13 @@ def post_page(request: Request) -> Response:
             )
         phrase, duplicates = near_duplicates(store, doc)
         items = review_items(store, doc)
+        sizes = getattr(store, "cluster_sizes", lambda ids: {})([doc.cluster_id or ""])
         evidence = panel_context(request, store, doc)
     return context.render(
         request,
         "post.html",
         {
+            "cluster_size": sizes.get(doc.cluster_id or "", 1),
             "doc": doc,
             "evidence": _evidence(doc),
             "phrase": phrase,

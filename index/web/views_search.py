@@ -16,7 +16,7 @@ from index.web.context import web
 from index.web.params import FILTER_FIELDS, PAGE_SIZE, SORTS, ParamError, SearchParams, roll_up
 from index.web.render import histogram_svg
 
-__all__ = ["api_search", "export", "hit_json", "search_page"]
+__all__ = ["api_search", "collapse_hits", "export", "hit_json", "search_page"]
 
 FACET_LABELS = {
     "source": "Source",
@@ -43,6 +43,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "flags": doc.flags,
         "scores": doc.scores,
         "review_status": doc.review_status,
+        "cluster_id": doc.cluster_id,
+        "cluster_size": hit.cluster_size,
         "score": hit.score,
         "snippet": [[text, match] for text, match in hit.snippet],
     }
@@ -79,6 +81,7 @@ def search_page(request: Request) -> Response:
             status_code=status,
         )
     interval, bars = roll_up(response.histogram)
+    shown = collapse_hits(response.hits) if params.collapse else [(hit, 0) for hit in response.hits]
     links = [params.with_dates(first, last).url("/") for first, last, _ in bars]
     pages = max(1, -(-response.total // PAGE_SIZE))
     return context.render(
@@ -93,10 +96,26 @@ def search_page(request: Request) -> Response:
             "bars": bars,
             "pages": pages,
             "first_index": (params.page - 1) * PAGE_SIZE + 1,
+            "shown": shown,
             "facet_labels": FACET_LABELS,
             **_choices(),
         },
     )
+
+
+def collapse_hits(hits: list[Hit]) -> list[tuple[Hit, int]]:
+    """One hit per near-duplicate cluster on the page (its first, in page order), with the
+    number of other copies the cluster holds in all (``cluster_size - 1``)."""
+    seen: set[str] = set()
+    shown = []
+    for hit in hits:
+        cluster = hit.document.cluster_id
+        if cluster and hit.cluster_size > 1:
+            if cluster in seen:
+                continue
+            seen.add(cluster)
+        shown.append((hit, max(0, hit.cluster_size - 1)))
+    return shown
 
 
 def _choices() -> dict[str, Any]:

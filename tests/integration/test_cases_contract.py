@@ -21,6 +21,14 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
+def store_options():
+    # Every document here has the same text: with near-duplicate clustering on, a "false"
+    # verdict would travel to all of them (index/spread.py) and change the report's counts.
+    # These tests are about cases and the report, so clustering is off.
+    return {"clusters": None}
+
+
+@pytest.fixture
 def store(each_store):
     return each_store
 
