@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,11 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from analysis.analyse import AnalysisResources, Thresholds, analyse
 from analysis.text import normalize_text
 from crawler.app import App
 from crawler.items import PostItem
-from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
+from crawler.processing.extension import analyse
+from crawler.processing.tasks import PostJob
 from crawler.resources.site_profiles import refresh_site_profiles
 from crawler.resources.store import SpooledStore, flush_spool, open_configured_store
 from index import Document, Store, document_id
@@ -35,9 +34,13 @@ __all__ = [
     "SkipUnchangedPipeline",
     "StorePipeline",
     "crawler_store",
+    "documents_stored",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Sent by :class:`StorePipeline` after each batch it wrote (``documents``: the batch).
+documents_stored = object()
 
 
 def crawler_store(crawler: Crawler) -> Store:
@@ -99,12 +102,6 @@ def _app(config_dir: str | None) -> App:
     return App(config_dir=Path(config_dir) if config_dir else None)
 
 
-@lru_cache(maxsize=4)
-def _analysis_resources(config_dir: str | None) -> AnalysisResources:
-    """Lexicons, known claims and models, loaded once per process and config directory."""
-    return load_analysis_resources(_app(config_dir))
-
-
 def content_hash(item: PostItem) -> str:
     """Hash of what an analyst reads: a change here means the page changed."""
     digest = hashlib.sha256()
@@ -140,13 +137,22 @@ class SkipUnchangedPipeline:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        # Documents on their way to the store (the store answers for the others), so memory
+        # does not grow with the pages of a long crawl.
         self.known: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SkipUnchangedPipeline:
         if not crawler.settings.getbool("MM_SKIP_UNCHANGED_ENABLED"):
             raise NotConfigured("MM_SKIP_UNCHANGED_ENABLED is off")
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.documents_stored, signal=documents_stored)
+        return pipeline
+
+    def documents_stored(self, documents: list[Document]) -> None:
+        for doc in documents:
+            if self.known.get(doc.id) == doc.content_hash:
+                del self.known[doc.id]
 
     def process_item(self, item: PostItem) -> PostItem:
         doc_id = document_id(item.canonical_url)
@@ -161,26 +167,26 @@ class SkipUnchangedPipeline:
 
 
 class AnalysePipeline:
-    """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts."""
+    """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts, in
+    the crawl's processing workers (``crawler.processing``), batched with other posts; items
+    come out in the order they went in."""
 
-    def __init__(self, crawler: Crawler, resources: AnalysisResources, thresholds: Thresholds):
+    def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.resources = resources
-        self.thresholds = thresholds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
             raise NotConfigured("MM_ANALYSIS_ENABLED is off")
-        config_dir = crawler.settings.get("MM_CONFIG_DIR")
-        return cls(
-            crawler,
-            _analysis_resources(config_dir),
-            thresholds_from_settings(_app(config_dir)),
-        )
+        return cls(crawler)
 
-    def process_item(self, item: PostItem) -> PostItem:
-        item.analysis = result = analyse(item, self.resources, thresholds=self.thresholds).to_dict()
+    async def process_item(self, item: PostItem) -> PostItem:
+        job = PostJob(item.text, item.title, item.url, item.published_at, item.engagement)
+        outcome = await analyse(self.crawler, job)
+        if outcome.value is None:
+            self.crawler.stats.inc_value("mm/analyse/failed")
+            raise DropItem(f"not analysed: {item.url}: {outcome.error}", log_level="ERROR")
+        item.analysis = result = outcome.value
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
                 self.crawler.stats.inc_value(f"mm/flags/{flag}")
@@ -217,6 +223,7 @@ class StorePipeline:
         result = crawler_store(self.crawler).upsert(batch)
         self.crawler.stats.inc_value("mm/docs/new", result.created)
         self.crawler.stats.inc_value("mm/docs/updated", result.updated)
+        self.crawler.signals.send_catch_log(documents_stored, documents=batch)
 
     def close_spider(self) -> None:
         self._flush()

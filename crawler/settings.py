@@ -53,6 +53,12 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
+    # Extraction and analysis (crawler.processing): worker processes (0: one per core; 1: in
+    # the crawl process, no workers), pages or posts per batch, seconds a batch may take
+    # before its worker is stopped and replaced (the batch is retried once).
+    "MM_PROCESSING_WORKERS": 0,
+    "MM_PROCESSING_BATCH_SIZE": 8,
+    "MM_PROCESSING_TIMEOUT": 300.0,
     # Retries of 5xx/429 with backoff (crawler.middlewares.BackoffRetryMiddleware).
     "MM_RETRY_ENABLED": True,
     "MM_RETRY_BACKOFF_BASE": 0.5,  # seconds before the first retry; doubles each time
@@ -110,6 +116,7 @@ BASE_SETTINGS: dict[str, Any] = {
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
     "EXTENSIONS": {
+        "crawler.processing.extension.Processing": 400,
         "crawler.frontier.shared_run.SharedRun": 500,
         "crawler.evidence.warc.WarcExtension": 600,
     },
@@ -152,6 +159,7 @@ def crawl_settings(
         "CLOSESPIDER_PAGECOUNT": source.max_pages or crawl.get("max_pages"),
         "RETRY_TIMES": crawl.get("retry_times"),
         "REDIRECT_MAX_TIMES": crawl.get("max_redirects"),
+        "MM_PROCESSING_WORKERS": crawl.get("workers"),
     }
     settings.setdict(
         {key: value for key, value in configured.items() if value is not None}, priority="project"
