@@ -53,10 +53,10 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
-    # Extraction and analysis (crawler.processing): worker processes (0: one per core; 1: in
-    # the crawl process, no workers), pages or posts per batch, seconds a batch may take
-    # before its worker is stopped and replaced (the batch is retried once).
-    "MM_PROCESSING_WORKERS": 0,
+    # Extraction and analysis (crawler.processing): worker processes (None: one per core; 0:
+    # none, the work runs in the crawl process), pages or posts per batch, seconds a batch
+    # may take before its worker is stopped and replaced (the batch is retried once).
+    "MM_PROCESSING_WORKERS": None,
     "MM_PROCESSING_BATCH_SIZE": 8,
     "MM_PROCESSING_TIMEOUT": 300.0,
     # Retries of 5xx/429 with backoff (crawler.middlewares.BackoffRetryMiddleware).
@@ -159,7 +159,7 @@ def crawl_settings(
         "CLOSESPIDER_PAGECOUNT": source.max_pages or crawl.get("max_pages"),
         "RETRY_TIMES": crawl.get("retry_times"),
         "REDIRECT_MAX_TIMES": crawl.get("max_redirects"),
-        "MM_PROCESSING_WORKERS": crawl.get("workers"),
+        "MM_PROCESSING_WORKERS": _workers(app, crawl.get("workers")),
     }
     settings.setdict(
         {key: value for key, value in configured.items() if value is not None}, priority="project"
@@ -185,6 +185,18 @@ def crawl_settings(
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def _workers(app: App, value: Any) -> int | None:
+    """``crawl.workers``: a whole number of processes, 0 for none (``None``: one per core)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(
+            f"{app.config_path('settings.yaml')}: field 'crawl.workers': {value!r} is not a "
+            "whole number of worker processes (0: none, the crawl process does the work)"
+        )
+    return value
 
 
 class BrowserNotFound(ConfigError):

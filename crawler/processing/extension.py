@@ -1,6 +1,6 @@
 """The Scrapy side: :class:`Processing`, where spiders extract pages and pipelines analyse
-posts, in ``crawl.workers`` worker processes or, with ``crawl.workers: 1``, in the crawl
-process itself (the same code, without processes or pickling).
+posts, in ``crawl.workers`` worker processes (default: one per core) or, with
+``crawl.workers: 0``, in the crawl process itself (the same code, without processes).
 
 The crawl process keeps the reactor, the downloads, the raw responses (the WARC extension
 archives them), the pipelines' bookkeeping and the store; the workers get HTML and give back
@@ -129,20 +129,22 @@ class Processing:
         self.pool: WorkerPool | None = None
         # Out at once: one batch per worker, so the next batch gathers what waits meanwhile.
         # Held: two batches' worth per worker, enough to keep every worker busy.
-        held = 2 * batch_size * workers
+        out = max(1, workers)
+        held = 2 * batch_size * out
         self.extract_stage: Stage[PageJob, PageResult] = Stage(
-            self._extract_batch, batch_size=batch_size, max_batches=workers, max_jobs=held
+            self._extract_batch, batch_size=batch_size, max_batches=out, max_jobs=held
         )
         self.analyse_stage: Stage[PostJob, dict[str, Any]] = Stage(
-            self._analyse_batch, batch_size=batch_size, max_batches=workers, max_jobs=held
+            self._analyse_batch, batch_size=batch_size, max_batches=out, max_jobs=held
         )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Processing:
         settings = crawler.settings
-        workers = settings.getint("MM_PROCESSING_WORKERS") or default_workers()
-        if workers < 1:
-            raise ValueError(f"MM_PROCESSING_WORKERS must be at least 1, not {workers}")
+        configured = settings.get("MM_PROCESSING_WORKERS")
+        workers = default_workers() if configured in (None, "") else int(configured)
+        if workers < 0:
+            raise ValueError(f"MM_PROCESSING_WORKERS must be 0 or more, not {workers}")
         config_dir = settings.get("MM_CONFIG_DIR")
         analysis = (
             _analysis_context(config_dir) if settings.getbool("MM_ANALYSIS_ENABLED") else None
@@ -161,8 +163,8 @@ class Processing:
 
     @property
     def in_process(self) -> bool:
-        """``crawl.workers: 1``: no worker processes, the work runs on the reactor."""
-        return self.workers == 1
+        """``crawl.workers: 0``: no worker processes, the work runs on the reactor."""
+        return self.workers == 0
 
     # -- signals ---------------------------------------------------------------------------
     def spider_opened(self) -> Deferred[None]:

@@ -157,7 +157,7 @@ def fetch_tip(app: App, url: str) -> TipFetch:
             "MM_SSRF_ALLOWED_DOMAINS": allowed,
             "MM_SKIP_UNCHANGED_ENABLED": True,
             # One page: worker processes would cost more to start than the page to process.
-            "MM_PROCESSING_WORKERS": 1,
+            "MM_PROCESSING_WORKERS": 0,
             "DOWNLOADER_MIDDLEWARES": {
                 **settings.getdict("DOWNLOADER_MIDDLEWARES"),
                 "crawler.ssrf.SSRFGuardMiddleware": 10,
