@@ -24,7 +24,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
@@ -167,39 +167,34 @@ class Processing:
         return self.workers == 0
 
     # -- signals ---------------------------------------------------------------------------
-    def spider_opened(self) -> Deferred[None]:
+    async def spider_opened(self) -> None:
         """Start the workers (or load the models here) before the first page is fetched."""
         warm = partial(prepare, self.config_dir, self.analysis is not None)
         if self.in_process:
             warm()
-            return succeed(None)
+            return
         self.pool = _POOLS.acquire(self.workers, self.timeout, warm)
-        ready = _deferred(self.pool.ready())
-
-        def failed(failure: Failure) -> None:
+        try:
+            await maybe_deferred_to_future(_deferred(self.pool.ready()))
+        except Exception as exc:
             log.error(
-                "processing workers could not start: %s",
-                failure.getErrorMessage(),
-                extra={"spider": self.crawler.spider},
+                "processing workers could not start: %s", exc, extra={"spider": self.crawler.spider}
             )
-            raise CloseSpider("processing_unavailable")
+            raise CloseSpider("processing_unavailable") from exc
 
-        return ready.addErrback(failed)
-
-    def spider_closed(self) -> Deferred[None] | None:
+    async def spider_closed(self) -> None:
         stats = self.crawler.stats
         for name, stage in (("extract", self.extract_stage), ("analyse", self.analyse_stage)):
             stats.set_value(f"mm/{name}/batches", stage.counts.batches)
         pool, self.pool = self.pool, None
         if pool is None:
-            return None
+            return
         stats.set_value("mm/workers/count", pool.size)
         stats.set_value("mm/workers/started", pool.stats.started)
         stats.set_value("mm/workers/died", pool.stats.died)
         stats.set_value("mm/workers/retried", pool.stats.retried)
         if _POOLS.release(pool):
-            return deferToThread(pool.shutdown)
-        return None
+            await maybe_deferred_to_future(deferToThread(pool.shutdown))
 
     # -- batches ---------------------------------------------------------------------------
     def _extract_batch(self, jobs: list[PageJob]) -> Any:
