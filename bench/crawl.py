@@ -50,6 +50,8 @@ NETWORK = {
     "AUTOTHROTTLE_ENABLED": False,
     "ROBOTSTXT_OBEY": True,
     "LOG_LEVEL": "WARNING",
+    # The generated site builds a 100,000-page sitemap slowly on a loaded machine.
+    "DOWNLOAD_TIMEOUT": 180,
     "DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
     "TWISTED_DNS_RESOLVER": "crawler.resolver.LocalhostAwareResolver",
 }
@@ -417,6 +419,7 @@ def main_memory(args: argparse.Namespace) -> None:
             str(workers),
             pages_served=lambda: len(server.requests),
             interval=1.0,
+            report_every=max(1, args.pages // 40),
         )
     curve = result["curve"]
     print(
