@@ -34,13 +34,9 @@ __all__ = [
     "SkipUnchangedPipeline",
     "StorePipeline",
     "crawler_store",
-    "documents_stored",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Sent by :class:`StorePipeline` after each batch it wrote (``documents``: the batch).
-documents_stored = object()
 
 
 def crawler_store(crawler: Crawler) -> Store:
@@ -98,6 +94,10 @@ def watch_spool(crawler: Any, store: SpooledStore) -> None:
     watch.replay()
 
 
+#: Documents remembered by skip-unchanged before it forgets those the store has.
+_KNOWN_SWEEP = 1000
+
+
 def _app(config_dir: str | None) -> App:
     return App(config_dir=Path(config_dir) if config_dir else None)
 
@@ -137,22 +137,23 @@ class SkipUnchangedPipeline:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        # Documents on their way to the store (the store answers for the others), so memory
-        # does not grow with the pages of a long crawl.
+        # Documents of this run on their way to the store; once stored, the store answers
+        # for them and they are forgotten, so memory does not grow with a long crawl.
         self.known: dict[str, str] = {}
+        self._sweep_at = _KNOWN_SWEEP
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SkipUnchangedPipeline:
         if not crawler.settings.getbool("MM_SKIP_UNCHANGED_ENABLED"):
             raise NotConfigured("MM_SKIP_UNCHANGED_ENABLED is off")
-        pipeline = cls(crawler)
-        crawler.signals.connect(pipeline.documents_stored, signal=documents_stored)
-        return pipeline
+        return cls(crawler)
 
-    def documents_stored(self, documents: list[Document]) -> None:
-        for doc in documents:
-            if self.known.get(doc.id) == doc.content_hash:
-                del self.known[doc.id]
+    def _forget_stored(self) -> None:
+        stored = crawler_store(self.crawler).content_hashes(list(self.known))
+        for doc_id, stored_hash in stored.items():
+            if self.known.get(doc_id) == stored_hash:
+                del self.known[doc_id]
+        self._sweep_at = max(_KNOWN_SWEEP, 2 * len(self.known))
 
     def process_item(self, item: PostItem) -> PostItem:
         doc_id = document_id(item.canonical_url)
@@ -163,6 +164,8 @@ class SkipUnchangedPipeline:
             raise DropItem(f"unchanged: {item.canonical_url}", log_level="DEBUG")
         # Two URLs of one canonical page in one run: the second is the same document.
         self.known[doc_id] = new_hash
+        if len(self.known) >= self._sweep_at:
+            self._forget_stored()
         return item
 
 
@@ -223,7 +226,6 @@ class StorePipeline:
         result = crawler_store(self.crawler).upsert(batch)
         self.crawler.stats.inc_value("mm/docs/new", result.created)
         self.crawler.stats.inc_value("mm/docs/updated", result.updated)
-        self.crawler.signals.send_catch_log(documents_stored, documents=batch)
 
     def close_spider(self) -> None:
         self._flush()
