@@ -94,12 +94,12 @@ def watch_spool(crawler: Any, store: SpooledStore) -> None:
     watch.replay()
 
 
-#: Documents remembered by skip-unchanged before it forgets those the store has.
-_KNOWN_SWEEP = 1000
-
-
 def _app(config_dir: str | None) -> App:
     return App(config_dir=Path(config_dir) if config_dir else None)
+
+
+#: Documents remembered by skip-unchanged before it forgets those the store has.
+_KNOWN_SWEEP = 1000
 
 
 def content_hash(item: PostItem) -> str:
