@@ -8,11 +8,12 @@ which say why in ``reason`` instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from analysis.claims import ClaimPost, score_claims
 from analysis.covid import DEFAULT_COVID_THRESHOLD, CovidLexicon, CovidModel, detect_covid
 from analysis.text import (
     Entity,
@@ -141,17 +142,6 @@ def _empty_claim(reason: str) -> dict[str, Any]:
     }
 
 
-def _claims_scorer() -> Callable[..., Any] | None:
-    """``analysis.claims.score_claims`` if that module is installed: the one guarded import."""
-    try:
-        from analysis.claims import score_claims
-    except ModuleNotFoundError as exc:
-        if exc.name != "analysis.claims":
-            raise
-        return None
-    return score_claims
-
-
 def _score_claims(
     posts: Sequence[PostLike],
     titles: Sequence[str],
@@ -161,11 +151,6 @@ def _score_claims(
     threshold: float,
     title_tokens: Sequence[list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    score_claims = _claims_scorer()
-    if score_claims is None:
-        return [_empty_claim("claims module not available") for _ in posts]
-    from analysis.claims import ClaimPost
-
     # the title's words too, so the classifier does not segment the title a second time
     titled = title_tokens if title_tokens is not None else [None] * len(posts)
     claim_posts = [

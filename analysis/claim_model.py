@@ -1,6 +1,6 @@
 """The trained likely-false-post classifier: recipe, calibrated probability, cross-validation.
 
-Pure computation (no file or network I/O): the edge (``crawler/training``, ``crawler/cli_models``)
+Pure computation (no file or network I/O): the edge (``crawler/training``, ``crawler/cli/models.py``)
 reads the labelled data and saves the fitted :class:`ClaimClassifier` with joblib. Everything
 goes through scikit-learn's public API (``transform``, ``decision_function``,
 ``predict_proba``), so a library upgrade cannot silently change what a saved model computes.
@@ -331,7 +331,7 @@ class ClaimClassifier:
     ) -> CharView | None:
         """The cached character view, once it gave the library's own probabilities.
 
-        Checked on :data:`PROBE_TEXTS` (by ``crawler.claim_resources`` when it loads the
+        Checked on :data:`PROBE_TEXTS` (by ``crawler.resources.claims`` when it loads the
         model), plus the first batch if it is scored before, against
         ``TfidfVectorizer.transform``; a library version computing otherwise gets the
         library's path, with a warning.

@@ -62,7 +62,7 @@ DEFAULT_MAX_SIGNALS = 12
 
 @dataclass
 class ClaimResources:
-    """What scoring needs, loaded once at the edge (``crawler.claim_resources``)."""
+    """What scoring needs, loaded once at the edge (``crawler.resources.claims``)."""
 
     known_claims: KnownClaimIndex | None = None
     classifier: ClaimClassifier | None = None

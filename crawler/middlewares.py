@@ -6,6 +6,8 @@
 - :class:`TrapFilterMiddleware` (spider) bounds what link-following can reach: URL length,
   repeated path segments, URLs per path shape (``/lich/2026/11/27`` -> ``/lich/#/#/#``) and
   query-parameter combinations per path. Everything it drops is a ``mm/traps/<reason>`` stat.
+- :class:`RobotsTxtMiddleware` (downloader) is Scrapy's, with every request that arrives while
+  a host's robots.txt is downloading held until the rules are known.
 - :class:`ResumeMiddleware` (downloader) skips pages that an interrupted run of the same
   source already stored, so a rerun after a hard kill continues instead of starting over.
 
@@ -25,9 +27,12 @@ from urllib.parse import parse_qsl, urlsplit
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 
@@ -38,6 +43,7 @@ from index import document_id
 __all__ = [
     "BackoffRetryMiddleware",
     "ResumeMiddleware",
+    "RobotsTxtMiddleware",
     "TrapFilterMiddleware",
     "backoff_delay",
     "path_pattern",
@@ -251,6 +257,41 @@ class TrapFilterMiddleware(BaseSpiderMiddleware):
         variants.add(variant)
         pattern.add(url)
         return None
+
+
+# -- robots.txt ----------------------------------------------------------------------------
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for a host's rules getting them.
+
+    Scrapy (2.19) lets the requests that arrive while a host's robots.txt is downloading await
+    one shared Deferred through ``asFuture``, whose callback returns ``None``: the first waiter
+    gets the rules, every later one gets ``None`` ("no rules") and is let through, so a crawl
+    that starts many requests at once (a shared Redis queue, a burst of links) fetched pages
+    that robots.txt forbids. Here the first request of a host asks Scrapy for the parser and
+    the others await an asyncio future that hands the same result to each of them.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._rules_by_host: dict[str, asyncio.Future[RobotParser | None]] = {}
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        host = urlparse_cached(request).netloc
+        rules = self._rules_by_host.get(host)
+        if rules is not None:
+            # shield: a cancelled waiter must not cancel the rules of every other request
+            return await asyncio.shield(rules)
+        rules = self._rules_by_host[host] = asyncio.get_running_loop().create_future()
+        try:
+            parser = await super().robot_parser(request)
+        except BaseException as error:
+            # the next request of the host asks again instead of inheriting this failure
+            del self._rules_by_host[host]
+            rules.set_exception(error)
+            rules.exception()  # retrieved: waiters may be none, asyncio must not warn
+            raise
+        rules.set_result(parser)
+        return parser
 
 
 # -- resume ----------------------------------------------------------------------------------

@@ -111,6 +111,8 @@ BASE_SETTINGS: dict[str, Any] = {
     "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
     "DOWNLOADER_MIDDLEWARES": {
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "crawler.middlewares.RobotsTxtMiddleware": 100,
         "crawler.middlewares.BackoffRetryMiddleware": 550,
         "crawler.middlewares.ResumeMiddleware": 50,
     },
