@@ -434,7 +434,10 @@ def main_memory(args: argparse.Namespace) -> None:
         if pages >= shown:
             print(f"  {pages:>8}: {mib(rss)}")
             shown = (pages // step + 1) * step
-    warm = [rss for _, pages, rss in curve if pages >= args.pages * 0.05]
+    # Until the last page was fetched: after it the workers stop and the RSS drops.
+    last = max((pages for _, pages, _ in curve), default=0)
+    crawling = curve[: next((i + 1 for i, (_, p, _) in enumerate(curve) if p == last), 0)]
+    warm = [rss for _, pages, rss in crawling if pages >= args.pages * 0.05]
     if warm:
         print(
             f"after warm-up (5% of pages): start {mib(warm[0])}, end {mib(warm[-1])}, "
