@@ -160,10 +160,13 @@ def _score_claims(
     tokens: Sequence[list[str]],
     resources: AnalysisResources,
     threshold: float,
+    title_tokens: Sequence[list[str]] | None = None,
 ) -> list[dict[str, Any]]:
+    # the title's words too, so the classifier does not segment the title a second time
+    titled = title_tokens if title_tokens is not None else [None] * len(posts)
     claim_posts = [
-        ClaimPost(text, title, post.engagement, body_tokens, _timestamp(post.published_at))
-        for post, title, text, body_tokens in zip(posts, titles, texts, tokens, strict=True)
+        ClaimPost(text, title, post.engagement, body, _timestamp(post.published_at), head)
+        for post, title, text, body, head in zip(posts, titles, texts, tokens, titled, strict=True)
     ]
     results = score_claims(
         claim_posts,
@@ -256,6 +259,7 @@ def analyse_batch(
         [body_tokens[i] for i in scored],
         resources,
         thresholds.claim,
+        [tokens[i][: len(title_words[i])] for i in scored],
     )
     claim_of = dict(zip(scored, claims, strict=True))
     results: list[Analysis] = []

@@ -105,6 +105,8 @@ class ClaimPost:
     engagement: dict[str, int] | None = None
     tokens: Sequence[str] | None = None
     timestamp: float | None = None
+    #: The title's words as ``segment_words`` gives them, when the caller has them already.
+    title_tokens: Sequence[str] | None = None
 
 
 def score_claim(
@@ -155,7 +157,12 @@ def score_claims(
     if not normalized:
         posts = [
             ClaimPost(
-                normalize_text(p.text), normalize_text(p.title), p.engagement, p.tokens, p.timestamp
+                normalize_text(p.text),
+                normalize_text(p.title),
+                p.engagement,
+                p.tokens,
+                p.timestamp,
+                p.title_tokens,
             )
             for p in posts
         ]
@@ -203,6 +210,8 @@ def _classifier_tokens(post: ClaimPost) -> tuple[str, ...] | None:
     """The words of title + text when the caller gave the text's (the title is short)."""
     if post.tokens is None:
         return None
+    if post.title_tokens is not None:
+        return tuple(post.title_tokens) + tuple(post.tokens)
     title = tuple(segment_words(post.title)) if post.title else ()
     return title + tuple(post.tokens)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -148,15 +148,70 @@ def _share(count: int, total: int) -> float:
     return count / total if total else 0.0
 
 
-def _most_common(values: Iterable[str], limit: int = 3) -> list[str]:
-    return [value for value, _ in Counter(v for v in values if v).most_common(limit)]
-
-
 _WHERE = {"title": "trong tiêu đề", "site_name": "trong og:site_name", "logo": "ở logo"}
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What :func:`score_site` needs of a site's pages, counted in one pass: a site's pages
+    are streamed from the store, never held all at once (a site can have 100,000 pages)."""
+
+    total: int = 0
+    articles: int = 0
+    social: int = 0
+    named: int = 0
+    press_names: Counter[str] = field(default_factory=Counter)
+    name_places: Counter[str] = field(default_factory=Counter)
+    masthead: int = 0
+    masthead_terms: Counter[str] = field(default_factory=Counter)
+    general: int = 0
+    press_licence: int = 0
+    first_press_licence: str = ""
+    reporters: int = 0
+    credited: int = 0
+    attributions: Counter[str] = field(default_factory=Counter)
+    compiled: int = 0
+    sections: int = 0
+    section_names: Counter[str] = field(default_factory=Counter)
+
+    def add(self, page: PageSignals) -> None:
+        # Counters keep first-seen order among equal counts, as the lists they replace did.
+        self.total += 1
+        self.social += page.kind in ("post", "social")
+        if page.press_name:
+            self.named += 1
+            self.press_names[page.press_name] += 1
+            if page.press_name_where:
+                self.name_places[page.press_name_where] += 1
+        if page.masthead_terms:
+            self.masthead += 1
+            self.masthead_terms.update(term for term in page.masthead_terms if term)
+        if page.licence == "general_info":
+            self.general += 1
+        if page.licence == "press":
+            if not self.press_licence:
+                self.first_press_licence = page.licence_text
+            self.press_licence += 1
+        if page.press_section:
+            self.sections += 1
+            if page.section:
+                self.section_names[page.section] += 1
+        if not page.is_article:
+            return
+        self.articles += 1
+        self.reporters += page.reporter_byline
+        self.compiled += page.compiled_byline
+        if page.attribution:
+            self.credited += 1
+            self.attributions[page.attribution] += 1
+
+
+def _top(counts: Counter[str], limit: int = 3) -> list[str]:
+    return [value for value, _ in counts.most_common(limit)]
+
+
 def score_site(
-    pages: Sequence[PageSignals | Mapping[str, Any]],
+    pages: Iterable[PageSignals | Mapping[str, Any]],
     *,
     site: str,
     register: PressRegister,
@@ -169,27 +224,23 @@ def score_site(
 
     ``site`` is the site key ("doisongxanh.localhost", "www.example.vn", or
     "facebook.com/tintuc24hnews" for a social page); it is matched against ``register`` and
-    ``flagged`` by host, subdomains included.
+    ``flagged`` by host, subdomains included. ``pages`` are read once, in one pass.
     """
-    signals = [_as_signals(page) for page in pages]
+    tally = _Tally()
+    for page in pages:
+        tally.add(_as_signals(page))
     host = normalize_host(site)
-    total = len(signals)
-    articles = [page for page in signals if page.is_article]
-    n_art = len(articles)
+    total = tally.total
+    n_art = tally.articles
     entry = register.lookup(site)
     report = flagged.lookup(site) if flagged is not None else None
     is_social = any(host == h or host.endswith("." + h) for h in social_hosts) or (
-        total > 0 and sum(page.kind in ("post", "social") for page in signals) * 2 > total
+        total > 0 and tally.social * 2 > total
     )
 
-    named = [page for page in signals if page.press_name]
-    masthead = [page for page in signals if page.masthead_terms]
-    general = [page for page in signals if page.licence == "general_info"]
-    press_licence = [page for page in signals if page.licence == "press"]
-    reporters = [page for page in articles if page.reporter_byline]
-    credited = [page for page in articles if page.attribution]
-    compiled = [page for page in articles if page.compiled_byline]
-    sections = [page for page in signals if page.press_section]
+    named, masthead, general = tally.named, tally.masthead, tally.general
+    press_licence, reporters = tally.press_licence, tally.reporters
+    credited, compiled, sections = tally.credited, tally.compiled, tally.sections
     general_licence = bool(general) or (entry is not None and entry.kind == "general_info")
     label = name_label(site, host, is_social) if host else ""
     press_domain = bool(_PRESS_DOMAIN.search(label)) and not (
@@ -197,16 +248,16 @@ def score_site(
     )
 
     shares = {
-        "press_name": _share(len(named), total),
-        "masthead": _share(len(masthead), total),
-        "reporter_byline": _share(len(reporters), n_art),
-        "no_attribution": _share(n_art - len(credited), n_art),
-        "press_sections": _share(len(sections), total),
+        "press_name": _share(named, total),
+        "masthead": _share(masthead, total),
+        "reporter_byline": _share(reporters, n_art),
+        "no_attribution": _share(n_art - credited, n_art),
+        "press_sections": _share(sections, total),
         "press_domain": 1.0 if press_domain else 0.0,
         "general_licence_as_press": (
-            max(_share(len(named), total), _share(len(masthead), total)) if general_licence else 0.0
+            max(_share(named, total), _share(masthead, total)) if general_licence else 0.0
         ),
-        "social_as_press": _share(len(named), total) if is_social else 0.0,
+        "social_as_press": _share(named, total) if is_social else 0.0,
         "flagged_report": 1.0 if report is not None else 0.0,
     }
     raw = min(1.0, sum(weights.get(name, 0.0) * share for name, share in shares.items()))
@@ -215,40 +266,40 @@ def score_site(
     if report is not None:
         evidence.append(f"bị báo chí nêu tên: {report.reported} ({report.report_url})")
     if named:
-        name = _most_common(page.press_name for page in named)[0]
-        where = _most_common(page.press_name_where for page in named)[0]
+        name = _top(tally.press_names)[0]
+        where = _top(tally.name_places)[0]
         label = "trang mạng xã hội tự xưng" if is_social else "tự xưng"
-        evidence.append(f"{label} '{name}' {_WHERE.get(where, '')} ({len(named)}/{total} trang)")
+        evidence.append(f"{label} '{name}' {_WHERE.get(where, '')} ({named}/{total} trang)")
     if general:
         evidence.append(
-            f"footer: giấy phép trang thông tin điện tử tổng hợp ({len(general)}/{total} trang)"
+            f"footer: giấy phép trang thông tin điện tử tổng hợp ({general}/{total} trang)"
         )
     if general_licence and (named or masthead):
         evidence.append("giấy phép trang tin tổng hợp nhưng trình bày như cơ quan báo chí")
     if press_licence:
         evidence.append(
-            f"footer: giấy phép báo chí '{press_licence[0].licence_text}' "
-            f"({len(press_licence)}/{total} trang)"
+            f"footer: giấy phép báo chí '{tally.first_press_licence}' "
+            f"({press_licence}/{total} trang)"
         )
     if masthead:
-        terms = _most_common((t for page in masthead for t in page.masthead_terms), limit=4)
+        terms = _top(tally.masthead_terms, limit=4)
         quoted = ", ".join(f"'{term}'" for term in terms)
-        evidence.append(f"có {quoted} ({len(masthead)}/{total} trang)")
+        evidence.append(f"có {quoted} ({masthead}/{total} trang)")
     if n_art:
         parts = []
         if reporters:
-            parts.append(f"bài viết có 'Phóng viên' ({len(reporters)}/{n_art})")
-        if len(credited) < n_art:
-            parts.append(f"không ghi nguồn ({n_art - len(credited)}/{n_art})")
+            parts.append(f"bài viết có 'Phóng viên' ({reporters}/{n_art})")
+        if credited < n_art:
+            parts.append(f"không ghi nguồn ({n_art - credited}/{n_art})")
         if credited:
-            sources = ", ".join(_most_common((page.attribution for page in credited), limit=4))
-            parts.append(f"ghi nguồn ({len(credited)}/{n_art}: {sources})")
+            sources = ", ".join(_top(tally.attributions, limit=4))
+            parts.append(f"ghi nguồn ({credited}/{n_art}: {sources})")
         if compiled:
-            parts.append(f"tác giả ghi 'tổng hợp'/'biên tập' ({len(compiled)}/{n_art})")
+            parts.append(f"tác giả ghi 'tổng hợp'/'biên tập' ({compiled}/{n_art})")
         evidence.append(", ".join(parts))
     if sections:
-        names = ", ".join(_most_common((page.section for page in sections), limit=4))
-        evidence.append(f"chuyên mục kiểu báo: {names} ({len(sections)}/{total} trang)")
+        names = ", ".join(_top(tally.section_names, limit=4))
+        evidence.append(f"chuyên mục kiểu báo: {names} ({sections}/{total} trang)")
     if press_domain:
         evidence.append(f"tên miền giống tên cơ quan báo chí ('{label}')")
 
@@ -263,7 +314,7 @@ def score_site(
         evidence.append(f"danh bạ ghi là trang thông tin tổng hợp, không phải báo: {entry.name}")
     else:
         evidence.append("không có trong danh bạ báo chí")
-        if press_licence and not general and len(press_licence) * 2 >= total:
+        if press_licence and not general and press_licence * 2 >= total:
             factor = DEFAULT_PRESS_LICENCE_FACTOR
             evidence.insert(
                 0,
@@ -285,7 +336,7 @@ def score_site(
 
 
 def site_profile_from_pages(
-    pages: Sequence[PageSignals | Mapping[str, Any]],
+    pages: Iterable[PageSignals | Mapping[str, Any]],
     *,
     site: str,
     register: PressRegister,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from analysis.analyse import AnalysisResources, Thresholds, analyse
 from analysis.text import normalize_text
 from crawler.alerts import AlertDelivery
 from crawler.app import App
 from crawler.items import PostItem
-from crawler.resources.analysis import load_analysis_resources, thresholds_from_settings
+from crawler.processing.extension import analyse
+from crawler.processing.tasks import PostJob
 from crawler.resources.site_profiles import refresh_site_profiles
 from crawler.resources.store import SpooledStore, flush_spool, open_configured_store
 from index import Document, Store, StoreUnavailable, UpsertResult, document_id
@@ -100,10 +99,8 @@ def _app(config_dir: str | None) -> App:
     return App(config_dir=Path(config_dir) if config_dir else None)
 
 
-@lru_cache(maxsize=4)
-def _analysis_resources(config_dir: str | None) -> AnalysisResources:
-    """Lexicons, known claims and models, loaded once per process and config directory."""
-    return load_analysis_resources(_app(config_dir))
+#: Documents remembered by skip-unchanged before it forgets those the store has.
+_KNOWN_SWEEP = 1000
 
 
 def content_hash(item: PostItem) -> str:
@@ -141,13 +138,23 @@ class SkipUnchangedPipeline:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        # Documents of this run on their way to the store; once stored, the store answers
+        # for them and they are forgotten, so memory does not grow with a long crawl.
         self.known: dict[str, str] = {}
+        self._sweep_at = _KNOWN_SWEEP
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SkipUnchangedPipeline:
         if not crawler.settings.getbool("MM_SKIP_UNCHANGED_ENABLED"):
             raise NotConfigured("MM_SKIP_UNCHANGED_ENABLED is off")
         return cls(crawler)
+
+    def _forget_stored(self) -> None:
+        stored = crawler_store(self.crawler).content_hashes(list(self.known))
+        for doc_id, stored_hash in stored.items():
+            if self.known.get(doc_id) == stored_hash:
+                del self.known[doc_id]
+        self._sweep_at = max(_KNOWN_SWEEP, 2 * len(self.known))
 
     def process_item(self, item: PostItem) -> PostItem:
         doc_id = document_id(item.canonical_url)
@@ -158,30 +165,32 @@ class SkipUnchangedPipeline:
             raise DropItem(f"unchanged: {item.canonical_url}", log_level="DEBUG")
         # Two URLs of one canonical page in one run: the second is the same document.
         self.known[doc_id] = new_hash
+        if len(self.known) >= self._sweep_at:
+            self._forget_stored()
         return item
 
 
 class AnalysePipeline:
-    """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts."""
+    """Run the Vietnamese analysis (segmentation, Covid, claims) on new or changed posts, in
+    the crawl's processing workers (``crawler.processing``), batched with other posts; items
+    come out in the order they went in."""
 
-    def __init__(self, crawler: Crawler, resources: AnalysisResources, thresholds: Thresholds):
+    def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.resources = resources
-        self.thresholds = thresholds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         if not crawler.settings.getbool("MM_ANALYSIS_ENABLED"):
             raise NotConfigured("MM_ANALYSIS_ENABLED is off")
-        config_dir = crawler.settings.get("MM_CONFIG_DIR")
-        return cls(
-            crawler,
-            _analysis_resources(config_dir),
-            thresholds_from_settings(_app(config_dir)),
-        )
+        return cls(crawler)
 
-    def process_item(self, item: PostItem) -> PostItem:
-        item.analysis = result = analyse(item, self.resources, thresholds=self.thresholds).to_dict()
+    async def process_item(self, item: PostItem) -> PostItem:
+        job = PostJob(item.text, item.title, item.url, item.published_at, item.engagement)
+        outcome = await analyse(self.crawler, job)
+        if outcome.value is None:
+            self.crawler.stats.inc_value("mm/analyse/failed")
+            raise DropItem(f"not analysed: {item.url}: {outcome.error}", log_level="ERROR")
+        item.analysis = result = outcome.value
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
                 self.crawler.stats.inc_value(f"mm/flags/{flag}")

@@ -62,6 +62,12 @@ BASE_SETTINGS: dict[str, Any] = {
     "MM_ANALYSIS_ENABLED": True,
     "MM_SKIP_UNCHANGED_ENABLED": True,
     "MM_STORE_BATCH_SIZE": 20,
+    # Extraction and analysis (crawler.processing): worker processes (None: one per core; 0:
+    # none, the work runs in the crawl process), pages or posts per batch, seconds a batch
+    # may take before its worker is stopped and replaced (the batch is retried once).
+    "MM_PROCESSING_WORKERS": None,
+    "MM_PROCESSING_BATCH_SIZE": 8,
+    "MM_PROCESSING_TIMEOUT": 300.0,
     # Retries of 5xx/429 with backoff (crawler.middlewares.BackoffRetryMiddleware).
     "MM_RETRY_ENABLED": True,
     "MM_RETRY_BACKOFF_BASE": 0.5,  # seconds before the first retry; doubles each time
@@ -126,6 +132,7 @@ BASE_SETTINGS: dict[str, Any] = {
     },
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.TrapFilterMiddleware": 800},
     "EXTENSIONS": {
+        "crawler.processing.extension.Processing": 400,
         "crawler.frontier.shared_run.SharedRun": 500,
         "crawler.evidence.warc.WarcExtension": 600,
     },
@@ -168,6 +175,7 @@ def crawl_settings(
         "CLOSESPIDER_PAGECOUNT": source.max_pages or crawl.get("max_pages"),
         "RETRY_TIMES": crawl.get("retry_times"),
         "REDIRECT_MAX_TIMES": crawl.get("max_redirects"),
+        "MM_PROCESSING_WORKERS": _workers(app, crawl.get("workers")),
     }
     settings.setdict(
         {key: value for key, value in configured.items() if value is not None}, priority="project"
@@ -195,6 +203,18 @@ def crawl_settings(
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def _workers(app: App, value: Any) -> int | None:
+    """``crawl.workers``: a whole number of processes, 0 for none (``None``: one per core)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(
+            f"{app.config_path('settings.yaml')}: field 'crawl.workers': {value!r} is not a "
+            "whole number of worker processes (0: none, the crawl process does the work)"
+        )
+    return value
 
 
 class BrowserNotFound(ConfigError):

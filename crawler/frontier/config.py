@@ -2,8 +2,9 @@
 
 Two kinds, chosen by ``frontier:`` in ``settings.yaml`` or ``misinfo crawl --frontier``:
 
-- ``local`` (default): Scrapy's own scheduler and duplicate filter inside the crawl process,
-  saved in ``<data dir>/jobs/<source>`` (``JOBDIR``) so an interrupted run resumes
+- ``local`` (default): Scrapy's own scheduler inside the crawl process and a duplicate
+  filter on disk (:mod:`crawler.frontier.dupefilter`), saved in ``<data dir>/jobs/<source>``
+  (``JOBDIR``) so an interrupted run resumes
   (:class:`crawler.service.runner.JobDir`). A per-source lock keeps a second process off the source.
 - ``redis``: scrapy-redis's ``Scheduler`` and ``RFPDupeFilter`` on one Redis, so every crawl
   process of a source, on any machine, pulls from one queue and one set of seen requests:
@@ -153,15 +154,18 @@ class Frontier:
         return f"{self.key_prefix}:{source}:{self.run}"
 
     def scrapy_settings(self, source: str) -> dict[str, Any]:
-        """Scrapy settings of one source's crawl: nothing for ``local`` (Scrapy's defaults and
-        the runner's ``JOBDIR``), scrapy-redis's scheduler and duplicate filter for ``redis``.
+        """Scrapy settings of one source's crawl: for ``local`` Scrapy's scheduler and the
+        runner's ``JOBDIR`` with the duplicate filter on disk
+        (:class:`crawler.frontier.dupefilter.DiskDupeFilter`), for ``redis`` scrapy-redis's
+        scheduler and duplicate filter.
 
         The queue outlives each process (``SCHEDULER_PERSIST``): a process that finishes
         must not flush a queue others still work on. :class:`crawler.frontier.shared_run.SharedRun`
         deletes the keys when the last process completes the run.
         """
         if not self.shared:
-            return {}
+            # Scrapy's scheduler; seen requests on disk in JOBDIR, not in a growing set.
+            return {"DUPEFILTER_CLASS": "crawler.frontier.dupefilter.DiskDupeFilter"}
         key = self.run_key(source)
         return {
             "SCHEDULER": "scrapy_redis.scheduler.Scheduler",

@@ -39,14 +39,14 @@ def refresh_site_profiles(store: Store, sites: list[str], *, config_dir: str | N
     app = App(config_dir=Path(config_dir) if config_dir else None)
     threshold = float((app.settings.get("analysis") or {}).get("site_threshold", 0.5))
     for site in sites:
-        pages = [
+        # Streamed: a site's pages are read once, never all held in memory.
+        pages = (
             doc.analysis["page_signals"]
             for doc in store.scan(SearchRequest(filters={"site": [site]}))
             if doc.analysis.get("page_signals")
-        ]
-        if pages:
-            store.upsert_site(
-                site_profile_from_pages(
-                    pages, site=site, register=register, flagged=flagged, threshold=threshold
-                )
-            )
+        )
+        profile = site_profile_from_pages(
+            pages, site=site, register=register, flagged=flagged, threshold=threshold
+        )
+        if profile["pages"]:
+            store.upsert_site(profile)

@@ -25,7 +25,7 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.http import Response, TextResponse
+from scrapy.http import TextResponse
 from scrapy.settings import Settings
 
 from crawler.app import App
@@ -65,9 +65,14 @@ class _TipPage:
     source: Source
     crawler: Crawler
 
-    def parse_page(self, response: Response, depth: int) -> Iterator[Any]:
+    def page_results(
+        self, response: TextResponse, depth: int, fetched_at: Any, extracted: Any
+    ) -> Iterator[Any]:
         produced = False
-        for result in super().parse_page(response, self.source.follow_depth):  # type: ignore[misc]
+        results = super().page_results(  # type: ignore[misc]
+            response, self.source.follow_depth, fetched_at, extracted
+        )
+        for result in results:
             if isinstance(result, PostItem):
                 produced = True
                 yield result
@@ -151,6 +156,8 @@ def fetch_tip(app: App, url: str) -> TipFetch:
             "MM_SSRF_ENABLED": True,
             "MM_SSRF_ALLOWED_DOMAINS": allowed,
             "MM_SKIP_UNCHANGED_ENABLED": True,
+            # One page: worker processes would cost more to start than the page to process.
+            "MM_PROCESSING_WORKERS": 0,
             "DOWNLOADER_MIDDLEWARES": {
                 **settings.getdict("DOWNLOADER_MIDDLEWARES"),
                 "crawler.ssrf.SSRFGuardMiddleware": 10,

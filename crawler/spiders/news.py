@@ -12,10 +12,10 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
-from analysis.site_style import page_signals
-from crawler.extract.article import extract_page
 from crawler.extract.urls import canonical_url, in_domains
 from crawler.items import PostItem
+from crawler.processing.extension import extract
+from crawler.processing.tasks import PageContext, PageJob, PageResult
 from crawler.resources.sources import Source
 
 __all__ = ["GZIP_MAGIC", "NewsSpider", "gunzip_bounded"]
@@ -48,7 +48,12 @@ class NewsSpider(scrapy.Spider):
         self.article_pattern = (
             re.compile(source.article_pattern) if source.article_pattern else None
         )
-        self.extract_rules = source.extract.compiled() if source.extract else None
+        # What the workers need to extract this source's pages (rules compile there).
+        self.page_context = PageContext.of(
+            source.kind,
+            source.article_pattern,
+            source.extract.model_dump() if source.extract else None,
+        )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.feeds:
@@ -117,19 +122,30 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     # -- pages -----------------------------------------------------------------------------
-    def parse_page(self, response: Response, depth: int) -> Iterator[PostItem | scrapy.Request]:
+    async def parse_page(
+        self, response: Response, depth: int
+    ) -> AsyncIterator[PostItem | scrapy.Request]:
+        """Extract the page in the crawl's processing workers (``crawler.processing``), then
+        yield its post and the links to follow (:meth:`page_results`)."""
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
         if not isinstance(response, TextResponse) or (content_type and "html" not in content_type):
             self.crawler.stats.inc_value("mm/pages/not_html")
             return
         fetched_at = datetime.now(UTC)
-        page = extract_page(
-            response.text,
-            response.url,
-            fetched_at=fetched_at,
-            article_pattern=self.article_pattern,
-            rules=self.extract_rules,
-        )
+        job = PageJob(response.url, response.text, fetched_at, self.page_context)
+        outcome = await extract(self.crawler, job)
+        if outcome.value is None:
+            self.crawler.stats.inc_value("mm/extract/failed")
+            self.logger.error("page not extracted: %s: %s", response.url, outcome.error)
+            return
+        for result in self.page_results(response, depth, fetched_at, outcome.value):
+            yield result
+
+    def page_results(
+        self, response: TextResponse, depth: int, fetched_at: datetime, result: PageResult
+    ) -> Iterator[PostItem | scrapy.Request]:
+        """The post of an extracted page (if it is an article) and the links to follow."""
+        page = result.page
         if not page.is_article:
             self.crawler.stats.inc_value("mm/pages/not_article")
         if page.is_article and page.text:
@@ -147,9 +163,7 @@ class NewsSpider(scrapy.Spider):
                 fetched_at=fetched_at.isoformat(timespec="seconds"),
                 site_name=page.site_name,
                 outlinks=page.outlinks,
-                page_signals=page_signals(
-                    response.text, response.url, kind=self.source.kind
-                ).to_dict(),
+                page_signals=result.signals or {},
             )
         if depth >= self.source.follow_depth:
             return

@@ -20,7 +20,7 @@ from typing import Any
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 
 from analysis.site_style import signals_from_fields
 from analysis.text import normalize_text
@@ -28,6 +28,7 @@ from crawler.extract.dates import parse_iso, parse_vietnamese_date
 from crawler.extract.urls import canonical_url, site_of
 from crawler.extract.validate import is_web_url
 from crawler.items import PostItem
+from crawler.processing.tasks import PageResult
 from crawler.resources.sources import Selectors, Source, source_policy
 from crawler.spiders.news import NewsSpider
 
@@ -411,5 +412,7 @@ class RenderedNewsSpider(NewsSpider):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         yield from self._render(super().parse_sitemap(response))
 
-    def parse_page(self, response: Response, depth: int) -> Iterator[PostItem | scrapy.Request]:
-        yield from self._render(super().parse_page(response, depth))
+    def page_results(
+        self, response: TextResponse, depth: int, fetched_at: datetime, result: PageResult
+    ) -> Iterator[PostItem | scrapy.Request]:
+        yield from self._render(super().page_results(response, depth, fetched_at, result))

@@ -101,7 +101,7 @@ def test_local_frontier_keeps_scrapys_scheduler(tmp_path):
     (source,) = load_sources(app.config_path("sources.yaml"))
     settings = crawl_settings(app, source, index_uri="sqlite:///x.db", frontier=frontier)
     assert settings["SCHEDULER"] == "scrapy.core.scheduler.Scheduler"
-    assert settings["DUPEFILTER_CLASS"] == "scrapy.dupefilters.RFPDupeFilter"
+    assert settings["DUPEFILTER_CLASS"] == "crawler.frontier.dupefilter.DiskDupeFilter"
     assert not settings.getbool("MM_SHARED_RUN_ENABLED")
 
 
