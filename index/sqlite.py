@@ -432,7 +432,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
             docs = [doc for doc in docs if doc.id not in moved]
             existing = {key: value for key, value in existing.items() if key not in moved}
             if not docs:
-                return
+                return []
             marks = ", ".join("?" * len(docs))
         counted = [counted_by_id[doc.id] for doc in docs if doc.id in counted_by_id]
         changed_text = [

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.utils.reactor import install_reactor
 
 from crawler.demosite import DemoServer
+from crawler.settings import BASE_SETTINGS
 from index.sqlite import SqliteStore
 from index.store import Store
 from tests.helpers import REPO_ROOT
@@ -21,6 +23,13 @@ from tests.helpers import REPO_ROOT
 #: Folders whose tests need something outside Python get its marker, so ``-m "not browser"``
 #: and the skips keyed on markers hold for every test in them.
 FOLDER_MARKS = {"browser": "browser", "elasticsearch": "elasticsearch"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The crawl's reactor (crawler/settings.py), installed before any test imports
+    # twisted.internet.reactor: otherwise the first import installs Twisted's default one and
+    # every later in-process crawler (scrapy.utils.test.get_crawler) refuses to start.
+    install_reactor(BASE_SETTINGS["TWISTED_REACTOR"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -158,7 +158,10 @@ def parse_shown_date(text: str, *, now: datetime | None = None) -> ShownDate | N
         if match:
             day = (local_now - timedelta(days=days)).replace(second=0, microsecond=0)
             if match.group("H"):
-                day = day.replace(hour=int(match.group("H")), minute=int(match.group("M")))
+                hour, minute = int(match.group("H")), int(match.group("M"))
+                if hour > 23 or minute > 59:
+                    return None  # "hôm qua lúc 31:00" is no time: no date rather than a guess
+                day = day.replace(hour=hour, minute=minute)
             value = _not_future(day, now)
             return ShownDate(value, has_time=True, relative=True) if value else None
     match = _RELATIVE.search(text) or _BARE_RELATIVE.fullmatch(text)

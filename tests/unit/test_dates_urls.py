@@ -40,6 +40,8 @@ def test_never_a_date_in_the_future(text):
 
 def test_invalid_dates_and_noise():
     assert parse_vietnamese_date("31/02/2026", now=NOW) is None
+    assert parse_vietnamese_date("hôm qua lúc 31:00", now=NOW) is None
+    assert parse_vietnamese_date("hôm nay 10:75", now=NOW) is None
     assert parse_vietnamese_date("không có ngày", now=NOW) is None
     assert parse_iso("hôm qua", now=NOW) is None
 

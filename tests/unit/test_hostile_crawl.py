@@ -26,6 +26,7 @@ from scrapy.utils.test import get_crawler
 from crawler.extract.article import extract_page
 from crawler.extract.urls import canonical_url
 from crawler.items import PostItem
+from crawler.processing.tasks import PageJob, extract_one
 from crawler.resources.sources import Selectors, Source
 from crawler.settings import BASE_SETTINGS
 from crawler.spiders.news import NewsSpider
@@ -323,9 +324,13 @@ def test_the_news_spider_does_not_follow_links_to_other_ports(tmp_path: Path):
         '<a href="http://127.0.0.3:6379/">redis</a></body></html>'
     )
     response = HtmlResponse(PAPER + "/", body=html.encode(), encoding="utf-8")
-    followed = [
-        r.url for r in crawler.spider.parse_page(response, depth=0) if isinstance(r, Request)
-    ]
+    fetched_at = datetime.now(UTC)
+    # What parse_page does once the page comes back from the processing workers.
+    page = extract_one(
+        PageJob(response.url, response.text, fetched_at, crawler.spider.page_context)
+    )
+    results = crawler.spider.page_results(response, 0, fetched_at, page)
+    followed = [r.url for r in results if isinstance(r, Request)]
     guard, _ = _guard(tmp_path)
     fetched = []
     for url in followed:
