@@ -23,6 +23,9 @@ review item is decided (``reviewed``), then ``answered`` once an answer is recor
 
 The transition functions here are pure; backends (``index.sqlite_cases``,
 ``index.elastic_cases``) read, apply and write back.
+
+Size: the case and tip models, their pure rules and the store contract (a Protocol) that
+both stores implement; the rules and the contract change together.
 """
 
 from __future__ import annotations

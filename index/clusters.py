@@ -19,6 +19,11 @@ replays documents in ``first_seen`` order and gets what the crawls got.
 
 A cluster id is a hash of the founding document's id and text: it stays when members join
 or leave, and a document that changes and leaves starts a cluster with a new id.
+
+Size: the clustering rule and the batch placement that applies it (candidate lookup,
+verification, merges in arrival order) read as one algorithm; the sketches themselves are
+:mod:`analysis.near_duplicates`, the stored state :mod:`index.sqlite_clusters` and
+:mod:`index.elastic_clusters`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ version is ``"<seq_no>:<primary_term>"`` and every write of a read record goes t
 cases and tips take the next free number with ``op_type=create`` (a lost race retries with
 the next one). Audit entries go to the store's ``audit`` alias (``case:<id>``, ``tip:<id>``,
 ``subject:<id>``), created only, ordered by ``seq``.
+
+Size: the Elasticsearch side of three record kinds that share the numbering, the audit
+writer and the hit conversions, plus the report's inputs and the migration hooks; the
+sequence of each change is :mod:`index.case_workflow`'s, the rules :mod:`index.cases`'.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ The rules are :mod:`index.cases`' (pure), the sequence of each change
 it back with ``UPDATE ... WHERE version = ?`` in one transaction, appending the audit entry to
 ``review_audit`` (the store's one append-only log). :func:`register_subjects` runs inside every
 document upsert, so subjects exist as soon as their first document does.
+
+Size: the SQLite side of three record kinds that share one transaction, the audit table and
+the row conversions, plus the report's inputs and the migration hooks; the sequence of each
+change is :mod:`index.case_workflow`'s, the rules :mod:`index.cases`'.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ then ``<time>`` and the byline near the headline, then the visible text.
 
 Each reader returns what it found together with the elements it read, so the body can
 leave the headline, byline and date line out of the text.
+
+Size: headline, byline, dates and section are found by one walk over the same candidate
+elements (each reader returns the elements it used, which the others and the body skip),
+so they stay side by side.
 """
 
 from __future__ import annotations
