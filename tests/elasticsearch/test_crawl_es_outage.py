@@ -106,6 +106,11 @@ def test_crawl_goes_on_through_an_outage_and_flush_delivers_every_article_once(
     assert refused.exit_code == 1 and "still unreachable" in refused.output
 
     spare_es_node.start()
+    # As an operator would: flush once the restarted node has recovered its shards (the
+    # test's 3 s request timeout is shorter than a recovery on a loaded machine).
+    health = f"{URL}/_cluster/health?wait_for_status=yellow&timeout=60s"
+    with urllib.request.urlopen(health, timeout=65) as response:
+        assert json.load(response)["status"] in ("yellow", "green")
     flushed = runner.invoke(main, [*base, "flush"], env={"MISINFO_ES_URL": URL})
     assert flushed.exit_code == 0, flushed.output
     assert f"Replayed {waiting} documents" in flushed.output
