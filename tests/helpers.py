@@ -20,13 +20,21 @@ from crawler.demosite.server import CONTENT_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-#: Crawl settings for tests: no politeness delays against our own local server.
+#: Crawl settings for tests: no politeness delays against our own local server, and the
+#: pages processed in the crawl process (``workers: 0``), which spares each test crawl the
+#: start of worker processes that load the models. The end-to-end crawl test
+#: (``tests/integration/test_crawl_e2e.py``) and ``test_processing_*`` run the default pool.
 FAST_CRAWL_SETTINGS = {
     "crawl": {
         "download_delay": 0,
         "autothrottle": False,
         "concurrent_per_domain": 8,
+        "workers": 0,
     }
+}
+#: The same with the default worker pool (one per core), as a deployment runs.
+POOLED_CRAWL_SETTINGS = {
+    "crawl": {key: value for key, value in FAST_CRAWL_SETTINGS["crawl"].items() if key != "workers"}
 }
 
 

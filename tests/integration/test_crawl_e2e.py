@@ -14,7 +14,14 @@ import pytest
 
 from crawler.demosite import DemoServer
 from index.sqlite import SqliteStore
-from tests.helpers import REPO_ROOT, demo_source_entries, run_cli, runs_json, write_config
+from tests.helpers import (
+    POOLED_CRAWL_SETTINGS,
+    REPO_ROOT,
+    demo_source_entries,
+    run_cli,
+    runs_json,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +44,7 @@ def crawled(tmp_path_factory, demo_server: DemoServer) -> dict[str, Path]:
         config_dir = write_config(
             root / f"config-{path_name}",
             [demo_source_entries(demo_server, HOST, name=f"songhong-{path_name}", **switches)],
+            POOLED_CRAWL_SETTINGS,  # the default worker pool, as a deployment runs
         )
         data_dir = root / f"data-{path_name}"
         command = [
