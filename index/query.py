@@ -37,6 +37,7 @@ UTC instants (``2026-10-31T17:00:00Z``), so backends only compare strings/instan
 
 from __future__ import annotations
 
+import decimal
 import math
 
 from luqum import tree
@@ -148,6 +149,10 @@ def parse_query(text: str) -> Node:
         raise QuerySyntaxError(f"inconsistent query {_shown(text)}: {message}") from exc
     except RecursionError as exc:  # a shape the nesting pre-check did not foresee
         raise QuerySyntaxError("query nested too deeply") from exc
+    except decimal.InvalidOperation as exc:  # luqum reads "a~0.50.5" or "a^1.2.3" as a number
+        raise QuerySyntaxError(
+            f"cannot parse query {_shown(text)}: a fuzziness (~) or boost (^) that is no number"
+        ) from exc
     except QuerySyntaxError as exc:  # messages quote the query: keep them on one line
         if "\n" not in str(exc) and "\r" not in str(exc):
             raise

@@ -87,6 +87,13 @@ def test_deep_nesting_is_refused_in_one_line(query):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("query", ["a~0.50.5", "a^0.50.5", "covid^1.2.3"])
+def test_a_boost_or_fuzziness_that_is_no_number_is_a_query_error(query):
+    # luqum hands these to decimal.Decimal, which raised InvalidOperation (a 500 in the UI)
+    with pytest.raises(QuerySyntaxError, match="no number"):
+        parse_query(query)
+
+
 def test_nesting_up_to_the_limit_parses():
     depth = MAX_QUERY_DEPTH - 1
     assert parse_query("(" * depth + "a" + ")" * depth) is not None
