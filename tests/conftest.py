@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from scrapy.utils.reactor import install_reactor
 
 from crawler.demosite import DemoServer
@@ -23,6 +24,13 @@ from tests.helpers import REPO_ROOT
 #: Folders whose tests need something outside Python get its marker, so ``-m "not browser"``
 #: and the skips keyed on markers hold for every test in them.
 FOLDER_MARKS = {"browser": "browser", "elasticsearch": "elasticsearch"}
+
+
+# Property tests draw the same examples on every run (CI must not turn red by chance);
+# HYPOTHESIS_PROFILE=explore draws new ones, to hunt for inputs that break the code.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
