@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analysis.language import VI_STOPWORDS
 from analysis.text import fold_diacritics
 from index.query import to_utc_iso
 from index.spread import ClusterSummary, cluster_summary, member_time
@@ -49,74 +50,9 @@ MAX_TERM_DOCUMENTS = 20_000
 LEAD_CHARS = 400
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-#: Syllables too common to make a term on their own (folded).
-_COMMON = frozenset(
-    [
-        "va",
-        "cua",
-        "co",
-        "la",
-        "khong",
-        "nguoi",
-        "nhung",
-        "mot",
-        "duoc",
-        "cho",
-        "cac",
-        "trong",
-        "voi",
-        "nay",
-        "da",
-        "se",
-        "tai",
-        "thi",
-        "ma",
-        "ve",
-        "nhu",
-        "khi",
-        "den",
-        "tu",
-        "cung",
-        "rat",
-        "nhieu",
-        "chung",
-        "toi",
-        "ban",
-        "minh",
-        "lam",
-        "ra",
-        "vao",
-        "theo",
-        "sau",
-        "nhat",
-        "dang",
-        "hon",
-        "neu",
-        "vi",
-        "bi",
-        "nam",
-        "ngay",
-        "viec",
-        "cai",
-        "nao",
-        "gi",
-        "roi",
-        "dau",
-        "con",
-        "lai",
-        "nen",
-        "phai",
-        "chi",
-        "moi",
-        "de",
-        "o",
-        "tren",
-        "duoi",
-        "nhan",
-        "ong",
-        "ba",
-    ]
-)
+#: Syllables too common to make a term on their own (folded): the language detector's
+#: Vietnamese stopwords and a few more that headlines repeat.
+_COMMON = VI_STOPWORDS | {"ba", "co", "de", "duoi", "nhan", "o", "ong", "tren"}
 
 
 def parse_duration(text: str) -> timedelta:
