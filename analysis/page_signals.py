@@ -354,18 +354,23 @@ def page_signals(html: str, url: str, *, kind: str = "news") -> PageSignals:
 
     # Masthead words count in the header/footer only: "liên hệ tòa soạn" inside an article is
     # not a masthead. Without header/footer, take the page minus its article paragraphs.
-    page_text = normalize_text("\n".join(_text_of(node) for node in selector.css("body")))
+    def body_text() -> str:
+        return normalize_text("\n".join(_text_of(node) for node in selector.css("body")))
+
+    # The whole page's text is only read when the masthead has no licence line.
+    page_text: str | None = None
     masthead_source = normalize_text(
         "\n".join(_text_of(node) for node in selector.css(f"{_HEADER_CSS}, {_FOOTER_CSS}"))
     )
     if not masthead_source:
+        page_text = body_text()  # before the article paragraphs are dropped
         for query in _BODY_CSS[:-1]:
             for node in selector.css(query):
                 node.drop()
-        masthead_source = normalize_text("\n".join(_text_of(node) for node in selector.css("body")))
+        masthead_source = body_text()
     licence, licence_text = _licence(masthead_source)
     if not licence:  # a licence line is distinctive enough to be trusted anywhere on the page
-        licence, licence_text = _licence(page_text)
+        licence, licence_text = _licence(body_text() if page_text is None else page_text)
     folded_author = fold_diacritics(author)
     return PageSignals(
         url=url,

@@ -72,6 +72,28 @@ def _normalize_token(token: str) -> str:
     return token_normalize(token)
 
 
+@lru_cache(maxsize=1024)
+def _words_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def _normalize_words(text: str) -> str:
+    r"""Each ``\w+`` word of ``text`` through :func:`_normalize_token`.
+
+    Few words of a page change, so only those are replaced: one lookup per distinct word
+    instead of a Python call per word of the page (this ran over every fetched page's text).
+    """
+    changed = {
+        word: normal
+        for word in set(_WORD.findall(text))
+        if (normal := _normalize_token(word)) != word
+    }
+    if not changed:
+        return text
+    return _words_pattern(frozenset(changed)).sub(lambda match: changed[match.group()], text)
+
+
 def normalize_text(text: str) -> str:
     """Return ``text`` in NFC with one tone-mark convention and tidy whitespace.
 
@@ -79,8 +101,7 @@ def normalize_text(text: str) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text)
-    text = _WORD.sub(lambda m: _normalize_token(m.group()), text)
+    text = _normalize_words(unicodedata.normalize("NFC", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

@@ -90,6 +90,12 @@ MIN_SHARED_SENTENCES = 0.25
 #: Shingles the shorter text needs for containment to count: a short post made of common
 #: phrases is found inside many long articles.
 MIN_CONTAINED_SHINGLES = 25
+#: Stored candidates verified per document at most, those sharing most keys first: a copy of
+#: a rumour copied thousands of times needs a few of its members to join it, and comparing it
+#: with all of them made one new document cost time and memory in proportion to the cluster.
+MAX_CANDIDATES = 256
+#: Documents of a batch looked up together (bounds the lookup's temporary arrays).
+LOOKUP_CHUNK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,15 +280,20 @@ class _Clusters:
                 self.parent[other] = target
 
 
-def _equal_share(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Share of equal values in each row pair, in chunks (estimated Jaccard)."""
-    out = np.zeros(len(left), dtype=np.float64)
-    if not len(left):
+def _equal_share(
+    left: np.ndarray, left_rows: np.ndarray, right: np.ndarray, right_rows: np.ndarray
+) -> np.ndarray:
+    """Share of equal values in each row pair ``left[left_rows[i]]``, ``right[right_rows[i]]``
+    (estimated Jaccard), gathered a chunk at a time: the pairs' rows never exist all at once."""
+    out = np.zeros(len(left_rows), dtype=np.float64)
+    if not len(left_rows):
         return out
     width = left.shape[1]
-    for start in range(0, len(left), _PAIR_CHUNK):
+    for start in range(0, len(left_rows), _PAIR_CHUNK):
         stop = start + _PAIR_CHUNK
-        out[start:stop] = np.count_nonzero(left[start:stop] == right[start:stop], axis=1)
+        out[start:stop] = np.count_nonzero(
+            left[left_rows[start:stop]] == right[right_rows[start:stop]], axis=1
+        )
     return out / width
 
 
@@ -468,7 +479,7 @@ class Clusterer:
         if len(checked):
             signatures = np.stack([place.sketch.signature for place in compared])
             jaccard[checked] = _equal_share(
-                found.signatures[found.ref[checked]], signatures[found.query[checked]]
+                found.signatures, found.ref[checked], signatures, found.query[checked]
             )
         # Clear cases by the estimate; near the threshold (where the estimate's spread is),
         # the exact Jaccard of the two texts decides.
@@ -555,7 +566,7 @@ class Clusterer:
         checked = np.flatnonzero((bands > 0) & (np.minimum(a, b) >= threshold * np.maximum(a, b)))
         if len(checked):
             jaccard[checked] = _equal_share(
-                signatures[later[checked]], signatures[earlier[checked]]
+                signatures, later[checked], signatures, earlier[checked]
             )
         own_prints = np.array(
             [int(np.count_nonzero(place.sketch.keys & 1)) for place in compared], dtype=np.int64
@@ -719,18 +730,38 @@ def postings_candidates(
     exclude_rowids: Sequence[int],
     min_fingerprints: int,
 ) -> CandidatePairs:
-    """:meth:`SketchIndex.candidates` over in-memory :class:`Postings` (refs are slots)."""
-    found = postings.lookup_batch(keys, exclude_rowids=exclude_rowids)
-    keep = (found.bands > 0) | (found.fingerprints >= min_fingerprints)
-    if not keep.any():
+    """:meth:`SketchIndex.candidates` over in-memory :class:`Postings` (refs are slots): at
+    most :data:`MAX_CANDIDATES` per text, those sharing most keys."""
+    parts = []
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        found = postings.lookup_batch(
+            keys[start : start + LOOKUP_CHUNK],
+            exclude_rowids=exclude_rowids[start : start + LOOKUP_CHUNK],
+        )
+        keep = np.flatnonzero((found.bands > 0) | (found.fingerprints >= min_fingerprints))
+        shared = found.bands[keep] + found.fingerprints[keep]
+        ranked = keep[np.lexsort((-shared, found.query[keep]))]
+        # Back in the lookup's order (text, then oldest sketch first), as before the cap.
+        ranked = np.sort(ranked[_per_query_rank(found.query[ranked]) < MAX_CANDIDATES])
+        parts.append(
+            (
+                found.query[ranked] + start,
+                found.slots[ranked],
+                found.bands[ranked],
+                found.fingerprints[ranked],
+            )
+        )
+    if not parts or not sum(len(part[0]) for part in parts):
         return CandidatePairs.empty(postings.num_perm)
-    query, slots = found.query[keep], found.slots[keep]
+    query, slots, bands, fingerprints = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
     unique, ref = np.unique(slots, return_inverse=True)
     return CandidatePairs(
         query,
         ref.astype(np.int64),
-        found.bands[keep],
-        found.fingerprints[keep],
+        bands,
+        fingerprints,
         unique.tolist(),
         postings.sizes[unique],
         postings.signatures[unique],

@@ -226,7 +226,7 @@ class ElasticsearchStore(ElasticSpread, ElasticCases, ElasticCaseTransfer):
         result = UpsertResult()
         errors: list[tuple[str, str]] = []
         batch: dict[str, Document] = {}
-        written: list[Document] = []
+        written: list[str] = []  # ids only: a bulk load of any size keeps no documents
         assignments: list[Assignment] = []
         for doc in documents:
             batch[doc.id] = doc
@@ -252,7 +252,7 @@ class ElasticsearchStore(ElasticSpread, ElasticCases, ElasticCaseTransfer):
         docs: list[Document],
         result: UpsertResult,
         errors: list[tuple[str, str]],
-        written_docs: list[Document],
+        written_ids: list[str],
     ) -> list[Assignment]:
         now = utcnow()
         with mapped_errors("upsert"):
@@ -320,7 +320,7 @@ class ElasticsearchStore(ElasticSpread, ElasticCases, ElasticCaseTransfer):
             self._review.enqueue([item for item in items if item.target_id in written])
             if sketches is not None:
                 sketches.flush(written)
-            written_docs += [doc for doc in docs if doc.id in written]
+            written_ids += [doc.id for doc in docs if doc.id in written]
             # Subjects (index.subjects) of the documents written.
             register_documents(self, [doc for doc in docs if doc.id in written], now)
         return [a for a in assignments if a.doc_id in written]

@@ -36,6 +36,10 @@ BUFFER_KEYS = 8192
 #: :data:`RECENT_MAX` keys: merging the buffer into ``_recent`` copies it, so it stays small.
 RECENT_SHARE = 0.125
 RECENT_MAX = 1_000_000
+#: Entries read per key and tier at most, the newest: a key held by thousands of sketches
+#: (a sentence every page of a site prints, a rumour copied thousands of times) finds its
+#: latest holders, which is enough to join their cluster, at a bounded cost.
+MAX_POSTINGS_PER_KEY = 1024
 
 
 @dataclass(slots=True)
@@ -98,6 +102,7 @@ class _Sorted:
         left = left[present]
         # Most keys are absent: search the ends only of those that are there.
         right = np.searchsorted(self.keys, wanted[present], side="right")
+        left = np.maximum(left, right - MAX_POSTINGS_PER_KEY)  # entries of a key: oldest first
         lengths = right - left
         positions = np.repeat(left - np.cumsum(lengths) + lengths, lengths) + np.arange(
             int(lengths.sum())

@@ -306,10 +306,10 @@ def on_decided(store: Any, item: ReviewItem) -> int:
     return _send_to_claim_queue(store, members, doc, item)
 
 
-def after_upsert(store: Any, docs: Sequence[Document], assignments: Sequence[Assignment]) -> None:
-    """What a committed write sets off: copies joining a cluster decided "false" go to the
-    claim queue; watch queries raise alerts for the documents written."""
-    if not docs or not isinstance(store, SpreadStore):
+def after_upsert(store: Any, doc_ids: Sequence[str], assignments: Sequence[Assignment]) -> None:
+    """What a committed write of the documents ``doc_ids`` sets off: copies joining a cluster
+    decided "false" go to the claim queue; watch queries raise alerts for them."""
+    if not doc_ids or not isinstance(store, SpreadStore):
         return
     try:
         _copies_of_decided(store, assignments)
@@ -317,7 +317,7 @@ def after_upsert(store: Any, docs: Sequence[Document], assignments: Sequence[Ass
         log.warning("copies of decided rumours not queued: %s", exc)
     from index.watches import check_watches
 
-    check_watches(store, [doc.id for doc in docs])
+    check_watches(store, doc_ids)
 
 
 def _copies_of_decided(store: Any, assignments: Sequence[Assignment]) -> None:

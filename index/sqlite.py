@@ -375,7 +375,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
         result = UpsertResult()
         now = utcnow()
         assignments: list[Assignment] = []
-        written: list[Document] = []
+        written: list[str] = []  # ids only: a bulk load of any size keeps no documents
         try:
             self._write_documents(documents, result, now, assignments, written)
         except BaseException:
@@ -390,7 +390,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
         result: UpsertResult,
         now: datetime,
         assignments: list[Assignment],
-        written: list[Document],
+        written: list[str],
     ) -> None:
         with self._transaction() as conn:
             batch: dict[str, Document] = {}
@@ -398,19 +398,19 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
                 batch[doc.id] = doc
                 if len(batch) >= BATCH_SIZE:
                     assignments += self._upsert_batch(conn, list(batch.values()), result, now)
-                    written += batch.values()
+                    written += batch
                     batch = {}
             if batch:
                 assignments += self._upsert_batch(conn, list(batch.values()), result, now)
-                written += batch.values()
+                written += batch
             trim_change_log(conn)
 
-    def _after_upsert(self, docs: list[Document], assignments: list[Assignment]) -> None:
+    def _after_upsert(self, doc_ids: list[str], assignments: list[Assignment]) -> None:
         """What a write sets off once committed: copies of decided rumours go to the claim
         queue, watch queries raise alerts (:mod:`index.spread`, :mod:`index.watches`)."""
         from index.spread import after_upsert
 
-        after_upsert(self, docs, assignments)
+        after_upsert(self, doc_ids, assignments)
 
     def _upsert_batch(
         self, conn: sqlite3.Connection, docs: list[Document], result: UpsertResult, now: datetime

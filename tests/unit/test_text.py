@@ -6,6 +6,8 @@ import random
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis.folding import CONTEXT_FOLD
 from analysis.language import EN_STOPWORDS, VI_STOPWORDS
@@ -37,6 +39,49 @@ def test_normalize_text_one_tone_convention_and_nfc(raw: str, expected: str) -> 
     out = normalize_text(raw)
     assert out == expected
     assert unicodedata.is_normalized("NFC", out)
+
+
+#: Words that the tone-mark table rewrites, words it keeps, and separators (including the
+#: underscore, a word character, and "ð", which underthesea's character table rewrites).
+_MIXED_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *(
+                "hoà",
+                "Hoà",
+                "thuỷ",
+                "THUỶ",
+                "oà",
+                "loè",
+                "hòa",
+                "nước",
+                "ðã",
+                "ð",
+                "Ðoàn",
+                "covid19",
+            ),
+            *("_", " ", "  ", "\n", "\n\n", "-", ".", "hoà_bình", "xhoà", "hoàx", "1hoà", "\u0300"),
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(_MIXED_TEXT)
+def test_normalize_text_rewrites_exactly_the_words_the_token_table_rewrites(text: str) -> None:
+    """Only the changed words are replaced now; the result is still each \\w+ word of the
+    NFC text through the token table, as a call per word gave it."""
+    import re
+
+    from analysis.text import _normalize_token
+
+    nfc = unicodedata.normalize("NFC", text)
+    by_word = re.sub(r"\w+", lambda match: _normalize_token(match.group()), nfc)
+    lines = [
+        re.sub(r"[ \t\u00a0\u200b\u202f]+", " ", line).strip() for line in by_word.splitlines()
+    ]
+    expected = re.sub(r"\n\s*\n+", "\n\n", "\n".join(lines)).strip()
+    assert normalize_text(text) == expected
 
 
 @pytest.mark.parametrize(
