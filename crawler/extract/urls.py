@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 __all__ = ["canonical_url", "host_of", "in_domains", "site_of"]
@@ -22,10 +23,18 @@ def canonical_url(url: str, *, base: str | None = None) -> str:
     costs that link, never the page."""
     if not base and not url.strip():
         return ""
-    try:
-        if base:
+    if base:
+        try:
             url = urljoin(base, url)
-        parts = urlsplit(url.strip())
+        except ValueError:
+            return ""
+    url = url.strip()
+    return _canonical_cached(url) if len(url) <= _CACHED_LENGTH else _canonical_absolute(url)
+
+
+def _canonical_absolute(url: str) -> str:
+    try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return ""
@@ -46,6 +55,12 @@ def canonical_url(url: str, *, base: str | None = None) -> str:
     path = re.sub(r";jsessionid=[^/?#]*", "", parts.path, flags=re.I) or "/"
     # Trailing blanks are no part of an address (browsers drop them): stable ids.
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), "")).rstrip()
+
+
+#: A site's menus and related-article links come back on page after page: their canonical
+#: forms are kept (addresses up to this length, so a hostile page cannot fill the cache).
+_CACHED_LENGTH = 2_048
+_canonical_cached = lru_cache(maxsize=16_384)(_canonical_absolute)
 
 
 def host_of(url: str) -> str:
