@@ -10,7 +10,9 @@ per process) with the same concurrency and no politeness delays:
   process), 1 and N (``--workers``, default one per core), in alternating order over
   ``--rounds`` rounds (the machine is shared: alternating spreads the noise);
 * a profile of the pipeline per page, step by step (in the crawl process, ``--profile-pages``
-  pages): CPU milliseconds of each step, exclusive of the steps it calls.
+  pages): CPU milliseconds of each step, exclusive of the steps it calls;
+* the machine's parallel ceiling: the workers' own work (extraction and analysis of 200
+  pages, no crawl) in one process, then in two at once. No pipeline speedup can exceed it.
 
 Rates count from the first response to the end of the crawl (worker start-up and model
 loading are start-up, not per-page work), CPU is the crawl process's plus its workers',
@@ -244,7 +246,96 @@ def pipeline_worker(
     )
 
 
+def ceiling_worker(sitemap: str, pages: str) -> None:
+    """The workers' share of the work without the crawl: fetch ``pages`` pages of the
+    sitemap, load the models, say "ready", wait for a line on stdin, then extract and
+    analyse the pages twice; print CPU and wall seconds as JSON."""
+    import re
+    import urllib.request
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from crawler.processing import tasks
+
+    def get(url: str) -> str:
+        parts = urlsplit(url)  # bench.localhost resolves only through the crawl's resolver
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{parts.port}{parts.path}", headers={"Host": parts.netloc}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read().decode("utf-8")
+
+    urls: list[str] = []
+    for child in re.findall(r"<loc>([^<]+)</loc>", get(sitemap)):
+        urls += re.findall(r"<loc>([^<]+)</loc>", get(child))
+        if len(urls) >= int(pages):
+            break
+    context = tasks.PageContext()
+    now = datetime.now(UTC)
+    jobs = [tasks.PageJob(url, get(url), now, context) for url in urls[: int(pages)]]
+    tasks.prepare(None)
+    analysis = tasks.AnalysisContext()
+    tasks.analyse_posts(analysis, [tasks.PostJob("Khởi động mô hình.", "Thử")])
+    print("ready", flush=True)
+    sys.stdin.readline()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(2):
+        extracted = [o.value.page for o in tasks.extract_pages(jobs) if o.value is not None]
+        posts = [tasks.PostJob(page.text, page.title, page.url) for page in extracted if page.text]
+        for start in range(0, len(posts), 8):
+            tasks.analyse_posts(analysis, posts[start : start + 8])
+    print(
+        json.dumps(
+            {
+                "pages": 2 * len(jobs),
+                "cpu": time.process_time() - cpu,
+                "seconds": time.perf_counter() - wall,
+            }
+        ),
+        flush=True,
+    )
+
+
 # -- in the bench process ----------------------------------------------------------------------
+def parallel_ceiling(sitemap: str, pages: int = 200) -> dict:
+    """The workers' own work (extraction and analysis, no crawl) in one process, then in
+    two at once: how much a second core adds on this machine at best. Two busy cores of a
+    virtual machine can each run slower than one alone (shared caches, memory bandwidth,
+    a shared physical core), and no pipeline can beat this ratio."""
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--ceiling-worker", sitemap, str(pages)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit("the ceiling worker did not start")
+        return process
+
+    def run(processes: list[subprocess.Popen]) -> list[dict]:
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        return [
+            json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in processes
+        ]
+
+    (alone,) = run([start()])
+    together = run([start(), start()])
+    one_rate = alone["pages"] / alone["seconds"]
+    two_rate = sum(run["pages"] for run in together) / max(run["seconds"] for run in together)
+    return {
+        "ratio": two_rate / one_rate,
+        "cpu_alone": alone["cpu"] / alone["pages"],
+        "cpu_together": sum(run["cpu"] for run in together) / sum(run["pages"] for run in together),
+    }
+
+
 def tree_rss(pid: int) -> int:
     """RSS of a process and all its descendants (the crawl and its workers), in bytes."""
     import psutil
@@ -372,6 +463,7 @@ def main_throughput(args: argparse.Namespace) -> None:
         sitemap = server.base_url("bench.localhost") + "/sitemap.xml"
         with tempfile.TemporaryDirectory() as tmp:
             profile = run_worker("--pipeline-worker", sitemap, tmp, "on", "0", "profile")
+        ceiling = parallel_ceiling(sitemap) if workers > 1 else None
 
     base_rate = rate(baseline)
     print(f"\n{'run':<30}{'pages':>7}{'pages/s':>9}{'CPU ms/page':>13}{'peak RSS':>11}")
@@ -400,6 +492,13 @@ def main_throughput(args: argparse.Namespace) -> None:
         f"load average now {load()})"
     )
     print_profile(profile["steps"], profile["crawl_cpu"], profile["pages"])
+    if ceiling:
+        print(
+            f"\nparallel ceiling of this machine: the workers' own work (extraction and "
+            f"analysis, no crawl) in 2 processes at once: {ceiling['ratio']:.2f}x one process "
+            f"(CPU per page {ceiling['cpu_alone'] * 1000:.1f} ms alone, "
+            f"{ceiling['cpu_together'] * 1000:.1f} ms with both cores busy; load {load()})"
+        )
 
 
 def main_memory(args: argparse.Namespace) -> None:
@@ -502,5 +601,7 @@ if __name__ == "__main__":
         baseline_worker(sys.argv[2])
     elif len(sys.argv) > 1 and sys.argv[1] == "--pipeline-worker":
         pipeline_worker(*sys.argv[2:7])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--ceiling-worker":
+        ceiling_worker(*sys.argv[2:4])
     else:
         main()
