@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 MAX_NAME = 200
 MAX_QUERY = 2000
+#: Documents checked against a watch per search.
+WATCH_CHUNK = 500
 
 
 @dataclass(slots=True, kw_only=True)
@@ -181,11 +183,17 @@ def check_watches(store: Any, doc_ids: Sequence[str], now: datetime | None = Non
     alerts: list[Alert] = []
     for watch in watches:
         try:
-            response = store.search(
-                SearchRequest(query=watch.query, ids=ids, limit=len(ids), highlight=False)
-            )
+            # A bulk import writes any number of documents: a search per chunk stays within
+            # SQLite's bound variables and Elasticsearch's result window.
+            for start in range(0, len(ids), WATCH_CHUNK):
+                chunk = ids[start : start + WATCH_CHUNK]
+                response = store.search(
+                    SearchRequest(query=watch.query, ids=chunk, limit=len(chunk), highlight=False)
+                )
+                alerts += [
+                    alert_for(watch, hit.document, hit.cluster_size, now) for hit in response.hits
+                ]
         except (QuerySyntaxError, SearchError) as exc:
             log.warning("watch %s (%r) not checked: %s", watch.id, watch.query, exc)
             continue
-        alerts += [alert_for(watch, hit.document, hit.cluster_size, now) for hit in response.hits]
     return store.alerts_add(alerts) if alerts else []

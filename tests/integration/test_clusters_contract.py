@@ -300,6 +300,36 @@ def test_watch_queries_raise_one_alert_per_document(store):
         store.watch_delete(watch.id)
 
 
+def test_a_bulk_write_is_checked_against_watches_a_bounded_chunk_at_a_time(store, monkeypatch):
+    """A bulk import of any size: each watch search covers at most WATCH_CHUNK documents
+    (SQLite's bound variables, Elasticsearch's result window), and every match alerts."""
+    from index import watches
+
+    monkeypatch.setattr(watches, "WATCH_CHUNK", 2)
+    store.watch_save(new_watch("Nước muối", '"nước muối"', "lan", NOW))
+    searched: list[int] = []
+    search = store.search
+
+    def counting_search(request):
+        if request.ids is not None:
+            searched.append(len(request.ids))
+        return search(request)
+
+    monkeypatch.setattr(store, "search", counting_search)
+    docs = [
+        post(
+            f"trang{number}.vn",
+            f"bai-{number}",
+            f"{OTHER} Tin số {number} về nước muối.",
+            when=f"2026-11-2{number}T08:00:00+07:00",
+        )
+        for number in range(5)
+    ]
+    store.upsert(docs)
+    assert sorted(alert.doc_id for alert in store.alerts_list()) == sorted(doc.id for doc in docs)
+    assert searched and max(searched) <= 2
+
+
 def test_a_bad_watch_query_is_refused():
     with pytest.raises(QuerySyntaxError):
         new_watch("x", "a AND (b", "lan")
