@@ -23,6 +23,7 @@ from index.review import AuditEntry
 
 __all__ = ["ElasticEvidence"]
 
+#: Hits per search request (Elasticsearch's default result window).
 _MAX_HITS = 10_000
 
 
@@ -59,10 +60,21 @@ class ElasticEvidence:
         self._ensure = ensure
 
     def _search(self, kind: str, query: dict[str, Any], sort: list[Any]) -> list[dict[str, Any]]:
-        response = self.client.search(
-            index=self.names.alias(kind), query=query, sort=sort, size=_MAX_HITS
-        )
-        return [hit["_source"] for hit in response["hits"]["hits"]]
+        """Every hit, in ``sort`` order (which ends with a unique field): pages of
+        :data:`_MAX_HITS` one after another (``search_after``), so a year's removal checks
+        or a long watch list is never cut at the result window."""
+        sources: list[dict[str, Any]] = []
+        after: list[Any] | None = None
+        while True:
+            page = {"search_after": after} if after is not None else {}
+            response = self.client.search(
+                index=self.names.alias(kind), query=query, sort=sort, size=_MAX_HITS, **page
+            )
+            hits = response["hits"]["hits"]
+            sources += [hit["_source"] for hit in hits]
+            if len(hits) < _MAX_HITS:
+                return sources
+            after = hits[-1]["sort"]
 
     # -- files -----------------------------------------------------------------------------
     def add_files(self, files: list[EvidenceFile]) -> int:

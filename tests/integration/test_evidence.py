@@ -98,6 +98,27 @@ def test_first_removals_are_counted_once_in_their_period(store):
     assert meta.first_removals_between("2026-12-03T00:00:00+00:00", until) == ["doc2:check:1"]
 
 
+def test_removals_beyond_one_page_of_hits_are_all_counted(store, monkeypatch):
+    """Elasticsearch answers a page of hits at a time: the removals of a long period are
+    read page after page, none cut at the result window (here a page of 2)."""
+    from index import elastic_evidence
+
+    monkeypatch.setattr(elastic_evidence, "_MAX_HITS", 2)
+    meta = store.evidence()
+    for number in range(5):
+        meta.add_check(
+            Check(
+                id=f"doc{number}:check:0",
+                doc_id=f"doc{number}",
+                checked_at=f"2026-12-0{number + 1}T00:00:00+00:00",
+                url=f"http://news.example.vn/doc{number}.html",
+                status="removed",
+            )
+        )
+    found = meta.first_removals_between("2026-12-01T00:00:00+00:00", "2026-12-08T00:00:00+00:00")
+    assert found == [f"doc{number}:check:0" for number in range(5)]
+
+
 def test_evidence_metadata_contract(store):
     meta = store.evidence()
     first, later = _file("doc1", 1), _file("doc1", 2, "warc")
