@@ -336,20 +336,23 @@ def parallel_ceiling(sitemap: str, pages: int = 200) -> dict:
     }
 
 
-def tree_rss(pid: int) -> int:
-    """RSS of a process and all its descendants (the crawl and its workers), in bytes."""
+def tree_rss(pid: int) -> tuple[int, int]:
+    """RSS of a process and all its descendants (the crawl and its workers), and of the
+    process alone, in bytes."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
-    total = 0
+        return 0, 0
+    total = own = 0
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += process.memory_info().rss
-    return total
+            rss = process.memory_info().rss
+            total += rss
+            own = rss if process is root else own
+    return total, own
 
 
 def run_worker(
@@ -367,6 +370,8 @@ def run_worker(
         cwd=REPO_ROOT,
     )
     curve: list[tuple[float, int, int]] = []
+    #: RSS of the crawl process alone at each sample (the curve has it with its workers).
+    own_curve: list[int] = []
     started = time.perf_counter()
     stop = threading.Event()
     next_report = report_every
@@ -375,8 +380,9 @@ def run_worker(
         nonlocal next_report
         while not stop.wait(interval):
             served = pages_served() if pages_served else 0
-            rss = tree_rss(process.pid)
+            rss, own = tree_rss(process.pid)
             curve.append((time.perf_counter() - started, served, rss))
+            own_curve.append(own)
             if report_every and served >= next_report:
                 elapsed = time.perf_counter() - started
                 print(
@@ -394,6 +400,7 @@ def run_worker(
         raise SystemExit(f"worker {args[0]} failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
     result["curve"] = curve
+    result["own_curve"] = own_curve
     result["peak_rss"] = max((rss for _, _, rss in curve), default=0)
     return result
 
@@ -526,12 +533,12 @@ def main_memory(args: argparse.Namespace) -> None:
         f"{result['total_seconds']:.0f} s ({rate(result):.1f} pages/s), load now {load()}"
     )
     print(f"peak RSS (crawl process + workers): {mib(result['peak_rss'])}")
-    print("RSS curve (pages fetched: RSS of the crawl and its workers):")
+    print("RSS curve (pages fetched: RSS of the crawl and its workers; of the crawl alone):")
     step = max(1, args.pages // 10)
     shown = 0
-    for _, pages, rss in curve:
+    for (_, pages, rss), own in zip(curve, result["own_curve"], strict=True):
         if pages >= shown:
-            print(f"  {pages:>8}: {mib(rss)}")
+            print(f"  {pages:>8}: {mib(rss):>10}  {mib(own):>10}")
             shown = (pages // step + 1) * step
     # Until the last page was fetched: after it the workers stop and the RSS drops.
     last = max((pages for _, pages, _ in curve), default=0)

@@ -277,8 +277,13 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
         time_limit: float = DEFAULT_TIME_LIMIT,
         busy_timeout: int = DEFAULT_BUSY_TIMEOUT,
         clusters: ClusterSettings | None = DEFAULT_SETTINGS,
+        mmap_bytes: int = MMAP_BYTES,
     ) -> None:
+        """``mmap_bytes``: how much of the file each connection maps (0: none). Mapped pages
+        a process has read count in its RSS, so a writer that mostly writes (a crawl) maps
+        none: its memory then stays bounded by the page caches whatever the index's size."""
         self.path = str(path)
+        self.mmap_bytes = int(mmap_bytes)
         #: Near-duplicate clustering at write time (``None`` or disabled settings: off).
         self.clusterer = Clusterer(clusters) if clusters is not None and clusters.enabled else None
         #: Which sketches hold which LSH key, in memory (filled on the first write).
@@ -300,7 +305,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
             # The system SQLite may be built with SECURE_DELETE: zeroing every freed page
             # (FTS5 segment merges free many) is pure overhead here.
             self._write.execute("PRAGMA secure_delete = OFF")
-            self._write.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            self._write.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
             migrate(self._write)
             if self.clusterer is not None:
                 sqlite_clusters.init_state(self._write, self.clusterer.settings)
@@ -313,7 +318,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
                 )
                 self._read.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
                 self._read.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
-                self._read.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+                self._read.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
             # Searches materialise matching rowids; keep those scratch tables in memory.
             self._read.execute("PRAGMA temp_store = MEMORY")
         self._doc_values = DocValues()

@@ -181,10 +181,14 @@ def open_configured_store(
     """Open ``uri`` with backend ``options``; a ``spool_path`` option puts the spool in front.
 
     ``for_crawl``: bulk writes without refresh, and reads that tolerate an outage (see the
-    module docstring).
+    module docstring); SQLite maps none of its file into memory.
     """
     backend_options = dict(options)
     spool_path = backend_options.pop("spool_path", None)
+    if for_crawl and uri.startswith("sqlite:"):
+        # A crawl writes and looks up single rows: it maps none of the file, so its RSS does
+        # not grow with the index (see index.sqlite.SqliteStore).
+        backend_options.setdefault("mmap_bytes", 0)
     if spool_path is None:
         return open_store(uri, **backend_options)
     if for_crawl:
