@@ -89,6 +89,28 @@ async def _act(
     return RedirectResponse(target, status_code=303)
 
 
+async def _record_page(
+    request: Request,
+    what: str,
+    load: Callable[[Any], tuple[Any, list[Any]]],
+    name: str,
+    extra: dict[str, Any],
+) -> Response:
+    """The page ``{name}.html`` of one record and its history, ``load(store)`` run in a
+    worker thread; a record that does not exist is a 404 page naming ``what``."""
+    context = web(request)
+
+    def run() -> tuple[Any, list[Any]]:
+        with context.stores.store() as store:
+            return load(store)
+
+    try:
+        record, history = await run_in_threadpool(run)
+    except NotFound:
+        return _not_found(request, what)
+    return context.render(request, f"{name}.html", {name: record, "history": history, **extra})
+
+
 def _text(form: Any, name: str) -> str:
     return str(form.get(name) or "").strip()
 
@@ -226,29 +248,18 @@ async def open_case(request: Request) -> Response:
 
 
 async def case_page(request: Request) -> Response:
-    context = web(request)
     case_id = request.path_params["case_id"]
 
-    def load():
-        with context.stores.store() as store:
-            case = store.case_get(case_id)
-            return case, store.case_history(case.id)
+    def load(store: Any) -> tuple[Any, list[Any]]:
+        case = store.case_get(case_id)
+        return case, store.case_history(case.id)
 
-    try:
-        case, history = await run_in_threadpool(load)
-    except NotFound:
-        return _not_found(request, f"case {case_id}")
-    return context.render(
-        request,
-        "case.html",
-        {
-            "case": case,
-            "history": history,
-            "subject_path": subject_path,
-            "outcomes": FINAL_OUTCOMES,
-            "today": local_today().isoformat(),
-        },
-    )
+    extra = {
+        "subject_path": subject_path,
+        "outcomes": FINAL_OUTCOMES,
+        "today": local_today().isoformat(),
+    }
+    return await _record_page(request, f"case {case_id}", load, "case", extra)
 
 
 def _fine(value: str) -> int | None:
@@ -355,21 +366,13 @@ async def add_tip(request: Request) -> Response:
 
 
 async def tip_page(request: Request) -> Response:
-    context = web(request)
     tip_id = request.path_params["tip_id"]
 
-    def load():
-        with context.stores.store() as store:
-            tip = store.tip_get(tip_id)
-            return tip, store.tip_history(tip.id)
+    def load(store: Any) -> tuple[Any, list[Any]]:
+        tip = store.tip_get(tip_id)
+        return tip, store.tip_history(tip.id)
 
-    try:
-        tip, history = await run_in_threadpool(load)
-    except NotFound:
-        return _not_found(request, f"tip {tip_id}")
-    return context.render(
-        request, "tip.html", {"tip": tip, "history": history, "verdicts": VERDICTS["tips"]}
-    )
+    return await _record_page(request, f"tip {tip_id}", load, "tip", {"verdicts": VERDICTS["tips"]})
 
 
 async def answer_tip(request: Request) -> Response:

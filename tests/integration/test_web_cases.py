@@ -91,6 +91,9 @@ def test_subjects_list_and_page(app):
     subject = lan.get("/subjects/tinnong24h.localhost")
     assert subject.status_code == 200 and "Newspaper-style evidence" in subject.text
     assert lan.get("/subjects/nope.example").status_code == 404
+    for missing in ("/cases/999", "/tips/999"):
+        page = lan.get(missing)
+        assert page.status_code == 404 and missing.rsplit("/", 2)[1][:-1] + " 999" in page.text
 
     saved = lan.post(
         "/subjects/edit",
