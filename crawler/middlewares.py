@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
@@ -202,6 +202,33 @@ def _repeated_segments(path: str, limit: int = 3) -> bool:
     return False
 
 
+class _RecentSets:
+    """A set per key for the ``capacity`` keys used most recently: a trap fills its pattern's
+    set fast, so it stays; the patterns of ordinary links (most seen once) are forgotten,
+    and memory stays bounded however long the crawl."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._sets: OrderedDict[str, set[str]] = OrderedDict()
+
+    def __getitem__(self, key: str) -> set[str]:
+        found = self._sets.get(key)
+        if found is None:
+            found = self._sets[key] = set()
+            if len(self._sets) > self.capacity:
+                self._sets.popitem(last=False)
+        else:
+            self._sets.move_to_end(key)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+
+#: URL patterns (and paths) whose links the trap filter remembers at once.
+TRAP_MEMORY = 20_000
+
+
 class TrapFilterMiddleware(BaseSpiderMiddleware):
     """Drop followed links that look like crawler traps; count each as ``mm/traps/<reason>``.
 
@@ -217,8 +244,8 @@ class TrapFilterMiddleware(BaseSpiderMiddleware):
         self.max_url_length = max_url_length
         self.max_per_pattern = max_per_pattern
         self.max_variants = max_variants
-        self.by_pattern: dict[str, set[str]] = defaultdict(set)
-        self.variants: dict[str, set[str]] = defaultdict(set)
+        self.by_pattern = _RecentSets(TRAP_MEMORY)
+        self.variants = _RecentSets(TRAP_MEMORY)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TrapFilterMiddleware:

@@ -512,6 +512,28 @@ def test_trap_filter_counts_what_it_drops():
     assert stats.get_value("mm/traps/repeated_segments") == 1
 
 
+def test_trap_filter_remembers_a_bounded_number_of_patterns(monkeypatch):
+    """A long crawl follows links of ever new patterns: the filter keeps only the patterns
+    used most recently, and a trap that keeps producing links stays among them."""
+    from crawler import middlewares
+
+    monkeypatch.setattr(middlewares, "TRAP_MEMORY", 50)
+    middleware, stats = _trap_filter(
+        MM_TRAPS_MAX_URL_LENGTH=512, MM_TRAPS_MAX_PER_PATTERN=5, MM_TRAPS_MAX_QUERY_VARIANTS=12
+    )
+    response = HtmlResponse("http://a.vn/", body=b"<html></html>")
+    kept = []
+    for number in range(500):
+        # One ordinary article after another, each its own pattern, and a calendar trap.
+        url = f"http://a.vn/tin/bai-{chr(97 + number % 26)}{chr(97 + number // 26 % 26)}.html"
+        assert middleware.get_processed_request(Request(url), response) is not None
+        trap = f"http://a.vn/lich/{number}"
+        kept.append(middleware.get_processed_request(Request(trap), response) is not None)
+    assert kept == [True] * 5 + [False] * 495
+    assert len(middleware.by_pattern) <= 50 and len(middleware.variants) <= 50
+    assert stats.get_value("mm/traps/url_pattern") == 495
+
+
 def test_job_dir_trusts_a_clean_pause_and_wipes_after_a_kill(tmp_path: Path):
     first = JobDir.prepare(tmp_path, "s", now="2026-11-28T10:00:00+00:00")
     assert not first.resumed and first.settings()["MM_RESUME_SINCE"] is None
