@@ -24,16 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     server = DemoServer(
         host=args.host, port=args.port, content_dir=args.content_dir, bench_pages=args.bench_pages
     )
+    # Ctrl-C and SIGTERM only set an event: a KeyboardInterrupt raised wherever the main
+    # thread happened to be (printing, starting the server) could leave it hanging.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stop.set())
     with server:
         print(f"Demo sites on {args.host}:{server.port} (Ctrl-C to stop):", flush=True)
         for host, site in server.sites.items():
             print(f"  {server.base_url(host)}/  {site.name}", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stop.wait(0.5):
             pass
         print("stopped", flush=True)
     return 0
