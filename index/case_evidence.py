@@ -22,6 +22,7 @@ __all__ = [
     "tip_review_item",
 ]
 
+
 def split_item_ref(ref: str) -> tuple[str | None, str]:
     """``"claim:abc"`` -> ``("claim", "abc")``; a bare document id -> ``(None, id)``."""
     queue, sep, rest = ref.partition(":")

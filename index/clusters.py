@@ -764,6 +764,6 @@ def postings_candidates(
         fingerprints,
         unique.tolist(),
         postings.sizes[unique],
-        postings.signatures[unique],
+        postings.signatures_of(unique),
         postings.fingerprint_counts[unique],
     )

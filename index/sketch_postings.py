@@ -3,18 +3,25 @@
 The durable LSH state is one row per document (signature, sentence fingerprints, cluster).
 Looking a new text's ~100 keys up in an SQL table of a hundred keys per document scanned
 hundreds of posting rows per text at 10,000 documents, and more as the corpus grew (common
-syllable pairs make common band keys). Here the postings are numpy arrays, in three tiers
-so that adding a sketch never re-sorts everything:
+syllable pairs make common band keys). Here the postings are sorted numpy arrays, in three
+tiers so that adding a sketch never re-sorts everything:
 
 * ``_new``: the keys of the last few sketches, unsorted, in a preallocated buffer;
 * ``_recent``: a sorted array the buffer is merged into every :data:`BUFFER_KEYS` keys;
-* ``_base``: the big sorted array ``_recent`` is merged into once it reaches
-  :data:`RECENT_SHARE` of it.
+* ``_base``: the big sorted tier ``_recent`` is merged into once it reaches
+  :data:`RECENT_SHARE` of it (or :data:`RECENT_MAX` keys).
 
 A lookup is a binary search of the text's keys in both sorted tiers plus a scan of the
-buffer. Per slot the arrays hold the signature, shingle count, number of sentence
+buffer. Per slot the postings hold the signature, shingle count, number of sentence
 fingerprints and the document's rowid; a re-sketched document gets a new slot and its old
 one is marked dead.
+
+Given a ``spill_directory``, the parts that grow with the index leave memory once they pass
+``memory_keys`` keys / ``memory_slots`` sketches: ``_base`` becomes a
+:class:`~index.postings_files.SortedKeysFile` and the signatures a
+:class:`~index.postings_files.SignatureFile`, so a process indexing a long crawl keeps about
+20 bytes a document in memory instead of 1.9 KB. The cost: a lookup reads a block of the file
+per key (from the page cache while the index fits there) and merges rewrite the file.
 
 It is derived data: :class:`~index.sqlite_clusters.SqliteSketchIndex` fills it from the
 table on first use and follows the table's ``seq`` column afterwards, so sketches written by
@@ -25,8 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from index.postings_files import SignatureFile, SortedKeysFile, find_owned
 
 __all__ = ["BatchLookup", "Lookup", "Postings"]
 
@@ -40,6 +50,10 @@ RECENT_MAX = 1_000_000
 #: (a sentence every page of a site prints, a rumour copied thousands of times) finds its
 #: latest holders, which is enough to join their cluster, at a bounded cost.
 MAX_POSTINGS_PER_KEY = 1024
+#: With a spill directory: ``_base`` moves to a file past this many keys (12 bytes each) …
+MEMORY_KEYS = 1_000_000
+#: … and the signatures past this many sketches (4 bytes per permutation each).
+MEMORY_SLOTS = 10_000
 
 
 @dataclass(slots=True)
@@ -62,7 +76,7 @@ class BatchLookup:
 
 
 class _Sorted:
-    """Keys sorted, with the slot of each."""
+    """Keys sorted, with the slot of each, in memory."""
 
     __slots__ = ("keys", "slots")
 
@@ -72,6 +86,12 @@ class _Sorted:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.slots.nbytes
+
+    def close(self) -> None:
+        pass
 
     def merge(self, keys: np.ndarray, slots: np.ndarray, alive: np.ndarray) -> None:
         """Add (``keys``, ``slots``) and drop entries of dead slots."""
@@ -83,46 +103,40 @@ class _Sorted:
         live = alive[merged_slots]
         self.keys, self.slots = merged_keys[live], merged_slots[live]
 
-    def find(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Slots and keys of the entries whose key is in ``wanted`` (sorted, unique)."""
-        slots, keys, _ = self.find_owned(wanted, np.zeros(len(wanted), dtype=np.int64))
-        return slots, keys
-
     def find_owned(
-        self, wanted: np.ndarray, owners: np.ndarray
+        self, wanted: np.ndarray, owners: np.ndarray, max_per_key: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`find` for keys of several texts (``wanted`` sorted; ``owners[i]`` is the
-        text of ``wanted[i]``): slots, keys and owner of every entry found."""
-        if not len(self.keys) or not len(wanted):
-            return _NO_SLOTS, _NO_KEYS, _NO_KEYS
-        left = np.searchsorted(self.keys, wanted, side="left")
-        present = self.keys[np.minimum(left, len(self.keys) - 1)] == wanted
-        if not present.any():
-            return _NO_SLOTS, _NO_KEYS, _NO_KEYS
-        left = left[present]
-        # Most keys are absent: search the ends only of those that are there.
-        right = np.searchsorted(self.keys, wanted[present], side="right")
-        left = np.maximum(left, right - MAX_POSTINGS_PER_KEY)  # entries of a key: oldest first
-        lengths = right - left
-        positions = np.repeat(left - np.cumsum(lengths) + lengths, lengths) + np.arange(
-            int(lengths.sum())
-        )
-        return self.slots[positions], self.keys[positions], np.repeat(owners[present], lengths)
+        """Entries whose key is in ``wanted`` (sorted; ``owners[i]`` is the text of
+        ``wanted[i]``): slots, keys and owner of each (see :func:`find_owned`)."""
+        return find_owned(self.keys, self.slots, wanted, owners, max_per_key)
 
 
 class Postings:
     """Key -> slot postings plus per-slot sketch data (see the module docstring)."""
 
-    def __init__(self, num_perm: int) -> None:
+    def __init__(
+        self,
+        num_perm: int,
+        *,
+        spill_directory: str | Path | None = None,
+        memory_keys: int | None = None,
+        memory_slots: int | None = None,
+    ) -> None:
         self.num_perm = num_perm
         self.count = 0
-        self.signatures = np.zeros((1024, num_perm), dtype=np.uint32)
+        self._spill = None if spill_directory is None else str(spill_directory)
+        self._memory_keys = MEMORY_KEYS if memory_keys is None else memory_keys
+        self._memory_slots = MEMORY_SLOTS if memory_slots is None else memory_slots
+        self._signatures = np.zeros((1024, num_perm), dtype=np.uint32)
+        self._signature_file: SignatureFile | None = None
         self.sizes = np.zeros(1024, dtype=np.int32)
         self.fingerprint_counts = np.zeros(1024, dtype=np.int32)
         self.rowids = np.zeros(1024, dtype=np.int64)
         self.alive = np.zeros(1024, dtype=bool)
-        self.slot_of: dict[int, int] = {}
-        self._base = _Sorted()
+        #: Slot of each rowid (-1: none); rowids are the store's, dense from 0 or 1.
+        self._slot_of_rowid = np.full(1024, -1, dtype=np.int32)
+        self._live = 0
+        self._base: _Sorted | SortedKeysFile = _Sorted()
         self._recent = _Sorted()
         self._new_keys = np.zeros(BUFFER_KEYS, dtype=np.int64)
         self._new_slots = np.zeros(BUFFER_KEYS, dtype=np.int32)
@@ -131,54 +145,112 @@ class Postings:
         self.seq = 0
 
     def __len__(self) -> int:
-        return len(self.slot_of)
+        return self._live
+
+    def close(self) -> None:
+        """Remove the spill files (also removed when the object is collected)."""
+        self._base.close()
+        if self._signature_file is not None:
+            self._signature_file.close()
 
     def nbytes(self) -> int:
-        """Memory held (the benchmark reports it); the rowid map at ~100 bytes an entry."""
+        """Memory held (the benchmark reports it); spill files are not counted."""
         arrays = (
-            self.signatures,
+            self._signatures,
             self.sizes,
             self.fingerprint_counts,
             self.rowids,
             self.alive,
-            self._base.keys,
-            self._base.slots,
+            self._slot_of_rowid,
             self._recent.keys,
             self._recent.slots,
             self._new_keys,
             self._new_slots,
         )
-        return sum(array.nbytes for array in arrays) + 100 * len(self.slot_of)
+        return sum(array.nbytes for array in arrays) + self._base.nbytes()
 
-    def _grow(self) -> None:
-        size = len(self.sizes) * 2
-        signatures = np.zeros((size, self.num_perm), dtype=np.uint32)
-        signatures[: len(self.signatures)] = self.signatures
-        self.signatures = signatures
+    def spilled_bytes(self) -> int:
+        """Bytes of postings kept in files instead of memory."""
+        keys = len(self._base) * 12 if isinstance(self._base, SortedKeysFile) else 0
+        signatures = self.count * self.num_perm * 4 if self._signature_file is not None else 0
+        return keys + signatures
+
+    def signatures_of(self, slots: np.ndarray) -> np.ndarray:
+        """Signatures of ``slots`` (sorted, unique), one row each."""
+        if self._signature_file is not None:
+            return self._signature_file.read(slots)
+        return self._signatures[slots]
+
+    def slot_of(self, rowid: int) -> int | None:
+        """The live slot of the document at ``rowid``, if it has one."""
+        if 0 <= rowid < len(self._slot_of_rowid) and (slot := self._slot_of_rowid[rowid]) >= 0:
+            return int(slot)
+        return None
+
+    def _grow(self, needed: int) -> None:
+        size = len(self.sizes)
+        while size < needed:
+            size *= 2
+        if self._signature_file is None:
+            signatures = np.zeros((size, self.num_perm), dtype=np.uint32)
+            signatures[: len(self._signatures)] = self._signatures
+            self._signatures = signatures
         for name in ("sizes", "fingerprint_counts", "rowids", "alive"):
             array = getattr(self, name)
             grown = np.zeros(size, dtype=array.dtype)
             grown[: len(array)] = array
             setattr(self, name, grown)
 
+    def _claim_slots(self, rowids: Sequence[int]) -> np.ndarray:
+        """New slots for ``rowids``, their old slots marked dead (a rowid given twice keeps
+        the later)."""
+        at = np.asarray(rowids, dtype=np.int64)
+        if at.min() < 0:
+            raise ValueError("rowids are never negative")
+        top = int(at.max())
+        if top >= len(self._slot_of_rowid):
+            grown = np.full(max(2 * len(self._slot_of_rowid), top + 1), -1, dtype=np.int32)
+            grown[: len(self._slot_of_rowid)] = self._slot_of_rowid
+            self._slot_of_rowid = grown
+        if len(at) == 1:
+            distinct, latest = at, np.zeros(1, dtype=np.int64)
+        else:
+            distinct, from_end = np.unique(at[::-1], return_index=True)
+            latest = len(at) - 1 - from_end
+        old = self._slot_of_rowid[distinct]
+        old = old[old >= 0]
+        self.alive[old] = False
+        self._live -= len(old)
+        if self.count + len(at) > len(self.sizes):
+            self._grow(self.count + len(at))
+        slots = np.arange(self.count, self.count + len(at), dtype=np.int32)
+        self.count += len(at)
+        self.rowids[slots] = at
+        self.alive[slots[latest]] = True
+        self._slot_of_rowid[distinct] = slots[latest]
+        self._live += len(distinct)
+        return slots
+
+    def _store_signatures(self, first_slot: int, rows: np.ndarray) -> None:
+        spill = self._spill is not None and self.count > self._memory_slots
+        if spill and self._signature_file is None:
+            self._signature_file = SignatureFile(self.num_perm, self._spill)
+            self._signature_file.write(0, self._signatures[:first_slot])
+            self._signatures = np.zeros((0, self.num_perm), dtype=np.uint32)
+        if self._signature_file is not None:
+            self._signature_file.write(first_slot, rows)
+        else:
+            self._signatures[first_slot : first_slot + len(rows)] = rows
+
     def add(
         self, rowid: int, signature: np.ndarray, size: int, keys: np.ndarray, fingerprints: int
     ) -> None:
         """Index the sketch of the document at ``rowid`` (replacing an older one)."""
-        old = self.slot_of.get(rowid)
-        if old is not None:
-            self.alive[old] = False
-        if self.count == len(self.sizes):
-            self._grow()
-        slot = self.count
-        self.count += 1
-        if len(signature):
-            self.signatures[slot] = signature
+        slot = int(self._claim_slots([rowid])[0])
+        row = signature if len(signature) else np.zeros(self.num_perm, dtype=np.uint32)
+        self._store_signatures(slot, np.asarray(row, dtype=np.uint32).reshape(1, -1))
         self.sizes[slot] = size
         self.fingerprint_counts[slot] = fingerprints
-        self.rowids[slot] = rowid
-        self.alive[slot] = True
-        self.slot_of[rowid] = slot
         if self._new + len(keys) > BUFFER_KEYS:
             self._flush()
         if len(keys) > BUFFER_KEYS:  # a text with very many sentences
@@ -200,31 +272,21 @@ class Postings:
         merged into the sorted tiers in one step instead of passing through the buffer."""
         if not rowids:
             return
-        for rowid in rowids:
-            old = self.slot_of.get(rowid)
-            if old is not None:
-                self.alive[old] = False
-        while self.count + len(rowids) > len(self.sizes):
-            self._grow()
-        slots = np.arange(self.count, self.count + len(rowids), dtype=np.int32)
-        self.count += len(rowids)
-        self.signatures[slots] = signatures
+        slots = self._claim_slots(rowids)
+        self._store_signatures(int(slots[0]), signatures)
         self.sizes[slots] = sizes
         self.fingerprint_counts[slots] = fingerprints
-        self.rowids[slots] = rowids
-        self.alive[slots] = True
-        self.slot_of.update(zip(rowids, slots.tolist(), strict=True))
         all_keys = np.concatenate(keys) if keys else _NO_KEYS
         owners = np.repeat(slots, [len(k) for k in keys])
         self._recent.merge(all_keys, owners, self.alive)
-        if len(self._recent) >= min(RECENT_SHARE * len(self._base), RECENT_MAX):
-            self._base.merge(self._recent.keys, self._recent.slots, self.alive)
-            self._recent = _Sorted()
+        self._settle()
 
     def remove(self, rowid: int) -> None:
-        slot = self.slot_of.pop(rowid, None)
+        slot = self.slot_of(rowid)
         if slot is not None:
+            self._slot_of_rowid[rowid] = -1
             self.alive[slot] = False
+            self._live -= 1
 
     def _flush(self) -> None:
         if self._new:
@@ -232,9 +294,23 @@ class Postings:
                 self._new_keys[: self._new].copy(), self._new_slots[: self._new].copy(), self.alive
             )
             self._new = 0
-        if len(self._recent) >= min(RECENT_SHARE * len(self._base), RECENT_MAX):
-            self._base.merge(self._recent.keys, self._recent.slots, self.alive)
-            self._recent = _Sorted()
+        self._settle()
+
+    def _settle(self) -> None:
+        """Merge ``_recent`` into ``_base`` when it has grown enough, moving ``_base`` to a
+        file once it passes ``memory_keys``."""
+        if len(self._recent) < min(RECENT_SHARE * len(self._base), RECENT_MAX):
+            return
+        if (
+            self._spill is not None
+            and isinstance(self._base, _Sorted)
+            and len(self._base) + len(self._recent) > self._memory_keys
+        ):
+            spilled = SortedKeysFile(self._spill)
+            spilled.merge(self._base.keys, self._base.slots, self.alive)
+            self._base = spilled
+        self._base.merge(self._recent.keys, self._recent.slots, self.alive)
+        self._recent = _Sorted()
 
     def lookup_batch(
         self, keys: Sequence[np.ndarray], *, exclude_rowids: Sequence[int]
@@ -249,7 +325,7 @@ class Postings:
         wanted, owners = wanted[order], owners[order]
         slot_parts, key_parts, owner_parts = [], [], []
         for tier in (self._base, self._recent):
-            slots, found, whose = tier.find_owned(wanted, owners)
+            slots, found, whose = tier.find_owned(wanted, owners, MAX_POSTINGS_PER_KEY)
             slot_parts.append(slots)
             key_parts.append(found)
             owner_parts.append(whose)
@@ -291,32 +367,10 @@ class Postings:
     def lookup(self, keys: Sequence[int] | np.ndarray, *, exclude_rowid: int = -1) -> Lookup:
         """Live slots sharing any of ``keys`` (band keys even, fingerprints odd)."""
         wanted = np.unique(np.asarray(keys, dtype=np.int64))
-        if not len(wanted):
-            return _NOTHING
-        base_slots, base_keys = self._base.find(wanted)
-        recent_slots, recent_keys = self._recent.find(wanted)
-        parts_slots, parts_keys = [base_slots, recent_slots], [base_keys, recent_keys]
-        if self._new:
-            new_keys = self._new_keys[: self._new]
-            at = np.minimum(np.searchsorted(wanted, new_keys), len(wanted) - 1)
-            hit = wanted[at] == new_keys
-            parts_slots.append(self._new_slots[: self._new][hit])
-            parts_keys.append(new_keys[hit])
-        slots = np.concatenate(parts_slots)
-        if not len(slots):
-            return _NOTHING
-        kinds = np.concatenate(parts_keys) & 1
-        live = self.alive[slots] & (self.rowids[slots] != exclude_rowid)
-        slots, kinds = slots[live], kinds[live]
-        if not len(slots):
-            return _NOTHING
-        unique, inverse = np.unique(slots, return_inverse=True)
-        fingerprints = np.bincount(inverse, weights=kinds, minlength=len(unique)).astype(np.int32)
-        shared = np.bincount(inverse, minlength=len(unique)).astype(np.int32)
-        return Lookup(unique, shared - fingerprints, fingerprints)
+        found = self.lookup_batch([wanted], exclude_rowids=[exclude_rowid])
+        return Lookup(found.slots, found.bands, found.fingerprints)
 
 
 _NO_SLOTS = np.zeros(0, dtype=np.int32)
 _NO_KEYS = np.zeros(0, dtype=np.int64)
-_NOTHING = Lookup(_NO_SLOTS, _NO_SLOTS, _NO_SLOTS)
 _NO_PAIRS = BatchLookup(_NO_KEYS, _NO_SLOTS, _NO_SLOTS, _NO_SLOTS)

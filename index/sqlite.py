@@ -357,6 +357,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
 
     def close(self) -> None:
         with self._write_lock, self._read_lock:
+            self._drop_postings()
             if not self._memory:
                 self._read.close()
             self._write.close()
@@ -384,7 +385,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
         try:
             self._write_documents(documents, result, now, assignments, written)
         except BaseException:
-            self._postings = None  # it may hold sketches the rollback took back
+            self._drop_postings()  # they may hold sketches the rollback took back
             raise
         self._after_upsert(written, assignments)
         return result
@@ -480,8 +481,17 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
 
     def _lsh(self) -> Postings:
         if self._postings is None:
-            self._postings = Postings(self.clusterer.settings.params.num_perm)
+            # Past a size they go to files beside the database (derived data, removed on close).
+            spill = None if self._memory else Path(self.path).parent
+            self._postings = Postings(
+                self.clusterer.settings.params.num_perm, spill_directory=spill
+            )
         return self._postings
+
+    def _drop_postings(self) -> None:
+        if self._postings is not None:
+            self._postings.close()
+            self._postings = None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -643,7 +653,7 @@ class SqliteStore(SqliteSpread, SqliteCases, SqliteCaseTransfer):
             raise SearchError("clustering is disabled (settings: clusters.enabled)")
         with self._transaction() as conn:
             sqlite_clusters.clear_state(conn)
-        self._postings = None
+        self._drop_postings()
         done = 0
         batches = sketch_ahead(self._stored_batches(batch_size), self.clusterer.settings, workers)
         for docs, sketches in batches:

@@ -91,7 +91,9 @@ class SqliteSpread:
             ).fetchall()
         width = len(DOCUMENT_COLUMNS)
         return [
-            ClusterMember(document_from_row(row[:width]), row[width], row[width + 1], row[width + 2])
+            ClusterMember(
+                document_from_row(row[:width]), row[width], row[width + 1], row[width + 2]
+            )
             for row in rows
         ]
 
