@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from itertools import repeat
 from typing import IO
 
 import numpy as np
@@ -80,14 +81,21 @@ def _runs(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _pread_all(fd: int, size: int, offset: int) -> bytes:
-    data = os.pread(fd, size, offset)
-    while len(data) < size:  # a short read: regular files rarely give one, but may
-        more = os.pread(fd, size - len(data), offset + len(data))
-        if not more:
-            break
-        data += more
-    return data
+def _pread_many(fd: int, sizes: np.ndarray, offsets: np.ndarray) -> bytes:
+    """The byte ranges (``sizes[i]`` at ``offsets[i]``) of the file ``fd``, concatenated."""
+    sizes_list, offsets_list = sizes.tolist(), offsets.tolist()
+    data = b"".join(map(os.pread, repeat(fd, len(sizes_list)), sizes_list, offsets_list))
+    if len(data) == sum(sizes_list):
+        return data
+    parts = []  # a short read: regular files rarely give one, but may
+    for size, offset in zip(sizes_list, offsets_list, strict=True):
+        part = os.pread(fd, size, offset)
+        while len(part) < size and (more := os.pread(fd, size - len(part), offset + len(part))):
+            part += more
+        if len(part) < size:
+            raise OSError(f"the postings file ends before byte {offset + size}")
+        parts.append(part)
+    return b"".join(parts)
 
 
 class _BloomFilter:
@@ -152,7 +160,8 @@ class SortedKeysFile:
 
     def _read(self, start: int, count: int) -> np.ndarray:
         assert self._file is not None
-        data = _pread_all(self._file.fileno(), count * _RECORD.itemsize, start * _RECORD.itemsize)
+        size = _RECORD.itemsize
+        data = _pread_many(self._file.fileno(), np.array([count * size]), np.array([start * size]))
         return np.frombuffer(data, dtype=_RECORD)
 
     def merge(self, keys: np.ndarray, slots: np.ndarray, alive: np.ndarray) -> None:
@@ -231,16 +240,14 @@ class SortedKeysFile:
         blocks = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(
             int(lengths.sum())
         )
-        starts, ends = _runs(np.unique(blocks))
+        blocks = np.sort(blocks)  # (np.unique hashes: slower here)
+        starts, ends = _runs(blocks[np.diff(blocks, prepend=-1) != 0])
         assert self._file is not None
-        fd, size = self._file.fileno(), _RECORD.itemsize
-        data = b"".join(  # ascending blocks: still sorted by key
-            _pread_all(
-                fd,
-                (min((end + 1) * BLOCK, self._count) - start * BLOCK) * size,
-                start * BLOCK * size,
-            )
-            for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
+        size = _RECORD.itemsize
+        ends = np.minimum((ends + 1) * BLOCK, self._count)
+        # Ascending blocks: the records read are still sorted by key.
+        data = _pread_many(
+            self._file.fileno(), (ends - starts * BLOCK) * size, starts * BLOCK * size
         )
         records = np.frombuffer(data, dtype=_RECORD)
         return find_owned(records["key"], records["slot"], wanted, owners, max_per_key)
@@ -272,11 +279,6 @@ class SignatureFile:
         if not len(slots):
             return np.zeros((0, self._width), dtype=np.uint32)
         starts, ends = _runs(np.asarray(slots, dtype=np.int64))
-        parts = []
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            size = (end - start + 1) * self._row_bytes
-            data = _pread_all(self._file.fileno(), size, start * self._row_bytes)
-            if len(data) < size:  # slots never written read as zeros, as in memory
-                data += bytes(size - len(data))
-            parts.append(np.frombuffer(data, dtype="<u4").reshape(-1, self._width))
-        return np.concatenate(parts).astype(np.uint32, copy=False)
+        row = self._row_bytes
+        data = _pread_many(self._file.fileno(), (ends - starts + 1) * row, starts * row)
+        return np.frombuffer(data, dtype="<u4").reshape(-1, self._width).astype(np.uint32)
