@@ -20,8 +20,9 @@ Given a ``spill_directory``, the parts that grow with the index leave memory onc
 ``memory_keys`` keys / ``memory_slots`` sketches: ``_base`` becomes a
 :class:`~index.postings_files.SortedKeysFile` and the signatures a
 :class:`~index.postings_files.SignatureFile`, so a process indexing a long crawl keeps about
-20 bytes a document in memory instead of 1.9 KB. The cost: a lookup reads a block of the file
-per key (from the page cache while the index fits there) and merges rewrite the file.
+30 bytes a document (plus a Bloom filter of at most 16 MiB) in memory instead of 1.9 KB.
+The cost: a lookup reads a block of the file per key the filter lets through (from the page
+cache while the index fits there) and a merge rewrites the file.
 
 It is derived data: :class:`~index.sqlite_clusters.SqliteSketchIndex` fills it from the
 table on first use and follows the table's ``seq`` column afterwards, so sketches written by
