@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         postings = store._postings
         print(
             f"LSH postings in memory: {postings.nbytes() / 2**20:.0f} MiB for {len(postings):,} "
-            f"sketches ({postings.spilled_bytes() / 2**20:.0f} MiB in files beside the database); process peak memory {rss_before:.0f} MiB after indexing, "
+            f"sketches ({postings.spilled_bytes() / 2**20:.0f} MiB in files beside the "
+            f"database); process peak memory {rss_before:.0f} MiB after indexing, "
             f"{rss_after:.0f} MiB after clustering"
         )
         with store.reading() as conn:

@@ -29,7 +29,14 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["BLOCK", "MERGE_CHUNK", "SignatureFile", "SortedKeysFile", "find_owned"]
+__all__ = [
+    "BLOCK",
+    "MERGE_CHUNK",
+    "SignatureFile",
+    "SortedKeysFile",
+    "expand_ranges",
+    "find_owned",
+]
 
 #: Records per block; the first key of each block stays in memory (8 bytes per block).
 BLOCK = 128
@@ -44,6 +51,11 @@ _RECORD = np.dtype([("key", "<i8"), ("slot", "<i4")])
 
 _NO_SLOTS = np.zeros(0, dtype=np.int32)
 _NO_KEYS = np.zeros(0, dtype=np.int64)
+
+
+def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``starts[0] .. starts[0] + lengths[0] - 1``, then the next range, … as one array."""
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
 
 def find_owned(
@@ -67,9 +79,7 @@ def find_owned(
     right = np.searchsorted(keys, wanted[present], side="right")
     left = np.maximum(left, right - max_per_key)
     lengths = right - left
-    positions = np.repeat(left - np.cumsum(lengths) + lengths, lengths) + np.arange(
-        int(lengths.sum())
-    )
+    positions = expand_ranges(left, lengths)
     return slots[positions], keys[positions], np.repeat(owners[present], lengths)
 
 
@@ -236,11 +246,7 @@ class SortedKeysFile:
         if not keep.any():
             return _NO_SLOTS, _NO_KEYS, _NO_KEYS
         first, last = first[keep], last[keep]
-        lengths = last - first + 1
-        blocks = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(
-            int(lengths.sum())
-        )
-        blocks = np.sort(blocks)  # (np.unique hashes: slower here)
+        blocks = np.sort(expand_ranges(first, last - first + 1))  # (np.unique hashes: slower here)
         starts, ends = _runs(blocks[np.diff(blocks, prepend=-1) != 0])
         assert self._file is not None
         size = _RECORD.itemsize

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.postings_files import SignatureFile, SortedKeysFile, find_owned
+from index.postings_files import SignatureFile, SortedKeysFile, expand_ranges, find_owned
 
 __all__ = ["BatchLookup", "Lookup", "Postings"]
 
@@ -339,8 +339,7 @@ class Postings:
             hits = np.flatnonzero(lengths)
             if len(hits):
                 lengths = lengths[hits]
-                positions = np.repeat(left[hits] - np.cumsum(lengths) + lengths, lengths)
-                positions = positions + np.arange(int(lengths.sum()))
+                positions = expand_ranges(left[hits], lengths)
                 slot_parts.append(np.repeat(new_slots[hits], lengths))
                 key_parts.append(np.repeat(new_keys[hits], lengths))
                 owner_parts.append(owners[positions])
