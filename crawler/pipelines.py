@@ -190,7 +190,13 @@ class AnalysePipeline:
         if outcome.value is None:
             self.crawler.stats.inc_value("mm/analyse/failed")
             raise DropItem(f"not analysed: {item.url}: {outcome.error}", log_level="ERROR")
-        item.analysis = result = outcome.value
+        item.analysis = result = outcome.value.analysis
+        drawn = outcome.value.drawn
+        if drawn is not None:
+            # Stores that cluster (SQLite, Elasticsearch) have a clusterer; others do not.
+            clusterer = getattr(crawler_store(self.crawler), "clusterer", None)
+            if clusterer is not None:
+                clusterer.remember(drawn.text_hash, drawn.sketch, drawn.params)
         for flag in ("covid", "claim"):
             if result.get(flag, {}).get("flag"):
                 self.crawler.stats.inc_value(f"mm/flags/{flag}")

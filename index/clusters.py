@@ -44,11 +44,13 @@ from analysis.near_duplicates import (
     DEFAULT_THRESHOLD,
     Sketch,
     SketchParams,
+    shared_count,
     shingle_hashes,
     sketch,
     words,
 )
 from index.documents import Document
+from index.sketch_cache import SketchCache
 from index.sketch_postings import Postings
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "SketchEntry",
     "SketchIndex",
     "cluster_text",
+    "cluster_text_of",
     "new_cluster_id",
     "postings_candidates",
     "sketch_ahead",
@@ -143,7 +146,12 @@ DEFAULT_SETTINGS = ClusterSettings()
 
 def cluster_text(doc: Document) -> str:
     """What is compared: the title and the text (a copy often changes only the title)."""
-    return f"{doc.title}\n{doc.text}" if doc.title else doc.text
+    return cluster_text_of(doc.title, doc.text)
+
+
+def cluster_text_of(title: str, text: str) -> str:
+    """:func:`cluster_text` of a post that is not a :class:`Document` yet."""
+    return f"{title}\n{text}" if title else text
 
 
 def text_hash(text: str) -> str:
@@ -313,8 +321,21 @@ class Clusterer:
     before it.
     """
 
-    def __init__(self, settings: ClusterSettings = DEFAULT_SETTINGS) -> None:
+    def __init__(
+        self, settings: ClusterSettings = DEFAULT_SETTINGS, recent: SketchCache | None = None
+    ) -> None:
         self.settings = settings
+        #: Sketches drawn lately, by text hash: drawn ahead by a crawl's workers
+        #: (:meth:`remember`), or of documents placed lately (:mod:`index.sketch_cache`).
+        self.recent = recent if recent is not None else SketchCache()
+
+    def remember(self, hashed: str, drawn: Sketch, params: SketchParams) -> bool:
+        """Keep ``drawn``, the sketch of the text whose :func:`text_hash` is ``hashed``,
+        for when that text is placed; ignored (``False``) if drawn with other params."""
+        if params != self.settings.params:
+            return False
+        self.recent.put(hashed, drawn)
+        return True
 
     def assign(
         self,
@@ -338,13 +359,18 @@ class Clusterer:
             if stored is not None and stored[0] == hashed:
                 results[position] = Assignment(doc.id, stored[1], "unchanged")
                 continue
-            given = sketches[position] if sketches is not None else None
-            drawn = given if given is not None else sketch(text, self.settings.params)
+            drawn = sketches[position] if sketches is not None else None
+            if drawn is None:
+                drawn = self.recent.get(hashed)
+            if drawn is None:
+                drawn = sketch(text, self.settings.params)
             places.append(_Place(position, doc, text, hashed, drawn))
         entries = self._place(places, index)
         index.save(entries)
         for place in places:
             results[place.position] = place.assignment
+            if not place.sketch.empty:  # a copy arriving soon is checked against it
+                self.recent.put(place.hashed, place.sketch)
         return [result for result in results if result is not None]
 
     def _place(self, places: list[_Place], index: SketchIndex) -> list[SketchEntry]:
@@ -429,6 +455,13 @@ class Clusterer:
                 place.assignment.cluster_id = clusters.find(place.assignment.cluster_id)
         return entries
 
+    def _shingles(self, text: str) -> np.ndarray:
+        """The shingle hashes of a stored text, from its recent sketch when there is one."""
+        drawn = self.recent.get(text_hash(text))
+        if drawn is not None and not drawn.empty:
+            return drawn.shingles
+        return shingle_hashes(words(text))
+
     def _exact_match(
         self, mine: np.ndarray, theirs: np.ndarray, near: bool, containable: bool
     ) -> tuple[float, str] | None:
@@ -436,7 +469,7 @@ class Clusterer:
         of the shorter text for a lopsided pair sharing sentences."""
         if not len(mine) or not len(theirs):
             return None
-        shared = int(np.isin(mine, theirs, assume_unique=True).sum())
+        shared = shared_count(mine, theirs)
         if near:
             jaccard = shared / (len(mine) + len(theirs) - shared)
             if jaccard >= self.settings.threshold:
@@ -511,7 +544,7 @@ class Clusterer:
         if len(checked_texts):
             wanted = sorted({names[found.refs[r]][0] for r in found.ref[checked_texts].tolist()})
             texts = index.texts(wanted)
-            shingles = {doc_id: shingle_hashes(words(text)) for doc_id, text in texts.items()}
+            shingles = {doc_id: self._shingles(text) for doc_id, text in texts.items()}
             near_set = set(near.tolist())
             for pair in checked_texts.tolist():
                 doc_id, cluster_id = names[found.refs[found.ref[pair]]]

@@ -28,10 +28,11 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
-from crawler.app import App
+from crawler.app import App, ConfigError
 from crawler.processing.pool import WorkerPool
 from crawler.processing.stage import Stage
 from crawler.processing.tasks import (
+    AnalysedPost,
     AnalysisContext,
     Outcome,
     PageJob,
@@ -57,9 +58,15 @@ def default_workers() -> int:
 
 
 def _analysis_context(config_dir: str | None) -> AnalysisContext:
-    """The analysis's configuration directory and its thresholds (``settings.yaml``)."""
+    """The analysis's configuration directory and its thresholds (``settings.yaml``); with
+    clustering on, the workers also draw each post's near-duplicate sketch."""
     app = App(config_dir=Path(config_dir) if config_dir else None)
-    return AnalysisContext(config_dir, thresholds_from_settings(app))
+    try:
+        clusters = app.cluster_settings()
+    except ConfigError:  # the store says so when it opens; the analysis does not need it
+        clusters = None
+    params = clusters.params if clusters is not None and clusters.enabled else None
+    return AnalysisContext(config_dir, thresholds_from_settings(app), params)
 
 
 class _SharedPools:
@@ -134,7 +141,7 @@ class Processing:
         self.extract_stage: Stage[PageJob, PageResult] = Stage(
             self._extract_batch, batch_size=batch_size, max_batches=out, max_jobs=held
         )
-        self.analyse_stage: Stage[PostJob, dict[str, Any]] = Stage(
+        self.analyse_stage: Stage[PostJob, AnalysedPost] = Stage(
             self._analyse_batch, batch_size=batch_size, max_batches=out, max_jobs=held
         )
 
@@ -227,7 +234,7 @@ async def extract(crawler: Crawler | None, job: PageJob) -> Outcome[PageResult]:
     return await maybe_deferred_to_future(processing.extract_stage.submit(job))
 
 
-async def analyse(crawler: Crawler | None, job: PostJob) -> Outcome[dict[str, Any]]:
+async def analyse(crawler: Crawler | None, job: PostJob) -> Outcome[AnalysedPost]:
     """``job``'s analysis through the crawl's :class:`Processing`, or here and now."""
     processing = _processing(crawler)
     if processing is None:

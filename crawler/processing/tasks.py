@@ -17,14 +17,18 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from analysis.analyse import AnalysisResources, PostInput, Thresholds, analyse_batch
+from analysis.near_duplicates import Sketch, SketchParams, sketch
 from analysis.site_style import page_signals
 from crawler.app import App
 from crawler.extract.article import ExtractedPage, extract_page
 from crawler.extract.rules import RULE_FIELDS, SiteRules
 from crawler.resources.analysis import load_analysis_resources
+from index.clusters import cluster_text_of, text_hash
 
 __all__ = [
+    "AnalysedPost",
     "AnalysisContext",
+    "DrawnSketch",
     "Outcome",
     "PageContext",
     "PageJob",
@@ -105,10 +109,33 @@ class PostJob:
 
 @dataclass(frozen=True, slots=True)
 class AnalysisContext:
-    """Which configuration the analysis loads (``MM_CONFIG_DIR``) and its thresholds."""
+    """Which configuration the analysis loads (``MM_CONFIG_DIR``) and its thresholds;
+    ``sketch_params``: also draw each post's near-duplicate sketch with these (the store
+    clusters what it writes)."""
 
     config_dir: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    sketch_params: SketchParams | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnSketch:
+    """The near-duplicate sketch of a post's title and text
+    (:func:`index.clusters.cluster_text_of`), the hash of that text and the params it was
+    drawn with: what :meth:`index.clusters.Clusterer.remember` takes."""
+
+    text_hash: str
+    params: SketchParams
+    sketch: Sketch
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedPost:
+    """A post's analysis (``AnalysisResult.to_dict()``) and, when asked for, its sketch,
+    so the store's clusterer need not draw it again in the crawl process."""
+
+    analysis: dict[str, Any]
+    drawn: DrawnSketch | None = None
 
 
 def _error(exc: BaseException) -> str:
@@ -167,27 +194,44 @@ def analysis_resources(config_dir: str | None) -> AnalysisResources:
     return load_analysis_resources(App(config_dir=Path(config_dir) if config_dir else None))
 
 
-def analyse_posts(context: AnalysisContext, jobs: Sequence[PostJob]) -> list[Outcome[dict]]:
+def analyse_posts(context: AnalysisContext, jobs: Sequence[PostJob]) -> list[Outcome[AnalysedPost]]:
     """``analysis.analyse.analyse_batch`` over ``jobs`` (each stage over the whole batch);
     when the batch raises, each post alone, so only the post that breaks fails."""
     resources = analysis_resources(context.config_dir)
     posts = [_post(job) for job in jobs]
     try:
-        return [
-            Outcome(result.to_dict())
-            for result in analyse_batch(posts, resources, thresholds=context.thresholds)
-        ]
+        results = analyse_batch(posts, resources, thresholds=context.thresholds)
     except Exception as exc:
         if len(posts) == 1:
             return [Outcome(error=f"analysis failed: {_error(exc)}")]
-    outcomes: list[Outcome[dict]] = []
-    for post in posts:
+    else:
+        return [
+            _analysed(context, job, result.to_dict())
+            for job, result in zip(jobs, results, strict=True)
+        ]
+    outcomes: list[Outcome[AnalysedPost]] = []
+    for job, post in zip(jobs, posts, strict=True):
         try:
             (result,) = analyse_batch([post], resources, thresholds=context.thresholds)
-            outcomes.append(Outcome(result.to_dict()))
+            outcomes.append(_analysed(context, job, result.to_dict()))
         except Exception as exc:
             outcomes.append(Outcome(error=f"analysis failed: {_error(exc)}"))
     return outcomes
+
+
+def _analysed(
+    context: AnalysisContext, job: PostJob, analysis: dict[str, Any]
+) -> Outcome[AnalysedPost]:
+    if context.sketch_params is None:
+        return Outcome(AnalysedPost(analysis))
+    text = cluster_text_of(job.title, job.text)
+    try:
+        drawn = sketch(text, context.sketch_params)
+    except Exception:  # the store draws it again, and reports what breaks
+        return Outcome(AnalysedPost(analysis))
+    return Outcome(
+        AnalysedPost(analysis, DrawnSketch(text_hash(text), context.sketch_params, drawn))
+    )
 
 
 def _post(job: PostJob) -> PostInput:

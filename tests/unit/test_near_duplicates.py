@@ -13,6 +13,7 @@ from analysis.near_duplicates import (
     containment,
     estimated_jaccard,
     is_fingerprint,
+    shared_count,
     shingle_hashes,
     sketch,
     text_similarity,
@@ -108,3 +109,31 @@ def test_the_word_hash_cache_starts_over_at_its_limit(monkeypatch) -> None:
     hashes = [cache[word] for word in ("mot", "hai", "ba", "bon", "nam")]
     assert len(cache) <= 3
     assert hashes[0] == cache["mot"]  # recomputed after the reset: the same value
+
+
+def test_shared_count_counts_the_values_two_shingle_sets_have_in_common() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        pool = rng.integers(0, 2**32, 400, dtype=np.uint64)
+        first = np.unique(rng.choice(pool, int(rng.integers(0, 300))))
+        second = np.unique(rng.choice(pool, int(rng.integers(0, 300))))
+        expected = len(set(first.tolist()) & set(second.tolist()))
+        assert shared_count(first, second) == expected == shared_count(second, first)
+    high = np.array([2**32 - 1], dtype=np.uint64)  # past the other's last value
+    assert shared_count(high, np.array([1, 2], dtype=np.uint64)) == 0
+    assert shared_count(np.zeros(0, dtype=np.uint64), high) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        STORY,
+        OTHER,
+        "Tin nóng: 3.5 triệu liều vắc-xin... đã về! Bộ Y tế; TP.HCM: 1.200 ca\nDòng mới_x y",
+        "BN17 ở Vĩnh Phúc -- cách ly 14 ngày?? Ổ dịch mới… phong tỏa  khu phố\n\n" * 3,
+    ],
+)
+def test_a_sketch_keeps_the_shingles_of_its_whole_text(text: str) -> None:
+    # The clusterer checks stored texts exactly with the shingles of their recent sketches
+    # instead of hashing the texts again: the two must be the same set.
+    assert np.array_equal(sketch(text).shingles, shingle_hashes(words(text)))
