@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from elasticsearch import Elasticsearch, helpers
 
-from index.clusters import CandidatePairs, SketchEntry, cluster_text
+from index.clusters import CandidatePairs, SketchEntry, cluster_text, cluster_text_of
 from index.documents import Document
 from index.elastic_rewrite import rewrite_documents
 from index.elastic_schema import IndexNames
@@ -209,7 +209,7 @@ class ElasticSketchIndex:
                 if hit.get("found"):
                     source = hit["_source"]
                     title, text = source.get("title") or "", source.get("text") or ""
-                    texts[hit["_id"]] = f"{title}\n{text}" if title else text
+                    texts[hit["_id"]] = cluster_text_of(title, text)
         return texts
 
     # -- writes ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from index.clusters import (
     Clusterer,
     ClusterSettings,
     SketchEntry,
+    cluster_text_of,
     postings_candidates,
 )
 from index.documents import Document
@@ -151,7 +152,7 @@ class SqliteSketchIndex:
             for doc_id, title, text in self.conn.execute(
                 f"SELECT id, title, text FROM documents WHERE id IN ({marks})", chunk
             ):
-                texts[doc_id] = f"{title}\n{text}" if title else text
+                texts[doc_id] = cluster_text_of(title, text)
         return texts
 
     def save(self, entries: Sequence[SketchEntry]) -> None:
